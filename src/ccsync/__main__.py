@@ -1,0 +1,3 @@
+from ccsync.cli import main
+
+main()
