@@ -1,0 +1,146 @@
+"""Where Claude Code's transcripts are, and which project and session each file is.
+
+Data directories, as ccusage finds them: ``--claude-dir`` (repeatable) replaces
+everything; else ``CLAUDE_CONFIG_DIR`` (comma-separated) replaces the defaults; else
+``$XDG_CONFIG_HOME/claude`` (``~/.config/claude``) and ``~/.claude``. A directory counts
+when it has a ``projects/`` folder; naming the ``projects/`` folder itself works too.
+Every ``*.jsonl`` below ``projects/`` is a transcript; symlinks inside are not followed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ccsync.usage.parse import FileContext
+
+PROJECTS = "projects"
+
+
+class NoDataDirsError(ValueError):
+    """Explicitly named data directories of which none holds a ``projects/`` folder."""
+
+
+@dataclass(frozen=True, slots=True)
+class Transcript:
+    """One transcript file found on disk."""
+
+    path: Path
+    root: Path
+    """The data directory it was found in (the parent of ``projects/``)."""
+    size: int
+
+    @property
+    def relative(self) -> str:
+        """The path below the data directory, ``projects/<project>/.../<name>.jsonl``."""
+        return self.path.relative_to(self.root).as_posix()
+
+
+def resolve_data_dirs(
+    claude_dirs: Sequence[str] = (), env: Mapping[str, str] | None = None
+) -> list[Path]:
+    """The data directories to scan, in order, without duplicates."""
+    env = os.environ if env is None else env
+    if claude_dirs:
+        roots = _valid_roots(claude_dirs, env)
+        if not roots:
+            raise NoDataDirsError(
+                "No Claude data directory found in --claude-dir "
+                f"{', '.join(claude_dirs)}: each must contain a 'projects/' folder "
+                "or be that folder."
+            )
+        return roots
+    configured = env.get("CLAUDE_CONFIG_DIR")
+    if configured is not None:
+        roots = _valid_roots(configured.split(","), env)
+        if not roots:
+            raise NoDataDirsError(
+                "No valid Claude data directories found in CLAUDE_CONFIG_DIR. Expected each "
+                "path to be a Claude config directory containing 'projects/', or the "
+                f"'projects/' directory itself: {configured}"
+            )
+        return roots
+    home = _home(env)
+    xdg = env.get("XDG_CONFIG_HOME") or str(home / ".config")
+    return _valid_roots([str(Path(xdg) / "claude"), str(home / ".claude")], env)
+
+
+def _home(env: Mapping[str, str]) -> Path:
+    home = env.get("HOME") or env.get("USERPROFILE")
+    if not home and env.get("HOMEDRIVE") and env.get("HOMEPATH"):
+        home = env["HOMEDRIVE"] + env["HOMEPATH"]
+    return Path(home) if home else Path.home()
+
+
+def _valid_roots(candidates: Iterable[str], env: Mapping[str, str]) -> list[Path]:
+    roots: list[Path] = []
+    for raw in candidates:
+        text = raw.strip()
+        if not text:
+            continue
+        if text == "~" or text.startswith("~/"):
+            text = str(_home(env)) + text[1:]
+        path = Path(text)
+        if path.name == PROJECTS and path.is_dir():
+            path = path.parent
+        if (path / PROJECTS).is_dir() and path not in roots:
+            roots.append(path)
+    return roots
+
+
+def find_transcripts(roots: Sequence[Path]) -> list[Transcript]:
+    """Every transcript under the roots, sorted by full path (ccusage's processing order)."""
+    found: list[Transcript] = []
+    for root in roots:
+        _walk(root / PROJECTS, root, found)
+    found.sort(key=lambda transcript: str(transcript.path))
+    return found
+
+
+def _walk(directory: Path, root: Path, found: list[Transcript]) -> None:
+    try:
+        with os.scandir(directory) as entries:
+            children = list(entries)
+    except OSError:
+        return
+    for child in children:
+        try:
+            if child.is_dir(follow_symlinks=False):
+                _walk(Path(child.path), root, found)
+            elif child.is_file(follow_symlinks=False) and _is_transcript_name(child.name):
+                found.append(Transcript(Path(child.path), root, child.stat().st_size))
+        except OSError:
+            continue
+
+
+def _is_transcript_name(name: str) -> bool:
+    return name.endswith(".jsonl") and len(name) > len(".jsonl")
+
+
+def attribute(relative_parts: Sequence[str], source: str) -> FileContext:
+    """Project and session of a transcript from its path parts below ``projects/``.
+
+    - ``P/S.jsonl`` is session ``S`` of project ``P``;
+    - ``P/.../S/subagents/X.jsonl`` belongs to the parent session ``S``;
+    - otherwise the parent folder is the session (the legacy ``P/S/chat.jsonl`` layout).
+    """
+    parts = list(relative_parts)
+    project = parts[0] if parts and parts[0].strip() else "unknown"
+    name = parts[-1] if parts else ""
+    stem = name[: -len(".jsonl")] if name.endswith(".jsonl") else ""
+    if len(parts) == 2 and stem:
+        return FileContext(source, project, stem, parts[0])
+    if len(parts) >= 4 and parts[-2] == "subagents":
+        project_path = "/".join(parts[:-3]) or "Unknown Project"
+        return FileContext(source, project, parts[-3], project_path)
+    session = parts[-2] if len(parts) >= 2 else (parts[0] if parts else "unknown")
+    project_path = "/".join(parts[:-2]) if len(parts) > 2 else "Unknown Project"
+    return FileContext(source, project, session, project_path)
+
+
+def context_for(transcript: Transcript) -> FileContext:
+    """The attribution of a file found by ``find_transcripts``, its full path as source."""
+    relative = transcript.path.relative_to(transcript.root / PROJECTS)
+    return attribute(relative.parts, str(transcript.path))

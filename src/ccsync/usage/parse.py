@@ -1,0 +1,321 @@
+"""Transcript lines to usage entries, with ccusage 20.0.24's acceptance rules.
+
+A line counts only when (in this order, as ccusage checks):
+
+1. its bytes contain ``"usage":{`` (compact JSON; a pretty-printed line is skipped);
+2. no field named in ``_NON_NULLABLE`` is ``null`` anywhere in it;
+3. it decodes strictly: token counts are non-negative integers, ``speed`` is
+   ``standard``/``fast``, types match (unknown fields are ignored);
+4. its ``timestamp`` has one of the accepted shapes (see ``timestamps``);
+5. ``version`` starts with ``N.N.N`` and the ids and model, when present, are not empty.
+
+Everything here works on bytes already in memory: no I/O, never an exception for any
+input. Lines that do not count are tallied in ``ParseStats``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Annotated, Literal
+
+import msgspec
+
+from ccsync.usage.entry import UsageEntry
+from ccsync.usage.timestamps import parse_timestamp
+
+USAGE_MARKER = b'"usage":{'
+_NULL = b":null"
+_NON_NULLABLE = frozenset(
+    {
+        b"id",
+        b"cwd",
+        b"model",
+        b"speed",
+        b"costUSD",
+        b"version",
+        b"sessionId",
+        b"requestId",
+        b"isApiErrorMessage",
+        b"cache_read_input_tokens",
+        b"cache_creation_input_tokens",
+    }
+)
+_U64_MAX = 2**64 - 1
+_SEMVER_PREFIX = re.compile(r"\d+\.\d+\.\d", re.ASCII)
+_LIMIT_MARKER = b"Claude AI usage limit reached"
+_LIMIT_EPOCH = re.compile(rb"\d+")
+
+Count = Annotated[int, msgspec.Meta(ge=0)]
+
+
+class _CacheCreation(msgspec.Struct, gc=False):
+    ephemeral_5m_input_tokens: Count = 0
+    ephemeral_1h_input_tokens: Count = 0
+
+
+class _Usage(msgspec.Struct, gc=False):
+    input_tokens: Count
+    output_tokens: Count
+    cache_creation_input_tokens: Count = 0
+    cache_read_input_tokens: Count = 0
+    speed: Literal["standard", "fast"] | None = None
+    cache_creation: _CacheCreation | None = None
+
+
+class _Message(msgspec.Struct, gc=False):
+    usage: _Usage
+    model: str | None = None
+    id: str | None = None
+
+
+class _Line(msgspec.Struct, gc=False, rename="camel"):
+    timestamp: str
+    message: _Message
+    session_id: str | None = None
+    version: str | None = None
+    cost_usd: float | None = msgspec.field(default=None, name="costUSD")
+    request_id: str | None = None
+    is_api_error_message: bool | None = None
+    is_sidechain: bool | None = None
+
+
+_decode_line = msgspec.json.Decoder(_Line).decode
+
+
+@dataclass(slots=True)
+class FileContext:
+    """Where the lines of one transcript file belong (see ``discovery.attribute``)."""
+
+    source: str
+    project: str
+    session: str
+    project_path: str
+
+
+@dataclass(slots=True)
+class ParseStats:
+    """What happened to the lines read: counted, or skipped and why."""
+
+    files: int = 0
+    bytes: int = 0
+    lines: int = 0
+    entries: int = 0
+    malformed: int = 0
+    """Lines with usage that are not valid JSON or have wrong types (or forbidden nulls)."""
+    invalid: int = 0
+    """Lines that decode but fail validation (timestamp shape, version, empty ids)."""
+    by_reason: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def skipped(self) -> int:
+        """Lines that did not become entries (no usage, blank, malformed or invalid)."""
+        return self.lines - self.entries
+
+    def merge(self, other: ParseStats) -> None:
+        self.files += other.files
+        self.bytes += other.bytes
+        self.lines += other.lines
+        self.entries += other.entries
+        self.malformed += other.malformed
+        self.invalid += other.invalid
+        for reason, count in other.by_reason.items():
+            self.by_reason[reason] = self.by_reason.get(reason, 0) + count
+
+    def _skip(self, reason: str, malformed: bool) -> None:
+        if malformed:
+            self.malformed += 1
+        else:
+            self.invalid += 1
+        self.by_reason[reason] = self.by_reason.get(reason, 0) + 1
+
+
+def count_lines(buf: bytes) -> int:
+    """Lines in ``buf``: newline-terminated ones plus a final unterminated one."""
+    if not buf:
+        return 0
+    return buf.count(b"\n") + (0 if buf.endswith(b"\n") else 1)
+
+
+def parse_buffer(
+    buf: bytes, context: FileContext, stats: ParseStats, base_offset: int = 0
+) -> list[UsageEntry]:
+    """Every entry in ``buf`` (whole lines of one file starting at ``base_offset``)."""
+    entries: list[UsageEntry] = []
+    append = entries.append
+    find = buf.find
+    rfind = buf.rfind
+    stats.bytes += len(buf)
+    stats.lines += count_lines(buf)
+    pos = find(USAGE_MARKER)
+    while pos != -1:
+        start = rfind(b"\n", 0, pos) + 1
+        end = find(b"\n", pos)
+        if end == -1:
+            end = len(buf)
+        entry = _parse_usage_line(buf[start:end], context, base_offset + start, stats)
+        if entry is not None:
+            append(entry)
+        pos = find(USAGE_MARKER, end)
+    stats.entries += len(entries)
+    return entries
+
+
+class TranscriptReader:
+    """Parses one transcript fed in arbitrary chunks, as a tailer reads a growing file.
+
+    Only complete lines are parsed; a trailing partial line waits for the next chunk (or
+    for ``flush`` at the end of the file). ``offset`` is where the next unparsed line
+    starts, the point to resume reading from.
+    """
+
+    def __init__(
+        self, context: FileContext, offset: int = 0, stats: ParseStats | None = None
+    ) -> None:
+        self.context = context
+        self.offset = offset
+        self.stats = stats if stats is not None else ParseStats()
+        self._pending = b""
+
+    @property
+    def pending(self) -> int:
+        """Bytes of a line that has not ended yet."""
+        return len(self._pending)
+
+    def feed(self, chunk: bytes) -> list[UsageEntry]:
+        data = self._pending + chunk if self._pending else chunk
+        cut = data.rfind(b"\n") + 1
+        if cut == 0:
+            self._pending = data
+            return []
+        self._pending = data[cut:]
+        entries = parse_buffer(data[:cut], self.context, self.stats, self.offset)
+        self.offset += cut
+        return entries
+
+    def flush(self) -> list[UsageEntry]:
+        """The last line of a file that does not end with a newline."""
+        data, self._pending = self._pending, b""
+        entries = parse_buffer(data, self.context, self.stats, self.offset)
+        self.offset += len(data)
+        return entries
+
+
+def parse_line(
+    line: bytes, context: FileContext, offset: int, stats: ParseStats
+) -> UsageEntry | None:
+    """The entry of one line, or ``None`` (counted in ``stats``) when it does not count."""
+    if USAGE_MARKER not in line:
+        return None
+    return _parse_usage_line(line, context, offset, stats)
+
+
+def _parse_usage_line(
+    line: bytes, context: FileContext, offset: int, stats: ParseStats
+) -> UsageEntry | None:
+    if has_forbidden_null(line):
+        stats._skip("null_field", malformed=True)
+        return None
+    try:
+        data = _decode_line(line)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        stats._skip("malformed", malformed=True)
+        return None
+    timestamp_ms = parse_timestamp(data.timestamp)
+    if timestamp_ms is None:
+        stats._skip("timestamp", malformed=False)
+        return None
+    reason = _invalid_reason(data)
+    if reason is not None:
+        stats._skip(reason, malformed=False)
+        return None
+    usage = data.message.usage
+    breakdown = usage.cache_creation
+    if breakdown is not None:
+        cache_1h = breakdown.ephemeral_1h_input_tokens
+        cache_creation = breakdown.ephemeral_5m_input_tokens + cache_1h
+    else:
+        cache_1h = 0
+        cache_creation = usage.cache_creation_input_tokens
+    message = data.message
+    speed = usage.speed
+    # Positional arguments, in field order: this runs once per line of every scan.
+    return UsageEntry(
+        timestamp_ms,
+        usage.input_tokens,
+        usage.output_tokens,
+        cache_creation,
+        cache_1h,
+        usage.cache_read_input_tokens,
+        message.model,
+        speed == "fast",
+        speed is not None,
+        message.id,
+        data.request_id,
+        data.session_id,
+        data.cost_usd,
+        data.is_sidechain is True,
+        _usage_limit_reset_ms(line) if data.is_api_error_message else None,
+        context.project,
+        context.session,
+        context.project_path,
+        context.source,
+        offset,
+    )
+
+
+def has_forbidden_null(line: bytes) -> bool:
+    """Whether a non-nullable field is ``null`` at any depth (ccusage's schema emulation).
+
+    ccusage names the field of each ``:null`` by the last quoted run before it. Splitting
+    on ``:null`` finds the same runs: a piece without a closing quote repeats the previous
+    occurrence's answer, and a run that starts in an earlier piece contains ``:null``, so
+    it is never a field name of the list.
+    """
+    pieces = line.split(_NULL)
+    for piece in pieces[:-1]:
+        closing = piece.rfind(b'"')
+        if closing > 0:
+            opening = piece.rfind(b'"', 0, closing)
+            if opening >= 0 and piece[opening + 1 : closing] in _NON_NULLABLE:
+                return True
+    return False
+
+
+def _invalid_reason(data: _Line) -> str | None:
+    usage = data.message.usage
+    breakdown = usage.cache_creation
+    counts = (
+        usage.input_tokens
+        | usage.output_tokens
+        | usage.cache_creation_input_tokens
+        | usage.cache_read_input_tokens
+    )
+    if breakdown is not None:
+        counts |= breakdown.ephemeral_5m_input_tokens | breakdown.ephemeral_1h_input_tokens
+    if counts > _U64_MAX:  # a bit above 63 is set in one of them
+        return "malformed"
+    if data.version is not None and not _is_semver_prefix(data.version):
+        return "version"
+    if "" in (data.session_id, data.request_id, data.message.id, data.message.model):
+        return "empty_id"
+    return None
+
+
+@lru_cache(maxsize=256)
+def _is_semver_prefix(version: str) -> bool:
+    """``N.N.N…`` (a handful of distinct versions recur in every file)."""
+    return _SEMVER_PREFIX.match(version) is not None
+
+
+def _usage_limit_reset_ms(line: bytes) -> int | None:
+    marker = line.find(_LIMIT_MARKER)
+    if marker == -1:
+        return None
+    bar = line.find(b"|", marker + len(_LIMIT_MARKER))
+    match = _LIMIT_EPOCH.match(line, bar + 1) if bar != -1 else None
+    if match is None:
+        return None
+    seconds = int(match.group())
+    return seconds * 1000 if seconds > 0 else None
