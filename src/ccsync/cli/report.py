@@ -1,0 +1,229 @@
+"""``ccsync report {daily,weekly,monthly,session,blocks}``: ccusage's reports, across devices."""
+
+from __future__ import annotations
+
+import gc
+import json
+import re
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import date
+from typing import Any, TypeVar
+
+import click
+
+from ccsync.clock import SystemClock
+from ccsync.usage import BlocksOptions, ReportKind, ReportOptions, build_report
+from ccsync.usage.discovery import NoDataDirsError
+from ccsync.usage.loader import Scan, ScanProgress, scan_dirs
+from ccsync.usage.pricing import CostMode
+from ccsync.usage.reports import Order, Report, Weekday
+from ccsync.usage.timestamps import UnknownTimezoneError, resolve_timezone
+
+F = TypeVar("F", bound=Callable[..., Any])
+_DAY = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
+
+
+def _parse_day(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
+    if value is None:
+        return None
+    match = _DAY.fullmatch(value)
+    try:
+        if match is None:
+            raise ValueError(value)
+        return date(*(int(part) for part in match.groups()))
+    except ValueError:
+        raise click.BadParameter(
+            f"'{value}' is not a date: expected YYYY-MM-DD or YYYYMMDD."
+        ) from None
+
+
+def _check_timezone(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    try:
+        resolve_timezone(value)
+    except UnknownTimezoneError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return value
+
+
+def _common_options(function: F) -> F:
+    decorators = [
+        click.option("--json", "-j", "as_json", is_flag=True, help="Print ccusage's JSON shape."),
+        click.option(
+            "--timezone",
+            "-z",
+            callback=_check_timezone,
+            help="IANA zone for dates (default: the system's, honouring TZ).",
+        ),
+        click.option("--since", "-s", callback=_parse_day, help="First day, YYYYMMDD (inclusive)."),
+        click.option("--until", "-u", callback=_parse_day, help="Last day, YYYYMMDD (inclusive)."),
+        click.option(
+            "--order",
+            "-o",
+            type=click.Choice([o.value for o in Order]),
+            default="asc",
+            show_default=True,
+            help="Sort periods oldest or newest first.",
+        ),
+        click.option(
+            "--mode",
+            "-m",
+            type=click.Choice([m.value for m in CostMode]),
+            default="auto",
+            show_default=True,
+            help="auto: the line's costUSD if any, else from tokens; calculate: from tokens; "
+            "display: costUSD only.",
+        ),
+        click.option("--breakdown", "-b", is_flag=True, help="Per-model rows in the table."),
+        click.option(
+            "--claude-dir",
+            "claude_dirs",
+            multiple=True,
+            metavar="DIR",
+            help="A Claude data directory (repeatable); replaces CLAUDE_CONFIG_DIR and the defaults.",
+        ),
+    ]
+    for decorator in reversed(decorators):
+        function = decorator(function)
+    return function
+
+
+@click.group()
+def report() -> None:
+    """Usage reports identical to ccusage's (`ccusage claude <report> --json --offline`).
+
+    Data comes from --claude-dir, else CLAUDE_CONFIG_DIR (comma-separated), else
+    ~/.config/claude and ~/.claude. Several directories are one account's devices:
+    their usage is merged and deduplicated.
+    """
+
+
+def _options(**kwargs: Any) -> ReportOptions:
+    return ReportOptions(
+        timezone=kwargs["timezone"],
+        since=kwargs["since"],
+        until=kwargs["until"],
+        order=Order(kwargs["order"]),
+        mode=CostMode(kwargs["mode"]),
+    )
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Collection paused while a report is built.
+
+    A scan makes a few hundred thousand short-lived containers and no reference cycles;
+    the collector would only walk them again and again.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _scan(claude_dirs: tuple[str, ...], as_json: bool) -> Scan:
+    progress: ScanProgress | None = None
+    try:
+        if sys.stderr.isatty():
+            from ccsync.cli.progress import ScanProgressBar
+
+            with ScanProgressBar() as bar:
+                return scan_dirs(claude_dirs, bar)
+        return scan_dirs(claude_dirs, progress)
+    except NoDataDirsError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _emit(kind: ReportKind, result: Report, as_json: bool, breakdown: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(result, indent=2, sort_keys=True, ensure_ascii=False))
+        return
+    from rich.console import Console
+
+    from ccsync.cli.render import render
+
+    render(kind, result, Console(), breakdown=breakdown)
+
+
+def _period_command(kind: ReportKind, help_text: str, weekly: bool = False) -> click.Command:
+    def run(**kwargs: Any) -> None:
+        options = _options(**kwargs)
+        if weekly:
+            options = replace(options, start_of_week=Weekday[kwargs["start_of_week"].upper()])
+        with _gc_paused():
+            found = _scan(kwargs["claude_dirs"], kwargs["as_json"])
+            result = build_report(kind, found.entries, options, SystemClock().now_ms())
+            _emit(kind, result, kwargs["as_json"], kwargs["breakdown"])
+
+    command = _common_options(run)
+    if weekly:
+        command = click.option(
+            "--start-of-week",
+            "-w",
+            type=click.Choice([d.name.lower() for d in Weekday], case_sensitive=False),
+            default="sunday",
+            show_default=True,
+            help="The day weeks start on.",
+        )(command)
+    return click.command(name=kind.value, help=help_text)(command)
+
+
+report.add_command(_period_command(ReportKind.DAILY, "Usage per day."))
+report.add_command(_period_command(ReportKind.WEEKLY, "Usage per week.", weekly=True))
+report.add_command(_period_command(ReportKind.MONTHLY, "Usage per month."))
+report.add_command(_period_command(ReportKind.SESSION, "Usage per session, most expensive first."))
+
+
+def _token_limit(ctx: click.Context, param: click.Parameter, value: str | None) -> int | str | None:
+    if value is None:
+        return None
+    if value in ("", "max"):
+        return "max"
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    raise click.BadParameter("expected a number of tokens or 'max'")
+
+
+@report.command(name="blocks")
+@_common_options
+@click.option("--active", "-a", is_flag=True, help="Only the active block.")
+@click.option("--recent", "-r", is_flag=True, help="Blocks of the last 3 days, and the active one.")
+@click.option(
+    "--token-limit",
+    "-t",
+    callback=_token_limit,
+    metavar="N|max",
+    help="Show the active block's projection against N tokens (max: the largest past block).",
+)
+@click.option(
+    "--session-length",
+    "-n",
+    type=click.FloatRange(min=0, min_open=True),
+    default=5.0,
+    show_default=True,
+    help="Block length in hours.",
+)
+def blocks_command(**kwargs: Any) -> None:
+    """5-hour billing blocks, with burn rate and projection for the active one."""
+    options = _options(**kwargs)
+    blocks = BlocksOptions(
+        timezone=options.timezone,
+        since=options.since,
+        until=options.until,
+        order=options.order,
+        active=kwargs["active"],
+        recent=kwargs["recent"],
+        token_limit=kwargs["token_limit"],
+        session_hours=kwargs["session_length"],
+    )
+    with _gc_paused():
+        found = _scan(kwargs["claude_dirs"], kwargs["as_json"])
+        result = build_report(
+            ReportKind.BLOCKS, found.entries, options, SystemClock().now_ms(), blocks
+        )
+        _emit(ReportKind.BLOCKS, result, kwargs["as_json"], kwargs["breakdown"])
