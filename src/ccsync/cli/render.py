@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ccsync.usage import ReportKind
+from ccsync.usage.parse import ParseStats
 from ccsync.usage.reports import Report
 
 _DATE_SUFFIX = re.compile(r"-\d{8}$")
@@ -155,3 +156,17 @@ def _render_blocks(report: Report, console: Console) -> None:
             style=style,
         )
     console.print(table)
+
+
+def render_scan_summary(stats: ParseStats, console: Console) -> None:
+    """One dim line: files and lines read, and what was skipped and why."""
+    if not stats.files:
+        return
+    text = f"{stats.files:,} files, {stats.lines:,} lines, {stats.entries:,} usage entries"
+    if stats.by_reason:
+        reasons = ", ".join(
+            f"{count:,} {reason.replace('_', ' ')}"
+            for reason, count in sorted(stats.by_reason.items())
+        )
+        text += f"; skipped lines with usage: {reasons}"
+    console.print(text, style="dim")

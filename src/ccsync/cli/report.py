@@ -17,7 +17,7 @@ import click
 from ccsync.clock import SystemClock
 from ccsync.usage import BlocksOptions, ReportKind, ReportOptions, build_report
 from ccsync.usage.discovery import NoDataDirsError
-from ccsync.usage.loader import Scan, ScanProgress, scan_dirs
+from ccsync.usage.loader import Scan, scan_dirs
 from ccsync.usage.pricing import CostMode
 from ccsync.usage.reports import Order, Report, Weekday
 from ccsync.usage.timestamps import UnknownTimezoneError, resolve_timezone
@@ -127,27 +127,30 @@ def _gc_paused() -> Iterator[None]:
 
 
 def _scan(claude_dirs: tuple[str, ...], as_json: bool) -> Scan:
-    progress: ScanProgress | None = None
+    # Tables end with what was skipped; JSON has no place for it, so lines go uncounted.
+    count_lines = not as_json
     try:
         if sys.stderr.isatty():
             from ccsync.cli.progress import ScanProgressBar
 
             with ScanProgressBar() as bar:
-                return scan_dirs(claude_dirs, bar)
-        return scan_dirs(claude_dirs, progress)
+                return scan_dirs(claude_dirs, bar, count_lines)
+        return scan_dirs(claude_dirs, None, count_lines)
     except NoDataDirsError as exc:
         raise click.UsageError(str(exc)) from None
 
 
-def _emit(kind: ReportKind, result: Report, as_json: bool, breakdown: bool) -> None:
+def _emit(kind: ReportKind, result: Report, found: Scan, as_json: bool, breakdown: bool) -> None:
     if as_json:
         click.echo(json.dumps(result, indent=2, sort_keys=True, ensure_ascii=False))
         return
     from rich.console import Console
 
-    from ccsync.cli.render import render
+    from ccsync.cli.render import render, render_scan_summary
 
-    render(kind, result, Console(), breakdown=breakdown)
+    console = Console()
+    render(kind, result, console, breakdown=breakdown)
+    render_scan_summary(found.stats, console)
 
 
 def _period_command(kind: ReportKind, help_text: str, weekly: bool = False) -> click.Command:
@@ -158,7 +161,7 @@ def _period_command(kind: ReportKind, help_text: str, weekly: bool = False) -> c
         with _gc_paused():
             found = _scan(kwargs["claude_dirs"], kwargs["as_json"])
             result = build_report(kind, found.entries, options, SystemClock().now_ms())
-            _emit(kind, result, kwargs["as_json"], kwargs["breakdown"])
+            _emit(kind, result, found, kwargs["as_json"], kwargs["breakdown"])
 
     command = _common_options(run)
     if weekly:
@@ -226,4 +229,4 @@ def blocks_command(**kwargs: Any) -> None:
         result = build_report(
             ReportKind.BLOCKS, found.entries, options, SystemClock().now_ms(), blocks
         )
-        _emit(ReportKind.BLOCKS, result, kwargs["as_json"], kwargs["breakdown"])
+        _emit(ReportKind.BLOCKS, result, found, kwargs["as_json"], kwargs["breakdown"])

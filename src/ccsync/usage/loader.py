@@ -52,25 +52,29 @@ class Scan:
         return sum(f.size for f in self.files)
 
 
-def read_transcript(transcript: Transcript, stats: ParseStats) -> list[UsageEntry]:
+def read_transcript(
+    transcript: Transcript, stats: ParseStats, count_lines: bool = True
+) -> list[UsageEntry]:
     """Every entry of one file; an unreadable file counts as empty."""
     try:
         data = transcript.path.read_bytes()
     except OSError:
         return []
     stats.files += 1
-    return parse_buffer(data, context_for(transcript), stats)
+    return parse_buffer(data, context_for(transcript), stats, count_lines=count_lines)
 
 
 def scan(
     roots: Sequence[Path],
     progress: ScanProgress | None = None,
     workers: int | None = None,
+    count_lines: bool = True,
 ) -> Scan:
     """Read every transcript under the roots.
 
     ``workers`` defaults to the number of usable CPUs when there is enough data to
-    share out; 1 reads in this process.
+    share out; 1 reads in this process. ``count_lines=False`` skips counting the lines
+    without usage (``ParseStats.lines``).
     """
     files = find_transcripts(roots)
     result = Scan(list(roots), files)
@@ -82,16 +86,16 @@ def scan(
     workers = max(1, min(workers, len(files)))
     if workers == 1:
         for transcript in files:
-            result.entries.extend(read_transcript(transcript, result.stats))
+            result.entries.extend(read_transcript(transcript, result.stats, count_lines))
             if progress is not None:
                 progress.advance(transcript.size)
         return result
     shares = _balanced_shares(files, workers)
     with ProcessPoolExecutor(max_workers=workers - 1) as pool:
-        futures = [pool.submit(_read_share, share) for share in shares[1:]]
+        futures = [pool.submit(_read_share, share, count_lines) for share in shares[1:]]
         # This process reads a share too, instead of idling while it waits.
         for transcript in shares[0]:
-            result.entries.extend(read_transcript(transcript, result.stats))
+            result.entries.extend(read_transcript(transcript, result.stats, count_lines))
             if progress is not None:
                 progress.advance(transcript.size)
         for future in futures:
@@ -103,11 +107,11 @@ def scan(
     return result
 
 
-def _read_share(share: list[Transcript]) -> tuple[bytes, bytes, int]:
+def _read_share(share: list[Transcript], count_lines: bool) -> tuple[bytes, bytes, int]:
     stats = ParseStats()
     entries: list[UsageEntry] = []
     for transcript in share:
-        entries.extend(read_transcript(transcript, stats))
+        entries.extend(read_transcript(transcript, stats, count_lines))
     return _encode_entries(entries), _encode_stats(stats), sum(t.size for t in share)
 
 
@@ -129,6 +133,10 @@ def _usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def scan_dirs(claude_dirs: Sequence[str] = (), progress: ScanProgress | None = None) -> Scan:
+def scan_dirs(
+    claude_dirs: Sequence[str] = (),
+    progress: ScanProgress | None = None,
+    count_lines: bool = True,
+) -> Scan:
     """Resolve the data directories (``discovery.resolve_data_dirs``) and scan them."""
-    return scan(resolve_data_dirs(claude_dirs), progress)
+    return scan(resolve_data_dirs(claude_dirs), progress, count_lines=count_lines)

@@ -101,6 +101,7 @@ class ParseStats:
     files: int = 0
     bytes: int = 0
     lines: int = 0
+    """Lines read, when counting them was asked for (``count_lines``), else 0."""
     entries: int = 0
     malformed: int = 0
     """Lines with usage that are not valid JSON or have wrong types (or forbidden nulls)."""
@@ -110,8 +111,11 @@ class ParseStats:
 
     @property
     def skipped(self) -> int:
-        """Lines that did not become entries (no usage, blank, malformed or invalid)."""
-        return self.lines - self.entries
+        """Lines that did not become entries (no usage, blank, malformed or invalid).
+
+        Needs the lines counted; without, it is just the malformed and invalid ones.
+        """
+        return max(self.lines - self.entries, self.malformed + self.invalid)
 
     def merge(self, other: ParseStats) -> None:
         self.files += other.files
@@ -131,7 +135,7 @@ class ParseStats:
         self.by_reason[reason] = self.by_reason.get(reason, 0) + 1
 
 
-def count_lines(buf: bytes) -> int:
+def line_count(buf: bytes) -> int:
     """Lines in ``buf``: newline-terminated ones plus a final unterminated one."""
     if not buf:
         return 0
@@ -139,15 +143,24 @@ def count_lines(buf: bytes) -> int:
 
 
 def parse_buffer(
-    buf: bytes, context: FileContext, stats: ParseStats, base_offset: int = 0
+    buf: bytes,
+    context: FileContext,
+    stats: ParseStats,
+    base_offset: int = 0,
+    count_lines: bool = True,
 ) -> list[UsageEntry]:
-    """Every entry in ``buf`` (whole lines of one file starting at ``base_offset``)."""
+    """Every entry in ``buf`` (whole lines of one file starting at ``base_offset``).
+
+    ``count_lines`` counts every line in ``stats`` (a second pass over the bytes, which
+    a report that shows no counts can skip).
+    """
     entries: list[UsageEntry] = []
     append = entries.append
     find = buf.find
     rfind = buf.rfind
     stats.bytes += len(buf)
-    stats.lines += count_lines(buf)
+    if count_lines:
+        stats.lines += line_count(buf)
     pos = find(USAGE_MARKER)
     while pos != -1:
         start = rfind(b"\n", 0, pos) + 1
