@@ -1,0 +1,160 @@
+"""Server settings: the only place the server's environment variables are read.
+
+Precedence: command-line flags, then environment variables, then the embedded defaults
+(127.0.0.1:3000, SQLite in the user data directory, the in-memory live store).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import quote
+
+import platformdirs
+
+LIVE_TTL_SECONDS = 300.0
+DEFAULT_PORT = 3000
+DEFAULT_HOST = "127.0.0.1"
+
+Environment = Literal["development", "production"]
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot work (a bad port, an unknown URL scheme)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    redis_url: str | None = None
+    """``redis://…`` for the Redis live store; ``None`` (or ``memory://``) for memory."""
+    database_url: str | None = None
+    """``sqlite:///path`` or ``postgresql://…``; ``None`` for SQLite in ``data_dir``."""
+    data_dir: Path = field(default_factory=lambda: Path(platformdirs.user_data_dir("ccsync")))
+    admin_token: str | None = None
+    environment: Environment = "development"
+    local_agent: bool = True
+    """Ingest this host's own Claude data on start and on ``POST /api/usage/ccusage``."""
+    claude_dirs: tuple[str, ...] = ()
+    """Where the local agent reads (``--claude-dir``); empty for the usual discovery."""
+    allow_commands: bool = False
+    live_ttl: float = LIVE_TTL_SECONDS
+    redis_prefix: str = ""
+    """Prepended to every Redis key and channel (lets tests and tenants share a server)."""
+    max_body_bytes: int = 16 * 1024 * 1024
+    max_frame_bytes: int = 4 * 1024 * 1024
+    push_rate: float = 20.0
+    """Pushes per second allowed per device (a burst of ``push_burst`` on top)."""
+    push_burst: int = 100
+
+    @property
+    def live_url(self) -> str:
+        return self.redis_url or "memory://"
+
+    @property
+    def history_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{quote(str(self.data_dir / 'ccsync.db'))}"
+
+    @property
+    def loopback(self) -> bool:
+        """Bound to this machine only (where local mode needs no tokens)."""
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+    @property
+    def local_mode(self) -> bool:
+        """Single-user mode: loopback and no admin token, so nothing asks for a token."""
+        return self.loopback and self.admin_token is None
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        """These settings with the given fields replaced (``None`` values leave a field as is)."""
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Settings from ``PORT``, ``HOST``, ``REDIS_URL`` (or ``REDIS_HOST``/``REDIS_PORT``/
+        ``REDIS_PASSWORD``/``REDIS_DB``), ``DATABASE_URL``, ``CCSYNC_ADMIN_TOKEN``,
+        ``CCSYNC_DATA_DIR``, ``CCSYNC_ENV`` and ``CCSYNC_REDIS_PREFIX``."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        if env.get("HOST"):
+            values["host"] = env["HOST"]
+        if env.get("PORT"):
+            values["port"] = _port(env["PORT"], "PORT")
+        redis_url = env.get("REDIS_URL") or _redis_url_from_parts(env)
+        if redis_url:
+            values["redis_url"] = redis_url
+        if env.get("DATABASE_URL"):
+            values["database_url"] = env["DATABASE_URL"]
+        if env.get("CCSYNC_ADMIN_TOKEN"):
+            values["admin_token"] = env["CCSYNC_ADMIN_TOKEN"]
+        if env.get("CCSYNC_REDIS_PREFIX"):
+            values["redis_prefix"] = env["CCSYNC_REDIS_PREFIX"]
+        if env.get("CCSYNC_DATA_DIR"):
+            values["data_dir"] = Path(env["CCSYNC_DATA_DIR"]).expanduser()
+        if env.get("CCSYNC_ENV"):
+            environment = env["CCSYNC_ENV"]
+            if environment not in ("development", "production"):
+                raise SettingsError(
+                    f"CCSYNC_ENV must be development or production, not {environment!r}"
+                )
+            values["environment"] = environment
+        return cls(**values).validated()
+
+    def validated(self) -> Settings:
+        _port(str(self.port), "port")
+        if self.redis_url and not self.redis_url.startswith(
+            ("redis://", "rediss://", "unix://", "memory://")
+        ):
+            raise SettingsError(
+                f"REDIS_URL must be redis://, rediss:// or unix://, not {self.redis_url!r}"
+            )
+        if self.database_url and not self.database_url.startswith(
+            ("sqlite:", "postgresql:", "postgres:")
+        ):
+            raise SettingsError(
+                f"DATABASE_URL must be sqlite:///path or postgresql://…, not {mask_url(self.database_url)!r}"
+            )
+        return self
+
+
+def _port(value: str, name: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, not {value!r}") from None
+    if not 0 <= port <= 65535:
+        raise SettingsError(f"{name} must be between 0 and 65535, not {port}")
+    return port
+
+
+def _redis_url_from_parts(env: Mapping[str, str]) -> str | None:
+    host = env.get("REDIS_HOST")
+    if not host:
+        return None
+    port = _port(env.get("REDIS_PORT", "6379"), "REDIS_PORT")
+    password = env.get("REDIS_PASSWORD")
+    auth = f":{quote(password, safe='')}@" if password else ""
+    db = env.get("REDIS_DB", "0")
+    return f"redis://{auth}{host}:{port}/{db}"
+
+
+def mask_url(url: str) -> str:
+    """The URL with any password replaced by ``***`` (for logs and ``/api/config``)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    credentials, _, location = rest.rpartition("@")
+    user, has_password, _ = credentials.partition(":")
+    return f"{scheme}://{user}{':***' if has_password else ''}@{location}"

@@ -1,0 +1,36 @@
+"""The live store, chosen by URL: ``memory://`` (the default) or Redis.
+
+``open_live_store`` only builds the store; call ``ping`` to know it answers. Backends
+import their drivers when chosen, so ``memory://`` needs nothing beyond the standard
+library and Redis needs ``ccsync[redis]``.
+"""
+
+from __future__ import annotations
+
+from ccsync.settings import mask_url
+from ccsync.storage.live.base import LIVE_PREFIX, LiveStore
+
+__all__ = ["LIVE_PREFIX", "LiveStore", "open_live_store"]
+
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
+def open_live_store(url: str, default_ttl: float = 300.0, prefix: str = "") -> LiveStore:
+    """The live store at ``url``; ``prefix`` starts every Redis key and channel name.
+
+    ``memory://`` or an empty URL: this process only. ``redis://``, ``rediss://``,
+    ``unix://``: a Redis shared by every replica. Anything else is a ``ValueError``.
+    """
+    scheme, separator, _ = url.partition("://")
+    if not url or (separator and scheme.lower() == "memory"):
+        from ccsync.storage.live.memory import MemoryLiveStore
+
+        return MemoryLiveStore(default_ttl)
+    if separator and scheme.lower() in REDIS_SCHEMES:
+        from ccsync.storage.live.redis import RedisLiveStore
+
+        return RedisLiveStore(url, default_ttl, prefix)
+    raise ValueError(
+        f"unsupported live store URL {mask_url(url)!r}: "
+        "use memory:// or redis://, rediss://, unix://"
+    )

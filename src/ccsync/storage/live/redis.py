@@ -1,0 +1,308 @@
+"""The live store on Redis, shared by every replica that uses the same Redis and prefix.
+
+Layout (every name starts with ``prefix``):
+
+- ``live:<key>``: the value as JSON text, with the TTL as a Redis expiry (``SET PX``);
+- ``live-index``: a sorted set of the keys, scored by expiry time in epoch milliseconds,
+  so ``items`` reads the index instead of scanning the keyspace. The value's own expiry
+  is the truth; the index is only a list of candidates. Scores come from this process's
+  clock (``time.time``); members are purged ``CLOCK_SKEW_MS`` after their score, so
+  replicas whose clocks differ by less than that never hide each other's live keys.
+- ``claim:<name>``: claims (``SET NX PX``), outside ``live:`` and the index;
+- ``events``: the pub/sub channel; each event is one JSON message.
+
+Every Redis failure (refused, timed out, auth) surfaces as ``StorageUnavailableError``
+with a one-line message naming the URL, password masked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+from ccsync.settings import mask_url
+from ccsync.storage import StorageUnavailableError
+from ccsync.storage.live.base import JSON, LIVE_PREFIX, Event, LiveStore
+from ccsync.storage.live.common import (
+    MAX_PENDING,
+    EventQueue,
+    decode,
+    encode,
+    encode_event,
+    milliseconds,
+)
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+    from redis.asyncio.client import PubSub
+    from redis.commands.core import AsyncScript
+
+CONNECT_TIMEOUT = 2.0
+"""Seconds to connect, or to answer ``ping``, before Redis counts as unreachable."""
+COMMAND_TIMEOUT = 5.0
+"""Seconds a command may take once connected."""
+CLOCK_SKEW_MS = 2_000
+"""How far replicas' clocks may disagree before ``items`` could miss a live key."""
+
+# Removes index members whose value is gone, atomically: a concurrent ``set`` (value and
+# index member in one transaction) can never lose its member to this clean-up.
+# KEYS: the index, then one value key per member; ARGV: the members.
+_DROP_GONE = """
+for i, member in ipairs(ARGV) do
+    if redis.call('EXISTS', KEYS[i + 1]) == 0 then
+        redis.call('ZREM', KEYS[1], member)
+    end
+end
+return 0
+"""
+
+
+class RedisLiveStore(LiveStore):
+    """Live values and events in Redis (``redis://``, ``rediss://``, ``unix://``).
+
+    The store owns one connection pool, plus one connection per open subscription; all
+    are closed by ``aclose``. A subscriber that falls ``max_pending`` events behind loses
+    the oldest ones, as with the memory store.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        default_ttl: float = 300.0,
+        prefix: str = "",
+        *,
+        max_pending: int = MAX_PENDING,
+    ) -> None:
+        super().__init__(default_ttl)
+        try:
+            import redis.asyncio
+            from redis.exceptions import RedisError
+        except ImportError:
+            raise StorageUnavailableError(
+                "Redis support is not installed: pip install 'ccsync[redis]'"
+            ) from None
+        self.url = url
+        self.prefix = prefix
+        self._masked_url = _hide_passwords(mask_url(url), url)
+        self._max_pending = max_pending
+        self._failures: tuple[type[BaseException], ...] = (RedisError, OSError, TimeoutError)
+        pool = redis.asyncio.ConnectionPool.from_url(
+            url, socket_connect_timeout=CONNECT_TIMEOUT, socket_timeout=COMMAND_TIMEOUT
+        )
+        self._client: Redis = redis.asyncio.Redis.from_pool(pool)
+        self._drop_gone: AsyncScript = self._client.register_script(_DROP_GONE)
+        self._subscriptions: set[_Subscription] = set()
+        self._closed = False
+
+    @property
+    def backend(self) -> str:
+        return "redis"
+
+    def _value_key(self, key: str) -> str:
+        return f"{self.prefix}{LIVE_PREFIX}{key}"
+
+    @property
+    def _index(self) -> str:
+        return f"{self.prefix}live-index"
+
+    @property
+    def _channel(self) -> str:
+        return f"{self.prefix}events"
+
+    def unavailable(self, exc: BaseException) -> StorageUnavailableError:
+        """``exc`` as a one-line ``StorageUnavailableError`` that never shows the password."""
+        reason = " ".join(str(exc).split())
+        if isinstance(exc, TimeoutError) and not reason:
+            reason = f"no answer within {CONNECT_TIMEOUT:g} s"
+        detail = f"{type(exc).__name__}: {reason}" if reason else type(exc).__name__
+        return StorageUnavailableError(
+            _hide_passwords(f"Redis at {self._masked_url} is unavailable: {detail}", self.url)
+        )
+
+    def failure(self, exc: BaseException) -> BaseException:
+        """What to raise for ``exc``: Redis and network failures become ``unavailable``."""
+        return self.unavailable(exc) if isinstance(exc, self._failures) else exc
+
+    def closed_error(self) -> StorageUnavailableError:
+        return StorageUnavailableError(f"the live store on {self._masked_url} is closed")
+
+    @asynccontextmanager
+    async def _guard(self) -> AsyncIterator[None]:
+        """Refuse work once closed; turn Redis failures into ``StorageUnavailableError``."""
+        if self._closed:
+            raise self.closed_error()
+        try:
+            yield
+        except self._failures as exc:
+            raise self.unavailable(exc) from exc
+
+    async def get(self, key: str) -> JSON | None:
+        async with self._guard():
+            raw = await self._client.get(self._value_key(key))
+        return None if raw is None else decode(raw)
+
+    async def set(self, key: str, value: JSON, ttl: float | None = None) -> None:
+        ms = milliseconds(self.default_ttl if ttl is None else ttl)
+        text = encode(value)
+        expires = int(time.time() * 1000) + ms
+        async with self._guard(), self._client.pipeline(transaction=True) as pipe:
+            pipe.set(self._value_key(key), text, px=ms)
+            pipe.zadd(self._index, {key: expires})
+            await pipe.execute()
+
+    async def delete(self, key: str) -> bool:
+        async with self._guard(), self._client.pipeline(transaction=True) as pipe:
+            pipe.delete(self._value_key(key))
+            pipe.zrem(self._index, key)
+            deleted, _ = await pipe.execute()
+        return bool(deleted)
+
+    async def items(self) -> dict[str, JSON]:
+        """Read the index's current members, then their values in one ``MGET``.
+
+        Members whose score passed more than ``CLOCK_SKEW_MS`` ago are purged; members whose
+        value is gone anyway (deleted elsewhere, evicted) are dropped by ``_DROP_GONE``.
+        """
+        horizon = int(time.time() * 1000) - CLOCK_SKEW_MS
+        async with self._guard():
+            async with self._client.pipeline(transaction=True) as pipe:
+                pipe.zremrangebyscore(self._index, "-inf", f"({horizon}")
+                pipe.zrangebyscore(self._index, horizon, "+inf")
+                _, members = await pipe.execute()
+            if not members:
+                return {}
+            keys = [member.decode() for member in members]
+            values = await self._client.mget([self._value_key(key) for key in keys])
+            found: dict[str, JSON] = {}
+            gone: list[str] = []
+            for key, raw in zip(keys, values, strict=True):
+                if raw is None:
+                    gone.append(key)
+                else:
+                    found[LIVE_PREFIX + key] = decode(raw)
+            if gone:
+                await self._drop_gone(
+                    keys=[self._index, *(self._value_key(key) for key in gone)], args=gone
+                )
+        return found
+
+    async def ttl(self, key: str) -> float | None:
+        async with self._guard():
+            remaining: int = await self._client.pttl(self._value_key(key))
+        # -2: no such key; -1: no expiry, which this store never writes.
+        return None if remaining < 0 else remaining / 1000
+
+    async def claim(self, name: str, ttl: float) -> bool:
+        ms = milliseconds(ttl)
+        async with self._guard():
+            taken = await self._client.set(f"{self.prefix}claim:{name}", b"1", nx=True, px=ms)
+        return bool(taken)
+
+    async def publish(self, event: Event) -> None:
+        text = encode_event(event)
+        async with self._guard():
+            await self._client.publish(self._channel, text)
+
+    def subscribe(self) -> AbstractAsyncContextManager[AsyncIterator[Event]]:
+        return self._subscribe()
+
+    @asynccontextmanager
+    async def _subscribe(self) -> AsyncIterator[AsyncIterator[Event]]:
+        """Subscribe, and wait for Redis to confirm before yielding.
+
+        Once confirmed, Redis delivers every later ``PUBLISH`` on the channel, so an event
+        published right after the context is entered cannot be missed.
+        """
+        subscription = _Subscription(self, self._client.pubsub(), EventQueue(self._max_pending))
+        self._subscriptions.add(subscription)
+        try:
+            async with self._guard():
+                await subscription.start(self._channel)
+            yield subscription.queue
+        finally:
+            self._subscriptions.discard(subscription)
+            await subscription.close()
+
+    async def ping(self) -> None:
+        async with self._guard(), asyncio.timeout(CONNECT_TIMEOUT):
+            await self._client.ping()
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for subscription in list(self._subscriptions):
+            await subscription.close()
+        self._subscriptions.clear()
+        await self._client.aclose()
+
+
+class _Subscription:
+    """One ``SUBSCRIBE`` connection; a task moves its messages into ``queue``."""
+
+    def __init__(self, store: RedisLiveStore, pubsub: PubSub, queue: EventQueue) -> None:
+        self.store = store
+        self.pubsub = pubsub
+        self.queue = queue
+        self.task: asyncio.Task[None] | None = None
+        self.closed = False
+
+    async def start(self, channel: str) -> None:
+        """Subscribe, wait for the confirmation, then start moving messages."""
+        try:
+            async with asyncio.timeout(CONNECT_TIMEOUT):
+                await self.pubsub.subscribe(channel)
+                while True:
+                    message = await self.pubsub.get_message(timeout=CONNECT_TIMEOUT)
+                    if message is not None and message["type"] == "subscribe":
+                        break
+        except Exception as exc:
+            if self.closed:  # the store closed while we waited: its connection is gone
+                raise self.store.closed_error() from exc
+            raise
+        if self.closed:
+            raise self.store.closed_error()
+        self.task = asyncio.create_task(self._pump(), name=f"live-events:{channel}")
+
+    async def _pump(self) -> None:
+        try:
+            while True:
+                message = await self.pubsub.get_message(timeout=None)
+                event = _event(message)
+                if event is not None:
+                    self.queue.put(event)
+        except Exception as exc:
+            self.queue.fail(self.store.failure(exc))
+
+    async def close(self) -> None:
+        self.closed = True
+        self.queue.close()
+        if self.task is not None:
+            self.task.cancel()
+            await asyncio.wait([self.task])
+        await self.pubsub.aclose()  # type: ignore[no-untyped-call]
+
+
+def _hide_passwords(text: str, url: str) -> str:
+    """``text`` with every password of ``url`` (user info or ``?password=``) as ``***``."""
+    parts = urlsplit(url)
+    secrets = [parts.password or "", *parse_qs(parts.query).get("password", [])]
+    for secret in filter(None, secrets):
+        for form in {secret, unquote(secret), quote(secret, safe="")}:
+            text = text.replace(form, "***")
+    return text
+
+
+def _event(message: dict[str, Any] | None) -> Event | None:
+    """The event in a pub/sub message; ``None`` for anything else, garbage included."""
+    if message is None or message["type"] != "message":
+        return None
+    try:
+        event = decode(message["data"])
+    except ValueError:  # not JSON, or not UTF-8
+        return None
+    return event if isinstance(event, dict) else None
