@@ -1,0 +1,220 @@
+"""The history store: what must outlive a restart.
+
+Entries (every usage line each device pushed, unique by its line identity), which of them
+ccusage's duplicate rules keep, devices and their accounts, the ccusage blocks that
+block-pushing devices sent, tokens (hashed), and settings.
+
+Backends: ``sql.SqlHistoryStore`` (SQLite or PostgreSQL through SQLAlchemy). Every
+backend passes ``tests/contract/test_history_store.py``.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ccsync.usage.entry import UsageEntry
+
+TokenKind = Literal["admin", "device"]
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    id: str
+    account: str
+    name: str
+    hostname: str | None = None
+    version: str | None = None
+    created_ms: int = 0
+    last_seen_ms: int | None = None
+    """Last contact of any kind (a push, a socket, a heartbeat)."""
+    last_push_ms: int | None = None
+    """Last time it sent usage."""
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    accepted: int = 0
+    """Lines stored now."""
+    duplicate: int = 0
+    """Lines that were stored already (same ``source`` and ``offset``): nothing changed."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredBlock:
+    """A 5-hour block as a device's ``ccusage blocks --json`` reported it (the seed's protocol)."""
+
+    account: str
+    device_id: str
+    block_id: str
+    start_ms: int
+    end_ms: int
+    actual_end_ms: int | None
+    is_active: bool
+    is_gap: bool
+    entries: int
+    input_tokens: int
+    output_tokens: int
+    cache_creation_tokens: int
+    cache_read_tokens: int
+    cost_usd: float
+    models: tuple[str, ...] = ()
+    received_ms: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return (
+            self.input_tokens
+            + self.output_tokens
+            + self.cache_creation_tokens
+            + self.cache_read_tokens
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRecord:
+    """An API token; only its SHA-256 is stored, never the token."""
+
+    id: str
+    kind: TokenKind
+    token_hash: str
+    label: str = ""
+    device_id: str | None = None
+    """The device a device token speaks for (``None`` for admin tokens)."""
+    created_ms: int = 0
+    last_used_ms: int | None = None
+    revoked_ms: int | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_ms is None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEntry:
+    """An entry with the device that pushed it."""
+
+    device_id: str
+    entry: UsageEntry
+
+
+@dataclass(slots=True)
+class Capabilities:
+    """What the backend offers beyond the interface (informational, for ``/api/status``)."""
+
+    backend: Literal["sqlite", "postgresql"]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class HistoryStore(abc.ABC):
+    @property
+    @abc.abstractmethod
+    def capabilities(self) -> Capabilities: ...
+
+    # -- lifecycle -----------------------------------------------------------------------
+    @abc.abstractmethod
+    async def ping(self) -> None:
+        """Check the database answers; raise ``StorageUnavailableError`` when not."""
+
+    @abc.abstractmethod
+    async def aclose(self) -> None: ...
+
+    # -- devices and accounts ------------------------------------------------------------
+    @abc.abstractmethod
+    async def register_device(
+        self,
+        device_id: str,
+        account: str,
+        now_ms: int,
+        name: str | None = None,
+        hostname: str | None = None,
+        version: str | None = None,
+    ) -> Device:
+        """Create the device, or update it: ``account`` always, the others when given.
+
+        Sets ``last_seen_ms`` to ``now_ms``. A new device's name defaults to its id.
+        """
+
+    @abc.abstractmethod
+    async def get_device(self, device_id: str) -> Device | None: ...
+
+    @abc.abstractmethod
+    async def list_devices(self, account: str | None = None) -> list[Device]:
+        """Devices (of one account, or all), by id."""
+
+    @abc.abstractmethod
+    async def accounts(self) -> list[str]:
+        """Accounts that have at least one device, sorted."""
+
+    # -- usage entries -------------------------------------------------------------------
+    @abc.abstractmethod
+    async def ingest(
+        self, account: str, device_id: str, entries: Sequence[UsageEntry], now_ms: int
+    ) -> IngestResult:
+        """Store the lines a device pushed, and keep ccusage's survivors up to date.
+
+        A line is identified by ``(source, offset)``: a line stored before is a duplicate
+        and changes nothing. After the new lines are stored, every message id they carry
+        is decided again over all stored lines of the account with that id
+        (``ccsync.usage.dedup.dedupe_message``), so the survivors never depend on the
+        order in which devices push. Lines without a message id always survive. Sets the
+        device's ``last_push_ms`` and ``last_seen_ms``. Atomic: all or nothing.
+        """
+
+    @abc.abstractmethod
+    async def kept_entries(
+        self, account: str, since_ms: int | None = None, until_ms: int | None = None
+    ) -> list[StoredEntry]:
+        """The surviving entries of an account with ``since_ms <= timestamp < until_ms``,
+        in time order (``ccsync.usage.entry.time_order``)."""
+
+    @abc.abstractmethod
+    async def device_entries(
+        self, account: str, device_id: str, since_ms: int | None = None, until_ms: int | None = None
+    ) -> list[UsageEntry]:
+        """Every stored line of one device (duplicates included) in the range, in time order."""
+
+    @abc.abstractmethod
+    async def entry_count(self, account: str | None = None) -> int:
+        """Stored lines (duplicates of one message included)."""
+
+    # -- ccusage blocks (devices that push ``ccusage blocks --json``) ---------------------
+    @abc.abstractmethod
+    async def replace_blocks(
+        self, account: str, device_id: str, blocks: Sequence[StoredBlock]
+    ) -> None:
+        """The device's blocks become ``blocks`` (same ``block_id`` replaced, others kept)."""
+
+    @abc.abstractmethod
+    async def blocks(self, account: str, device_id: str | None = None) -> list[StoredBlock]:
+        """Stored blocks, by start time."""
+
+    # -- tokens --------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def add_token(self, record: TokenRecord) -> None: ...
+
+    @abc.abstractmethod
+    async def token_by_hash(self, token_hash: str) -> TokenRecord | None: ...
+
+    @abc.abstractmethod
+    async def list_tokens(self) -> list[TokenRecord]:
+        """All tokens, revoked ones included, by creation time."""
+
+    @abc.abstractmethod
+    async def revoke_token(self, token_id: str, now_ms: int) -> bool:
+        """Revoke; whether an active token had that id."""
+
+    @abc.abstractmethod
+    async def touch_token(self, token_id: str, now_ms: int) -> None:
+        """Record a use (``last_used_ms``)."""
+
+    # -- settings ------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def get_settings(self) -> dict[str, Any]:
+        """Every stored runtime setting (JSON values by name)."""
+
+    @abc.abstractmethod
+    async def put_settings(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Store the given settings (others unchanged); the settings after the change."""

@@ -1,0 +1,688 @@
+"""The history store on SQLite or PostgreSQL: one SQLAlchemy Core implementation.
+
+URLs: ``sqlite:///relative.db``, ``sqlite:////absolute.db`` (aiosqlite), and
+``postgresql://…`` / ``postgres://…`` (asyncpg; libpq-style ``?host=/socket/dir`` and a few
+other libpq parameters are translated). Opening the store connects, and runs the alembic
+migrations in ``migrations/``.
+
+Survivors: every stored line has a ``kept`` flag. ``ingest`` inserts the new lines and,
+in the same transaction, decides again each message id they carry over all of the
+account's lines with that id (``dedupe_message``), flipping ``kept`` where the decision
+changed. Writers of one account are serialised so the decision sees every earlier line:
+on SQLite by one lock per process plus ``BEGIN IMMEDIATE`` (one writer per file), on
+PostgreSQL by a transaction-scoped advisory lock per account (any number of processes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import msgspec
+from alembic.util import CommandError
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Table,
+    Text,
+    any_,
+    bindparam,
+    delete,
+    event,
+    func,
+    literal,
+    select,
+    text,
+    true,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.sql.expression import Executable
+from sqlalchemy.types import TypeEngine
+
+from ccsync.settings import mask_url
+from ccsync.storage import StorageUnavailableError
+from ccsync.storage.history import schema as t
+from ccsync.storage.history.base import (
+    Capabilities,
+    Device,
+    HistoryStore,
+    IngestResult,
+    StoredBlock,
+    StoredEntry,
+    TokenRecord,
+)
+from ccsync.storage.history.migrations import differences, upgrade
+from ccsync.storage.history.urls import Backend, parse_history_url, quote_ident
+from ccsync.usage.dedup import dedupe_message
+from ccsync.usage.entry import UsageEntry, time_order
+
+_T = TypeVar("_T")
+
+PING_TIMEOUT_S = 5.0
+_SQLITE_IN_CHUNK = 2000
+"""Values per ``IN (…)`` list on SQLite: far below its 32766 parameters."""
+_ARRAY_CHUNK = 50_000
+"""Values per array parameter on PostgreSQL."""
+
+_SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA busy_timeout=5000",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA synchronous=NORMAL",
+)
+_BEGIN_MODE = "ccsync_sqlite_begin"
+"""Execution option: the SQLite ``BEGIN`` mode (``IMMEDIATE`` for writes)."""
+
+_ENTRY_KEYS: tuple[str, ...] = tuple(
+    "line_offset" if f.name == "offset" else f.name for f in msgspec.structs.fields(UsageEntry)
+)
+"""The ``entries`` columns of the ``UsageEntry`` fields, in field order (positional build)."""
+_ENTRY_COLUMNS = tuple(t.entries.c[key] for key in _ENTRY_KEYS)
+_INSERT_KEYS = ("account", "device_id", *_ENTRY_KEYS, "kept")
+_LINE_IDENTITY = [t.entries.c.source, t.entries.c.line_offset]
+
+
+def _unnest_insert() -> Executable:
+    """``INSERT INTO entries … SELECT :account, :device_id, * FROM unnest(<one array per
+    column>) ON CONFLICT (source, line_offset) DO NOTHING RETURNING id, source, line_offset``."""
+    keys = (*_ENTRY_KEYS, "kept")
+    arrays = [
+        bindparam(f"{key}_values", type_=postgresql.ARRAY(t.entries.c[key].type)) for key in keys
+    ]
+    lines = func.unnest(*arrays).table_valued(*keys).render_derived()
+    rows = select(bindparam("account", type_=Text), bindparam("device_id", type_=Text), *lines.c)
+    return (
+        postgresql.insert(t.entries)
+        .from_select(["account", "device_id", *keys], rows)
+        .on_conflict_do_nothing(index_elements=_LINE_IDENTITY)
+        .returning(t.entries.c.id, t.entries.c.source, t.entries.c.line_offset)
+    )
+
+
+_UNNEST_INSERT = _unnest_insert()
+_UNNEST_PARAMS = tuple(f"{key}_values" for key in (*_ENTRY_KEYS, "kept"))
+
+_Identity = tuple[str, int]
+"""A line's identity: ``(source, offset)``."""
+
+# Errors that mean "the database cannot be used right now" (rather than a bad request).
+_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    OperationalError,
+    InterfaceError,
+)
+
+
+@dataclass(slots=True)
+class _StoredLine:
+    id: int
+    kept: bool
+    entry: UsageEntry
+
+
+def _lock_key(*parts: str) -> int:
+    """A stable signed 64-bit advisory lock key."""
+    digest = hashlib.blake2b("\x00".join(("ccsync", *parts)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _chunks(values: Sequence[_T], size: int) -> Iterable[Sequence[_T]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _identity(entry: UsageEntry) -> _Identity:
+    return (entry.source, entry.offset)
+
+
+def _decide(groups: Iterable[Sequence[UsageEntry]]) -> dict[_Identity, bool]:
+    """Whether each line of each message id group survives ccusage's rules."""
+    decided: dict[_Identity, bool] = {}
+    for group in groups:
+        if len(group) == 1:
+            decided[_identity(group[0])] = True
+            continue
+        survivors = {_identity(entry) for entry in dedupe_message(group)}
+        for entry in group:
+            identity = _identity(entry)
+            decided[identity] = identity in survivors
+    return decided
+
+
+def _install_sqlite_hooks(engine: AsyncEngine) -> None:
+    """Pragmas on every connection, and ``BEGIN`` emitted by us (``IMMEDIATE`` for writes).
+
+    The driver's own implicit transactions are switched off (``isolation_level = None``):
+    they would start a read transaction that a later write could not upgrade.
+    """
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            for pragma in _SQLITE_PRAGMAS:
+                cursor.execute(pragma)
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get(_BEGIN_MODE, "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _one_line(exc: BaseException, secret: str | None) -> str:
+    """``Type: message`` of the root cause, on one line, without the password."""
+    cause: BaseException = exc
+    if isinstance(exc, DBAPIError) and isinstance(exc.orig, BaseException):
+        cause = exc.orig
+    while cause.__cause__ is not None:  # the driver's own error under the adapter's
+        cause = cause.__cause__
+    message = str(cause).strip().splitlines()
+    first = message[0] if message else ""
+    described = f"{type(cause).__name__}: {first}" if first else type(cause).__name__
+    if secret:
+        described = described.replace(secret, "***")
+    return described
+
+
+def _time_range(since_ms: int | None, until_ms: int | None) -> list[ColumnElement[bool]]:
+    """``since_ms <= timestamp < until_ms``, each bound when given."""
+    conditions: list[ColumnElement[bool]] = []
+    if since_ms is not None:
+        conditions.append(t.entries.c.timestamp_ms >= since_ms)
+    if until_ms is not None:
+        conditions.append(t.entries.c.timestamp_ms < until_ms)
+    return conditions
+
+
+class SqlHistoryStore(HistoryStore):
+    """``HistoryStore`` on SQLite (aiosqlite) or PostgreSQL (asyncpg); see the module doc."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        backend: Backend,
+        url: str,
+        schema: str | None = None,
+        secret: str | None = None,
+    ) -> None:
+        self._engine = engine
+        self._backend: Backend = backend
+        self._display_url = mask_url(url)
+        self._secret = secret
+        self._schema = schema
+        self._write_lock = asyncio.Lock() if backend == "sqlite" else None
+        self._chunk = _SQLITE_IN_CHUNK if backend == "sqlite" else _ARRAY_CHUNK
+        self._capabilities = Capabilities(backend=backend)
+        if schema is not None:
+            self._capabilities.extra["schema"] = schema
+
+    # -- lifecycle -----------------------------------------------------------------------
+    @classmethod
+    async def open(cls, url: str, *, schema: str | None = None) -> SqlHistoryStore:
+        """Connect, bring the schema up to date, and return the store.
+
+        ``schema`` (PostgreSQL only) holds every table and the migration version table; it
+        is created when missing. ``ValueError`` for an unusable URL;
+        ``StorageUnavailableError`` (one line, password masked) when the database cannot
+        be reached or migrated.
+        """
+        target = parse_history_url(url, schema)
+        secret = target.url.password if isinstance(target.url.password, str) else None
+        if target.sqlite_path is not None:
+            try:
+                target.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StorageUnavailableError(
+                    f"history store {mask_url(url)} is unavailable: {_one_line(exc, None)}"
+                ) from exc
+        engine = create_async_engine(
+            target.url,
+            connect_args=target.connect_args,
+            pool_pre_ping=target.backend == "postgresql",
+        )
+        if target.backend == "sqlite":
+            _install_sqlite_hooks(engine)
+        store = cls(engine, target.backend, url, schema, secret)
+        try:
+            await store._migrate()
+        except BaseException as exc:
+            await engine.dispose()
+            if isinstance(exc, DBAPIError | OSError | TimeoutError | CommandError):
+                raise store._unavailable(exc) from exc
+            raise
+        return store
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self._capabilities
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The SQLAlchemy engine (for diagnostics and tests; the store owns it)."""
+        return self._engine
+
+    async def ping(self) -> None:
+        try:
+            async with asyncio.timeout(PING_TIMEOUT_S), self._read() as conn:
+                await conn.execute(text("SELECT 1"))
+        except TimeoutError as exc:
+            raise self._unavailable(exc) from exc
+
+    async def aclose(self) -> None:
+        await self._engine.dispose()
+
+    async def schema_differences(self) -> list[Any]:
+        """What differs between the database and ``schema.py`` (alembic autogenerate ops);
+        empty when the migrations created exactly the declared tables."""
+        async with self._read() as conn:
+            return await conn.run_sync(differences)
+
+    def _unavailable(self, exc: BaseException) -> StorageUnavailableError:
+        return StorageUnavailableError(
+            f"history store {self._display_url} is unavailable: {_one_line(exc, self._secret)}"
+        )
+
+    @asynccontextmanager
+    async def _read(self) -> AsyncIterator[AsyncConnection]:
+        try:
+            async with self._engine.connect() as conn:
+                yield conn
+        except _UNAVAILABLE as exc:
+            raise self._unavailable(exc) from exc
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncConnection]:
+        """One write transaction (committed on success); on SQLite, one at a time."""
+        try:
+            if self._write_lock is None:
+                async with self._engine.begin() as conn:
+                    yield conn
+            else:
+                async with self._write_lock, self._engine.connect() as conn:
+                    await conn.execution_options(**{_BEGIN_MODE: "IMMEDIATE"})
+                    async with conn.begin():
+                        yield conn
+        except _UNAVAILABLE as exc:
+            raise self._unavailable(exc) from exc
+
+    async def _migrate(self) -> None:
+        async with self._write() as conn:
+            if self._backend == "postgresql":
+                # Several servers may start at once: one migrates, the others then find
+                # the schema up to date.
+                key = _lock_key("migrate", self._schema or "")
+                await conn.execute(select(func.pg_advisory_xact_lock(key)))
+                if self._schema is not None:
+                    exists = await conn.scalar(
+                        text("SELECT 1 FROM pg_namespace WHERE nspname = :name"),
+                        {"name": self._schema},
+                    )
+                    if exists is None:
+                        await conn.execute(text(f"CREATE SCHEMA {quote_ident(self._schema)}"))
+            revision = await conn.run_sync(upgrade, self._schema)
+        self._capabilities.extra["schema_revision"] = revision
+
+    def _insert(self, table: Table) -> postgresql.Insert | sqlite.Insert:
+        if self._backend == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
+
+    # -- devices and accounts ------------------------------------------------------------
+    async def register_device(
+        self,
+        device_id: str,
+        account: str,
+        now_ms: int,
+        name: str | None = None,
+        hostname: str | None = None,
+        version: str | None = None,
+    ) -> Device:
+        given = {"name": name, "hostname": hostname, "version": version}
+        changes: dict[str, Any] = {"account": account, "last_seen_ms": now_ms}
+        changes.update({key: value for key, value in given.items() if value is not None})
+        stmt = (
+            self._insert(t.devices)
+            .values(
+                id=device_id,
+                account=account,
+                name=device_id if name is None else name,
+                hostname=hostname,
+                version=version,
+                created_ms=now_ms,
+                last_seen_ms=now_ms,
+                last_push_ms=None,
+            )
+            .on_conflict_do_update(index_elements=[t.devices.c.id], set_=changes)
+            .returning(*t.devices.c)
+        )
+        async with self._write() as conn:
+            row = (await conn.execute(stmt)).one()
+        return t.device_from_row(row)
+
+    async def get_device(self, device_id: str) -> Device | None:
+        async with self._read() as conn:
+            row = (await conn.execute(select(t.devices).where(t.devices.c.id == device_id))).first()
+        return None if row is None else t.device_from_row(row)
+
+    async def list_devices(self, account: str | None = None) -> list[Device]:
+        stmt = select(t.devices)
+        if account is not None:
+            stmt = stmt.where(t.devices.c.account == account)
+        async with self._read() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return sorted((t.device_from_row(row) for row in rows), key=lambda device: device.id)
+
+    async def accounts(self) -> list[str]:
+        async with self._read() as conn:
+            found = (await conn.scalars(select(t.devices.c.account).distinct())).all()
+        return sorted(found)
+
+    # -- usage entries -------------------------------------------------------------------
+    async def ingest(
+        self, account: str, device_id: str, entries: Sequence[UsageEntry], now_ms: int
+    ) -> IngestResult:
+        batch: dict[_Identity, UsageEntry] = {}
+        for entry in entries:
+            batch.setdefault(_identity(entry), entry)
+        message_ids = sorted({e.message_id for e in batch.values() if e.message_id is not None})
+        device = (
+            self._insert(t.devices)
+            .values(
+                id=device_id,
+                account=account,
+                name=device_id,
+                created_ms=now_ms,
+                last_seen_ms=now_ms,
+                last_push_ms=now_ms,
+            )
+            .on_conflict_do_update(
+                index_elements=[t.devices.c.id],
+                set_={"last_seen_ms": now_ms, "last_push_ms": now_ms},
+            )
+        )
+        async with self._write() as conn:
+            if self._backend == "postgresql":
+                # Servers ingesting for this account concurrently take turns, so each one
+                # decides over every line the others stored.
+                key = _lock_key("ingest", self._schema or "", account)
+                await conn.execute(select(func.pg_advisory_xact_lock(key)))
+            await conn.execute(device)
+            stored = await self._lines_of(conn, account, message_ids)
+            candidates = [entry for key, entry in batch.items() if key not in stored]
+            accepted = await self._store_new(conn, account, device_id, stored, candidates)
+        return IngestResult(accepted=accepted, duplicate=len(entries) - accepted)
+
+    async def _lines_of(
+        self, conn: AsyncConnection, account: str, message_ids: Sequence[str]
+    ) -> dict[_Identity, _StoredLine]:
+        """The account's stored lines that carry one of ``message_ids``."""
+        found: dict[_Identity, _StoredLine] = {}
+        base = select(t.entries.c.id, t.entries.c.kept, *_ENTRY_COLUMNS)
+        for chunk in _chunks(message_ids, self._chunk):
+            stmt = base.where(
+                t.entries.c.account == account, self._among(t.entries.c.message_id, chunk, Text)
+            )
+            for row in await conn.execute(stmt):
+                entry = UsageEntry(*row[2:])
+                found[_identity(entry)] = _StoredLine(row[0], row[1], entry)
+        return found
+
+    def _among(
+        self, column: ColumnElement[Any], values: Sequence[Any], item_type: type[TypeEngine[Any]]
+    ) -> ColumnElement[bool]:
+        """``column IN values``: on PostgreSQL one array parameter (``= ANY``), so one
+        prepared statement serves every count; on SQLite an expanding ``IN`` list."""
+        if self._backend == "postgresql":
+            return column == any_(literal(list(values), postgresql.ARRAY(item_type)))
+        return column.in_(values)
+
+    async def _store_new(
+        self,
+        conn: AsyncConnection,
+        account: str,
+        device_id: str,
+        stored: dict[_Identity, _StoredLine],
+        candidates: list[UsageEntry],
+    ) -> int:
+        """Insert the lines not stored yet, and update ``kept`` of their message ids.
+
+        ``kept`` of the new lines is decided before the insert, so only older lines whose
+        fate changed need an update. A candidate can still turn out to be stored (another
+        account has that line): then the decision is made again without it.
+        """
+        if not candidates:
+            return 0
+        decided = self._decide_with(stored, candidates)
+        rows = [
+            (*msgspec.structs.astuple(entry), decided.get(_identity(entry), True))
+            for entry in candidates
+        ]
+        inserted = await self._insert_lines(conn, account, device_id, rows)
+        current = {key: line.kept for key, line in stored.items()}
+        ids = {key: line.id for key, line in stored.items()}
+        if len(inserted) != len(candidates):
+            candidates = [entry for entry in candidates if _identity(entry) in inserted]
+            for entry in candidates:
+                key = _identity(entry)
+                current[key] = decided.get(key, True)
+            decided = self._decide_with(stored, candidates)
+        ids.update(inserted)
+        flips: dict[bool, list[int]] = {True: [], False: []}
+        for key, kept in decided.items():
+            if key in current and current[key] != kept:
+                flips[kept].append(ids[key])
+        for kept, flipped in flips.items():
+            for chunk in _chunks(flipped, self._chunk):
+                await conn.execute(
+                    update(t.entries)
+                    .where(self._among(t.entries.c.id, chunk, BigInteger))
+                    .values(kept=kept)
+                )
+        return len(inserted)
+
+    async def _insert_lines(
+        self, conn: AsyncConnection, account: str, device_id: str, rows: list[tuple[Any, ...]]
+    ) -> dict[_Identity, int]:
+        """Insert lines (``UsageEntry`` fields, then ``kept``) unless stored; the new ids.
+
+        PostgreSQL takes one ``INSERT … SELECT FROM unnest(arrays)`` (a single prepared
+        statement whatever the batch size); SQLite a multi-row ``VALUES`` insert.
+        """
+        if self._backend == "postgresql":
+            params: dict[str, Any] = {"account": account, "device_id": device_id}
+            params.update(zip(_UNNEST_PARAMS, map(list, zip(*rows, strict=True)), strict=True))
+            result = await conn.execute(_UNNEST_INSERT, params)
+        else:
+            stmt = (
+                sqlite.insert(t.entries)
+                .on_conflict_do_nothing(index_elements=_LINE_IDENTITY)
+                .returning(t.entries.c.id, t.entries.c.source, t.entries.c.line_offset)
+            )
+            result = await conn.execute(
+                stmt,
+                [dict(zip(_INSERT_KEYS, (account, device_id, *row), strict=True)) for row in rows],
+            )
+        return {(source, offset): row_id for row_id, source, offset in result}
+
+    @staticmethod
+    def _decide_with(
+        stored: dict[_Identity, _StoredLine], candidates: Sequence[UsageEntry]
+    ) -> dict[_Identity, bool]:
+        """Survival of every line in the message id groups the candidates join."""
+        groups: dict[str, list[UsageEntry]] = {}
+        for entry in candidates:
+            if entry.message_id is not None:
+                groups.setdefault(entry.message_id, []).append(entry)
+        for line in stored.values():
+            message_id = line.entry.message_id
+            if message_id is not None and message_id in groups:
+                groups[message_id].append(line.entry)
+        return _decide(groups.values())
+
+    async def kept_entries(
+        self, account: str, since_ms: int | None = None, until_ms: int | None = None
+    ) -> list[StoredEntry]:
+        stmt = (
+            select(t.entries.c.device_id, *_ENTRY_COLUMNS)
+            .where(t.entries.c.account == account, t.entries.c.kept == true())
+            .where(*_time_range(since_ms, until_ms))
+            .order_by(t.entries.c.timestamp_ms)
+        )
+        async with self._read() as conn:
+            result = await conn.execute(stmt)
+            found = [StoredEntry(row[0], UsageEntry(*row[1:])) for row in result]
+        found.sort(key=lambda stored: time_order(stored.entry))
+        return found
+
+    async def device_entries(
+        self, account: str, device_id: str, since_ms: int | None = None, until_ms: int | None = None
+    ) -> list[UsageEntry]:
+        stmt = (
+            select(*_ENTRY_COLUMNS)
+            .where(t.entries.c.account == account, t.entries.c.device_id == device_id)
+            .where(*_time_range(since_ms, until_ms))
+            .order_by(t.entries.c.timestamp_ms)
+        )
+        async with self._read() as conn:
+            result = await conn.execute(stmt)
+            found = [UsageEntry(*row) for row in result]
+        found.sort(key=time_order)
+        return found
+
+    async def entry_count(self, account: str | None = None) -> int:
+        stmt = select(func.count()).select_from(t.entries)
+        if account is not None:
+            stmt = stmt.where(t.entries.c.account == account)
+        async with self._read() as conn:
+            count = await conn.scalar(stmt)
+        return int(count or 0)
+
+    # -- ccusage blocks ------------------------------------------------------------------
+    async def replace_blocks(
+        self, account: str, device_id: str, blocks: Sequence[StoredBlock]
+    ) -> None:
+        latest = {block.block_id: block for block in blocks}
+        rows = [
+            {
+                "account": account,
+                "device_id": device_id,
+                "block_id": block.block_id,
+                "start_ms": block.start_ms,
+                "end_ms": block.end_ms,
+                "actual_end_ms": block.actual_end_ms,
+                "is_active": block.is_active,
+                "is_gap": block.is_gap,
+                "entries": block.entries,
+                "input_tokens": block.input_tokens,
+                "output_tokens": block.output_tokens,
+                "cache_creation_tokens": block.cache_creation_tokens,
+                "cache_read_tokens": block.cache_read_tokens,
+                "cost_usd": block.cost_usd,
+                "models": json.dumps(list(block.models)),
+                "received_ms": block.received_ms,
+            }
+            for block in latest.values()
+        ]
+        if not rows:
+            return
+        async with self._write() as conn:
+            for chunk in _chunks(list(latest), self._chunk):
+                await conn.execute(
+                    delete(t.blocks).where(
+                        t.blocks.c.device_id == device_id,
+                        self._among(t.blocks.c.block_id, chunk, Text),
+                    )
+                )
+            await conn.execute(t.blocks.insert(), rows)
+
+    async def blocks(self, account: str, device_id: str | None = None) -> list[StoredBlock]:
+        stmt = select(t.blocks).where(t.blocks.c.account == account)
+        if device_id is not None:
+            stmt = stmt.where(t.blocks.c.device_id == device_id)
+        async with self._read() as conn:
+            rows = (await conn.execute(stmt)).all()
+        found = [t.block_from_row(row) for row in rows]
+        found.sort(key=lambda block: (block.start_ms, block.device_id, block.block_id))
+        return found
+
+    # -- tokens --------------------------------------------------------------------------
+    async def add_token(self, record: TokenRecord) -> None:
+        async with self._write() as conn:
+            await conn.execute(
+                t.tokens.insert().values(
+                    id=record.id,
+                    kind=record.kind,
+                    token_hash=record.token_hash,
+                    label=record.label,
+                    device_id=record.device_id,
+                    created_ms=record.created_ms,
+                    last_used_ms=record.last_used_ms,
+                    revoked_ms=record.revoked_ms,
+                )
+            )
+
+    async def token_by_hash(self, token_hash: str) -> TokenRecord | None:
+        async with self._read() as conn:
+            row = (
+                await conn.execute(select(t.tokens).where(t.tokens.c.token_hash == token_hash))
+            ).first()
+        return None if row is None else t.token_from_row(row)
+
+    async def list_tokens(self) -> list[TokenRecord]:
+        async with self._read() as conn:
+            rows = (await conn.execute(select(t.tokens))).all()
+        found = [t.token_from_row(row) for row in rows]
+        found.sort(key=lambda record: (record.created_ms, record.id))
+        return found
+
+    async def revoke_token(self, token_id: str, now_ms: int) -> bool:
+        stmt = (
+            update(t.tokens)
+            .where(t.tokens.c.id == token_id, t.tokens.c.revoked_ms.is_(None))
+            .values(revoked_ms=now_ms)
+        )
+        async with self._write() as conn:
+            result = await conn.execute(stmt)
+        return result.rowcount == 1
+
+    async def touch_token(self, token_id: str, now_ms: int) -> None:
+        async with self._write() as conn:
+            await conn.execute(
+                update(t.tokens).where(t.tokens.c.id == token_id).values(last_used_ms=now_ms)
+            )
+
+    # -- settings ------------------------------------------------------------------------
+    async def get_settings(self) -> dict[str, Any]:
+        async with self._read() as conn:
+            return await self._all_settings(conn)
+
+    async def put_settings(self, values: dict[str, Any]) -> dict[str, Any]:
+        rows = [{"key": key, "value": json.dumps(value)} for key, value in values.items()]
+        async with self._write() as conn:
+            if rows:
+                stmt = self._insert(t.settings)
+                await conn.execute(
+                    stmt.on_conflict_do_update(
+                        index_elements=[t.settings.c.key], set_={"value": stmt.excluded.value}
+                    ),
+                    rows,
+                )
+            return await self._all_settings(conn)
+
+    @staticmethod
+    async def _all_settings(conn: AsyncConnection) -> dict[str, Any]:
+        rows = (await conn.execute(select(t.settings.c.key, t.settings.c.value))).all()
+        return {key: json.loads(value) for key, value in sorted(rows)}
