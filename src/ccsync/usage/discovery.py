@@ -9,6 +9,7 @@ Every ``*.jsonl`` below ``projects/`` is a transcript; symlinks inside are not f
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -88,6 +89,31 @@ def _valid_roots(candidates: Iterable[str], env: Mapping[str, str]) -> list[Path
         if (path / PROJECTS).is_dir() and path not in roots:
             roots.append(path)
     return roots
+
+
+def claude_account(env: Mapping[str, str] | None = None) -> str | None:
+    """The Claude account of this machine: ``oauthAccount.accountUuid`` in ``~/.claude.json``.
+
+    Claude Code keeps that file next to its config directory when ``CLAUDE_CONFIG_DIR`` is
+    set (``$CLAUDE_CONFIG_DIR/.claude.json``), else in the home directory. ``None`` when it
+    is missing, unreadable, or has no account.
+    """
+    env = os.environ if env is None else env
+    candidates = []
+    configured = env.get("CLAUDE_CONFIG_DIR")
+    if configured and "," not in configured:
+        candidates.append(Path(configured.strip()).expanduser() / ".claude.json")
+    candidates.append(_home(env) / ".claude.json")
+    for path in candidates:
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        account = data.get("oauthAccount") if isinstance(data, dict) else None
+        uuid = account.get("accountUuid") if isinstance(account, dict) else None
+        if isinstance(uuid, str) and uuid:
+            return uuid
+    return None
 
 
 def find_transcripts(roots: Sequence[Path]) -> list[Transcript]:

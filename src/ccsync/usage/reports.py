@@ -62,6 +62,8 @@ class PricedEntry:
     cost: float
     unpriced: str | None
     """The model name when the cost had to be calculated and no price was found."""
+    device: str = ""
+    """The device that pushed the entry, where that matters (the window's shares)."""
 
 
 def price_entries(entries: Iterable[UsageEntry], options: ReportOptions) -> list[PricedEntry]:

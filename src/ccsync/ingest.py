@@ -1,0 +1,206 @@
+"""Ingest: a device's push → validated entries → history → live state → events.
+
+The one path every push takes, whether it came over REST, over the WebSocket, or from the
+server's own host agent. History is written first (the source of truth); the live keys
+and the broadcast follow, so a client that hears of a push can read its effect.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from ccsync import events
+from ccsync.clock import Clock
+from ccsync.reporting import DEFAULT_ACCOUNT, Reporter, official_limits_key
+from ccsync.storage.history.base import Device, HistoryStore, StoredBlock
+from ccsync.storage.live.base import LiveStore
+from ccsync.usage.timestamps import iso_millis, parse_timestamp
+from ccsync.wire import CcusageBlock, PushAck, RateLimits, UsagePush
+
+log = logging.getLogger("ccsync.ingest")
+
+OFFICIAL_MAX_TTL = 7 * 24 * 3600.0
+
+
+class IngestError(ValueError):
+    """A push that cannot be taken as a whole (the message says why)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceState:
+    """A device's live state (``live:device:<id>``)."""
+
+    device: Device
+    online: bool
+
+    def to_json(self) -> dict[str, Any]:
+        d = self.device
+        return {
+            "deviceId": d.id,
+            "name": d.name,
+            "account": d.account,
+            "hostname": d.hostname,
+            "version": d.version,
+            "online": self.online,
+            "lastSeen": None if d.last_seen_ms is None else iso_millis(d.last_seen_ms),
+            "lastPush": None if d.last_push_ms is None else iso_millis(d.last_push_ms),
+        }
+
+
+def device_key(device_id: str) -> str:
+    return f"device:{device_id}"
+
+
+def window_key(account: str) -> str:
+    return f"window:{account}"
+
+
+def tokens_key(device_id: str) -> str:
+    return f"device:{device_id}:tokens"
+
+
+class IngestService:
+    def __init__(
+        self, history: HistoryStore, live: LiveStore, reporter: Reporter, clock: Clock
+    ) -> None:
+        self.history = history
+        self.live = live
+        self.reporter = reporter
+        self.clock = clock
+
+    async def account_of(self, device_id: str, requested: str | None) -> str:
+        if requested:
+            return requested
+        known = await self.history.get_device(device_id)
+        return known.account if known is not None else DEFAULT_ACCOUNT
+
+    async def push(
+        self, device_id: str, push: UsagePush, rejected: int = 0, errors: list[str] | None = None
+    ) -> PushAck:
+        """Take a push for ``device_id``; the acknowledgement carries the account window."""
+        now = self.clock.now_ms()
+        account = await self.account_of(device_id, push.account)
+        info = push.device
+        device = await self.history.register_device(
+            device_id,
+            account,
+            now,
+            name=info.name if info else None,
+            hostname=info.hostname if info else None,
+            version=info.version if info else None,
+        )
+        errors = list(errors or [])
+        accepted = duplicate = 0
+        if push.entries is not None:
+            entries = []
+            for index, wire_entry in enumerate(push.entries):
+                try:
+                    entries.append(wire_entry.to_entry(device_id))
+                except ValueError as exc:
+                    rejected += 1
+                    if len(errors) < 10:
+                        errors.append(f"entries[{index}]: {exc}")
+            result = await self.history.ingest(account, device_id, entries, now)
+            accepted, duplicate = result.accepted, result.duplicate
+        elif push.blocks is not None:
+            blocks = []
+            for index, block in enumerate(push.blocks):
+                stored = _stored_block(account, device_id, block, now)
+                if stored is None:
+                    rejected += 1
+                    if len(errors) < 10:
+                        errors.append(f"blocks[{index}]: startTime/endTime are not timestamps")
+                else:
+                    blocks.append(stored)
+            await self.history.replace_blocks(account, device_id, blocks)
+            accepted = len(blocks)
+        elif push.tokens is not None:
+            await self.live.set(
+                tokens_key(device_id), {"tokens": push.tokens, "timestamp": iso_millis(now)}
+            )
+            accepted = 1
+        refreshed = await self.history.get_device(device_id) or device
+        await self.live.set(device_key(device_id), DeviceState(refreshed, online=True).to_json())
+        window = await self.reporter.window(account)
+        await self.live.set(window_key(account), window)
+        await self.live.publish(
+            events.token_usage_update(device_id, account, accepted, window, now)
+        )
+        log.info(
+            "push.ingested",
+            extra={
+                "device": device_id,
+                "account": account,
+                "accepted": accepted,
+                "duplicate": duplicate,
+                "rejected": rejected,
+            },
+        )
+        return PushAck(
+            success=True,
+            device_id=device_id,
+            account=account,
+            accepted=accepted,
+            duplicate=duplicate,
+            rejected=rejected,
+            errors=errors,
+            window=window,
+        )
+
+    async def report_limits(self, device_id: str, limits: RateLimits) -> dict[str, Any]:
+        """Keep the official percentages a device's Claude Code showed, until they reset."""
+        now = self.clock.now_ms()
+        account = await self.account_of(device_id, limits.account)
+        await self.history.register_device(device_id, account, now)
+        key = official_limits_key(account)
+        stored = await self.live.get(key)
+        current: dict[str, Any] = stored if isinstance(stored, dict) else {}
+        ttl = 0.0
+        for name, limit in (("fiveHour", limits.five_hour), ("sevenDay", limits.seven_day)):
+            if limit is None:
+                continue
+            resets_ms = None if limit.resets_at is None else int(limit.resets_at * 1000)
+            current[name] = {
+                "usedPercentage": limit.used_percentage,
+                "resetsAtMs": resets_ms,
+                "deviceId": device_id,
+                "reportedMs": now,
+            }
+            if resets_ms is not None:
+                ttl = max(ttl, (resets_ms - now) / 1000)
+        ttl = min(max(ttl, self.live.default_ttl), OFFICIAL_MAX_TTL)
+        await self.live.set(key, current, ttl=ttl)
+        window = await self.reporter.window(account)
+        await self.live.set(window_key(account), window)
+        return window
+
+
+def _stored_block(
+    account: str, device_id: str, block: CcusageBlock, now: int
+) -> StoredBlock | None:
+    start = parse_timestamp(block.start_time)
+    end = parse_timestamp(block.end_time)
+    if start is None or end is None:
+        return None
+    actual = None if block.actual_end_time is None else parse_timestamp(block.actual_end_time)
+    counts = block.token_counts
+    return StoredBlock(
+        account=account,
+        device_id=device_id,
+        block_id=block.id,
+        start_ms=start,
+        end_ms=end,
+        actual_end_ms=actual,
+        is_active=block.is_active,
+        is_gap=block.is_gap,
+        entries=block.entries,
+        input_tokens=counts.input_tokens,
+        output_tokens=counts.output_tokens,
+        cache_creation_tokens=counts.cache_creation_input_tokens,
+        cache_read_tokens=counts.cache_read_input_tokens,
+        cost_usd=block.cost_usd,
+        models=tuple(block.models),
+        received_ms=now,
+    )

@@ -1,0 +1,124 @@
+"""Reports and the live window over the history store: the engine fed from stored entries."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from ccsync.clock import Clock
+from ccsync.storage.history.base import HistoryStore
+from ccsync.storage.live.base import LiveStore
+from ccsync.usage import BlocksOptions, ReportKind, ReportOptions, build_report
+from ccsync.usage.dedup import deduplicate
+from ccsync.usage.pricing import price_entry
+from ccsync.usage.reports import PricedEntry, Report
+from ccsync.usage.timestamps import MS_PER_DAY
+from ccsync.usage.window import LOOKBACK_MS, DeviceUsage, OfficialLimit, current_window
+
+DEFAULT_ACCOUNT = "default"
+SETTING_TOKEN_LIMIT = "planTokenLimit"
+
+
+class AccountError(LookupError):
+    """The account of a request cannot be told (several exist) or does not exist."""
+
+
+class Reporter:
+    """Answers reports and the window for one account from stored, deduplicated entries."""
+
+    def __init__(self, history: HistoryStore, live: LiveStore, clock: Clock) -> None:
+        self.history = history
+        self.live = live
+        self.clock = clock
+
+    async def resolve_account(self, requested: str | None) -> str:
+        """The account asked for, else the only one there is (``default`` when none)."""
+        accounts = await self.history.accounts()
+        if requested:
+            if accounts and requested not in accounts:
+                raise AccountError(f"unknown account {requested!r}; known: {', '.join(accounts)}")
+            return requested
+        if len(accounts) > 1:
+            raise AccountError(f"several accounts ({', '.join(accounts)}): pass ?account=")
+        return accounts[0] if accounts else DEFAULT_ACCOUNT
+
+    async def report(
+        self,
+        kind: ReportKind,
+        account: str,
+        options: ReportOptions,
+        blocks: BlocksOptions | None = None,
+        device: str | None = None,
+    ) -> Report:
+        """A report over every device of the account (or one device, deduplicated alone)."""
+        # Local dates can be up to 14 hours away from UTC: read a day more on either side,
+        # the engine then filters by exact local date.
+        since_ms = None if options.since is None else _day_ms(options.since) - MS_PER_DAY
+        until_ms = None if options.until is None else _day_ms(options.until) + 2 * MS_PER_DAY
+        if kind is ReportKind.BLOCKS:
+            since_ms = until_ms = None  # a block's start depends on the entries before it
+        now = self.clock.now_ms()
+        if device is None:
+            stored = await self.history.kept_entries(account, since_ms, until_ms)
+            entries = [s.entry for s in stored]
+        else:
+            entries = deduplicate(
+                await self.history.device_entries(account, device, since_ms, until_ms)
+            )
+        return build_report(kind, entries, options, now, blocks, deduplicated=True)
+
+    async def window(self, account: str) -> dict[str, Any]:
+        """The account's current 5-hour window, as ``/api/window`` shows it."""
+        now = self.clock.now_ms()
+        stored = await self.history.kept_entries(account, now - LOOKBACK_MS, None)
+        options = ReportOptions()
+        priced = [
+            PricedEntry(
+                s.entry, *price_entry(s.entry, options.mode, options.prices), device=s.device_id
+            )
+            for s in stored
+        ]
+        settings = await self.history.get_settings()
+        limit = settings.get(SETTING_TOKEN_LIMIT)
+        window = current_window(
+            account,
+            priced,
+            now,
+            token_limit=limit if isinstance(limit, int) and limit > 0 else None,
+            ccusage_blocks=await self._ccusage_devices(account, now),
+            official=await self.official_limits(account),
+        )
+        return window.to_json()
+
+    async def _ccusage_devices(self, account: str, now: int) -> list[DeviceUsage]:
+        return [
+            DeviceUsage(block.device_id, block.total_tokens, block.cost_usd, "ccusage")
+            for block in await self.history.blocks(account)
+            if block.is_active and not block.is_gap and block.start_ms <= now < block.end_ms
+        ]
+
+    async def official_limits(self, account: str) -> dict[str, OfficialLimit]:
+        stored = await self.live.get(official_limits_key(account))
+        limits: dict[str, OfficialLimit] = {}
+        if isinstance(stored, dict):
+            for name, value in stored.items():
+                if isinstance(value, dict):
+                    limits[name] = OfficialLimit(
+                        used_percentage=float(value["usedPercentage"]),
+                        resets_at_ms=value.get("resetsAtMs"),
+                        device_id=str(value["deviceId"]),
+                        reported_ms=int(value["reportedMs"]),
+                    )
+        return limits
+
+
+def official_limits_key(account: str) -> str:
+    return f"limits:{account}"
+
+
+def _day_ms(day: date) -> int:
+    """Midnight UTC of ``day`` in epoch milliseconds."""
+    return (day.toordinal() - _EPOCH_ORDINAL) * MS_PER_DAY
+
+
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()

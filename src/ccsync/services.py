@@ -1,0 +1,98 @@
+"""The composition root: every long-lived object of the server, built from ``Settings``.
+
+``build_services`` is the one place stores are opened and wired together. The ASGI
+lifespan, the CLI and the tests call it; a half-started system unwinds through the exit
+stack, closing what was opened, in reverse order.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+
+from ccsync.access import Authenticator
+from ccsync.clock import Clock, SystemClock
+from ccsync.host_agent import HostAgent
+from ccsync.ingest import IngestService
+from ccsync.reporting import Reporter
+from ccsync.settings import Settings
+from ccsync.storage.history import open_history_store
+from ccsync.storage.history.base import HistoryStore
+from ccsync.storage.live import open_live_store
+from ccsync.storage.live.base import LiveStore
+from ccsync.storage.live.switchable import SwitchableLiveStore
+
+log = logging.getLogger("ccsync.services")
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    settings: Settings
+    clock: Clock
+    live: LiveStore
+    history: HistoryStore
+    reporter: Reporter
+    ingest: IngestService
+    auth: Authenticator
+    host_agent: HostAgent | None
+    started_ms: int
+
+
+@asynccontextmanager
+async def build_services(
+    settings: Settings,
+    clock: Clock | None = None,
+    *,
+    live: LiveStore | None = None,
+    history: HistoryStore | None = None,
+) -> AsyncIterator[Services]:
+    """Open the stores (checking they answer), wire the services, close all on exit.
+
+    A configured store that cannot be reached raises ``StorageUnavailableError`` with a
+    one-line message. ``live``/``history`` replace the stores the settings would open.
+    """
+    clock = clock or SystemClock()
+    async with AsyncExitStack() as stack:
+        if history is None:
+            history = await open_history_store(settings.history_url)
+            stack.push_async_callback(history.aclose)
+        await history.ping()
+        owns_live = live is None
+        if live is None:
+            live = open_live_store(
+                await _live_url(settings, history), settings.live_ttl, settings.redis_prefix
+            )
+        switchable = SwitchableLiveStore(live)
+        if owns_live:
+            # Closes whichever backend is current then (PUT /api/config/redis may switch it).
+            stack.push_async_callback(switchable.aclose)
+        await switchable.ping()
+        live = switchable
+        reporter = Reporter(history, live, clock)
+        ingest = IngestService(history, live, reporter, clock)
+        auth = Authenticator(history, clock, settings.admin_token, settings.local_mode)
+        host_agent = HostAgent(ingest, settings.claude_dirs) if settings.local_agent else None
+        yield Services(
+            settings=settings,
+            clock=clock,
+            live=live,
+            history=history,
+            reporter=reporter,
+            ingest=ingest,
+            auth=auth,
+            host_agent=host_agent,
+            started_ms=clock.now_ms(),
+        )
+
+
+async def _live_url(settings: Settings, history: HistoryStore) -> str:
+    """The configured Redis (flag or env), else one set at runtime (``PUT /api/config/redis``)."""
+    if settings.redis_url:
+        return settings.redis_url
+    stored = (await history.get_settings()).get(REDIS_URL_SETTING)
+    return stored if isinstance(stored, str) and stored else settings.live_url
+
+
+REDIS_URL_SETTING = "redis.url"

@@ -1,0 +1,54 @@
+"""Prometheus metrics of one server instance (its own registry, so tests can build many)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+
+from ccsync import __version__
+
+
+class Telemetry:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.build = Info("ccsync_build", "Version of this server", registry=r)
+        self.build.info({"version": __version__})
+        self.http_requests = Counter(
+            "ccsync_http_requests",
+            "HTTP requests answered",
+            ["method", "route", "status"],
+            registry=r,
+        )
+        self.http_seconds = Histogram(
+            "ccsync_http_request_duration_seconds",
+            "Time to answer HTTP requests",
+            ["route"],
+            registry=r,
+        )
+        self.ingested = Counter(
+            "ccsync_ingest_entries", "Usage lines received, by outcome", ["result"], registry=r
+        )
+        self.pushes = Counter(
+            "ccsync_pushes", "Device pushes, by transport", ["transport"], registry=r
+        )
+        self.sockets = Gauge(
+            "ccsync_websocket_connections", "Open WebSocket connections", registry=r
+        )
+        self.ws_messages = Counter(
+            "ccsync_websocket_messages",
+            "WebSocket messages received, by type",
+            ["type"],
+            registry=r,
+        )
+        self.events = Counter(
+            "ccsync_events", "Events delivered to this instance, by type", ["type"], registry=r
+        )
+
+    def count_ingest(self, accepted: int, duplicate: int, rejected: int) -> None:
+        for result, count in (
+            ("accepted", accepted),
+            ("duplicate", duplicate),
+            ("rejected", rejected),
+        ):
+            if count:
+                self.ingested.labels(result).inc(count)

@@ -1,0 +1,272 @@
+"""The agent ⇄ server messages, version 1: one module that both sides build and test against.
+
+A push (``POST /api/usage/{deviceId}``, or the ``usage_update`` WebSocket message) carries
+exactly one of:
+
+- ``entries``: usage lines as the device parsed them (``WireEntry``), the agent's format;
+- ``blocks``: the output of ``ccusage blocks --json`` (the seed's protocol);
+- ``tokens``: a bare token counter, kept only as live state.
+
+Lines are identified by ``(source, offset)``: the file they came from on the device and
+the byte offset of the line in it. The server prefixes ``source`` with the device id, so
+the same path on two machines is two files, and sending a line twice changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+
+from ccsync.usage.entry import UsageEntry
+
+WIRE_VERSION = 1
+MAX_ENTRIES_PER_PUSH = 20_000
+MAX_BLOCKS_PER_PUSH = 5_000
+
+Count = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
+Text = Annotated[str, msgspec.Meta(max_length=1024)]
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+DeviceId = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@-]+$")
+]
+
+
+class WireEntry(msgspec.Struct, forbid_unknown_fields=True, rename="camel", omit_defaults=True):
+    """One usage line, as ``ccsync.usage.entry.UsageEntry`` holds it."""
+
+    source: Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]
+    """The transcript file on the device (its path)."""
+    offset: Count
+    """Byte offset of the line in that file."""
+    timestamp: Count
+    """Milliseconds since the epoch (UTC)."""
+    project: Text
+    session: Text
+    project_path: Text
+    input_tokens: Count = 0
+    output_tokens: Count = 0
+    cache_creation_tokens: Count = 0
+    cache_creation_1h_tokens: Count = 0
+    cache_read_tokens: Count = 0
+    model: Text | None = None
+    fast: bool = False
+    has_speed: bool = False
+    message_id: Id | None = None
+    request_id: Id | None = None
+    session_id: Id | None = None
+    """The line's own ``sessionId`` field (may differ from the file's session)."""
+    cost_usd: Annotated[float, msgspec.Meta(ge=0)] | None = None
+    sidechain: bool = False
+    usage_limit_reset: Count | None = None
+    """Milliseconds since the epoch when an API error announced the limit resets."""
+
+    def to_entry(self, device_id: str) -> UsageEntry:
+        """The entry as the server stores it (its source qualified by the device)."""
+        if self.cache_creation_1h_tokens > self.cache_creation_tokens:
+            raise ValueError("cacheCreation1hTokens exceeds cacheCreationTokens")
+        return UsageEntry(
+            self.timestamp,
+            self.input_tokens,
+            self.output_tokens,
+            self.cache_creation_tokens,
+            self.cache_creation_1h_tokens,
+            self.cache_read_tokens,
+            self.model,
+            self.fast,
+            self.has_speed,
+            self.message_id,
+            self.request_id,
+            self.session_id,
+            self.cost_usd,
+            self.sidechain,
+            self.usage_limit_reset,
+            self.project,
+            self.session,
+            self.project_path,
+            f"{device_id}:{self.source}",
+            self.offset,
+        )
+
+    @classmethod
+    def from_entry(cls, entry: UsageEntry) -> WireEntry:
+        """The wire form of a line the agent parsed (its ``source`` is the local path)."""
+        return cls(
+            source=entry.source,
+            offset=entry.offset,
+            timestamp=entry.timestamp_ms,
+            project=entry.project,
+            session=entry.session,
+            project_path=entry.project_path,
+            input_tokens=entry.input_tokens,
+            output_tokens=entry.output_tokens,
+            cache_creation_tokens=entry.cache_creation_tokens,
+            cache_creation_1h_tokens=entry.cache_creation_1h_tokens,
+            cache_read_tokens=entry.cache_read_tokens,
+            model=entry.model,
+            fast=entry.fast,
+            has_speed=entry.has_speed,
+            message_id=entry.message_id,
+            request_id=entry.request_id,
+            session_id=entry.session_field,
+            cost_usd=entry.cost_usd,
+            sidechain=entry.sidechain,
+            usage_limit_reset=entry.usage_limit_reset_ms,
+        )
+
+
+class BlockTokenCounts(msgspec.Struct, rename="camel"):
+    input_tokens: Count = 0
+    output_tokens: Count = 0
+    cache_creation_input_tokens: Count = 0
+    cache_read_input_tokens: Count = 0
+
+
+class CcusageBlock(msgspec.Struct, rename="camel"):
+    """One block of ``ccusage blocks --json`` (fields ccsync does not use are ignored)."""
+
+    id: Text
+    start_time: Text
+    end_time: Text
+    is_active: bool = False
+    is_gap: bool = False
+    entries: Count = 0
+    token_counts: BlockTokenCounts = msgspec.field(default_factory=BlockTokenCounts)
+    cost_usd: Annotated[float, msgspec.Meta(ge=0)] = msgspec.field(default=0.0, name="costUSD")
+    models: list[Text] = msgspec.field(default_factory=list)
+    actual_end_time: Text | None = None
+
+
+class DeviceInfo(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """What a device says about itself (all optional)."""
+
+    name: Text | None = None
+    hostname: Text | None = None
+    version: Text | None = None
+
+
+class UsagePush(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """A device's push: ``entries``, ``blocks`` or ``tokens`` (exactly one of them)."""
+
+    entries: list[WireEntry] | None = None
+    blocks: list[CcusageBlock] | None = None
+    tokens: Count | None = None
+    account: Id | None = None
+    """The Claude account (``oauthAccount.accountUuid``); the device's, else ``default``."""
+    device: DeviceInfo | None = None
+    version: Annotated[int, msgspec.Meta(ge=1)] = WIRE_VERSION
+
+    def __post_init__(self) -> None:
+        given = [
+            name for name in ("entries", "blocks", "tokens") if getattr(self, name) is not None
+        ]
+        if len(given) != 1:
+            raise ValueError("a push carries exactly one of entries, blocks or tokens")
+        if self.entries is not None and len(self.entries) > MAX_ENTRIES_PER_PUSH:
+            raise ValueError(f"at most {MAX_ENTRIES_PER_PUSH} entries per push: send several")
+        if self.blocks is not None and len(self.blocks) > MAX_BLOCKS_PER_PUSH:
+            raise ValueError(f"at most {MAX_BLOCKS_PER_PUSH} blocks per push")
+        if self.version > WIRE_VERSION:
+            raise ValueError(
+                f"wire version {self.version} is newer than this server's ({WIRE_VERSION})"
+            )
+
+
+class RateLimit(msgspec.Struct, forbid_unknown_fields=True):
+    """One of Claude Code's ``rate_limits`` windows, as its status line receives it."""
+
+    used_percentage: Annotated[float, msgspec.Meta(ge=0, le=1000)]
+    resets_at: Annotated[float, msgspec.Meta(ge=0)] | None = None
+    """Unix epoch seconds."""
+
+
+class RateLimits(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """``POST /api/limits/{deviceId}``: the official percentages a device's Claude Code showed.
+
+    The shape of the status line's ``rate_limits`` object, plus the account.
+    """
+
+    five_hour: RateLimit | None = None
+    seven_day: RateLimit | None = None
+    account: Id | None = None
+
+
+class PushAck(msgspec.Struct, omit_defaults=False):
+    """The server's answer to a push."""
+
+    success: bool
+    device_id: str = msgspec.field(name="deviceId")
+    account: str
+    accepted: int = 0
+    duplicate: int = 0
+    rejected: int = 0
+    errors: list[str] = msgspec.field(default_factory=list)
+    window: dict[str, Any] | None = None
+
+
+class _LenientPush(msgspec.Struct, forbid_unknown_fields=True):
+    entries: list[msgspec.Raw]
+    account: Id | None = None
+    device: DeviceInfo | None = None
+    version: Annotated[int, msgspec.Meta(ge=1)] = WIRE_VERSION
+
+
+_push_decoder = msgspec.json.Decoder(UsagePush)
+_lenient_decoder = msgspec.json.Decoder(_LenientPush)
+_entry_decoder = msgspec.json.Decoder(WireEntry)
+encode = msgspec.json.Encoder().encode
+MAX_REPORTED_ERRORS = 10
+
+
+def decode_push(body: bytes | str) -> tuple[UsagePush, int, list[str]]:
+    """A push from JSON, with the number of entries rejected and why (the first few).
+
+    A push whose envelope is wrong (not JSON, unknown fields, none or several of
+    ``entries``/``blocks``/``tokens``) raises ``msgspec.ValidationError`` or
+    ``msgspec.DecodeError``. Within ``entries``, each entry stands alone: the valid ones
+    are taken and the others counted as rejected.
+    """
+    try:
+        return _push_decoder.decode(body), 0, []
+    except msgspec.ValidationError as error:
+        try:
+            lenient = _lenient_decoder.decode(body)
+        except (msgspec.ValidationError, msgspec.DecodeError):
+            raise error from None
+    if len(lenient.entries) > MAX_ENTRIES_PER_PUSH:
+        raise msgspec.ValidationError(
+            f"at most {MAX_ENTRIES_PER_PUSH} entries per push: send several"
+        )
+    good: list[WireEntry] = []
+    errors: list[str] = []
+    for index, raw in enumerate(lenient.entries):
+        try:
+            good.append(_entry_decoder.decode(raw))
+        except msgspec.ValidationError as exc:
+            errors.append(f"entries[{index}]: {exc}")
+    push = UsagePush(
+        entries=good, account=lenient.account, device=lenient.device, version=lenient.version
+    )
+    return push, len(errors), errors[:MAX_REPORTED_ERRORS]
+
+
+def push_schema() -> tuple[dict[str, Any], dict[str, Any]]:
+    """JSON Schema of a push and the component schemas it refers to (for OpenAPI)."""
+    (schema,), components = msgspec.json.schema_components(
+        [UsagePush], ref_template="#/components/schemas/{name}"
+    )
+    return schema, components
+
+
+def ack_schema() -> tuple[dict[str, Any], dict[str, Any]]:
+    (schema,), components = msgspec.json.schema_components(
+        [PushAck], ref_template="#/components/schemas/{name}"
+    )
+    return schema, components
+
+
+def limits_schema() -> tuple[dict[str, Any], dict[str, Any]]:
+    (schema,), components = msgspec.json.schema_components(
+        [RateLimits], ref_template="#/components/schemas/{name}"
+    )
+    return schema, components
