@@ -1,3 +1,3 @@
 """Test configuration: fixtures live in ``fixtures/`` and load as plugins."""
 
-pytest_plugins = ["fixtures.services", "fixtures.corpora"]
+pytest_plugins = ["fixtures.services", "fixtures.corpora", "fixtures.server"]

@@ -18,7 +18,9 @@ from ccsync import __version__
 
 # name -> (module, attribute, one-line help)
 _COMMANDS: dict[str, tuple[str, str, str]] = {
+    "device": ("ccsync.cli.device", "device", "Device tokens: add, list, revoke."),
     "report": ("ccsync.cli.report", "report", "Usage reports identical to ccusage's."),
+    "serve": ("ccsync.cli.serve", "serve", "Run the server (REST + WebSocket)."),
 }
 
 

@@ -84,6 +84,17 @@ def _common_options(function: F) -> F:
             metavar="DIR",
             help="A Claude data directory (repeatable); replaces CLAUDE_CONFIG_DIR and the defaults.",
         ),
+        click.option(
+            "--server",
+            envvar="CCSYNC_SERVER",
+            default=None,
+            metavar="URL",
+            help="Ask a ccsync server (all its devices) instead of local files (CCSYNC_SERVER; "
+            "--claude-dir wins).",
+        ),
+        click.option("--token", envvar="CCSYNC_TOKEN", help="Token for --server (CCSYNC_TOKEN)."),
+        click.option("--device", help="With --server: one device only."),
+        click.option("--account", help="With --server: the account (default: the only one)."),
     ]
     for decorator in reversed(decorators):
         function = decorator(function)
@@ -153,11 +164,42 @@ def _emit(kind: ReportKind, result: Report, found: Scan, as_json: bool, breakdow
     render_scan_summary(found.stats, console)
 
 
+def _emit_from_server(kind: ReportKind, kwargs: dict[str, Any], options: ReportOptions) -> None:
+    from ccsync.cli.client import request
+
+    params: dict[str, str] = {"order": options.order.value}
+    if options.timezone:
+        params["timezone"] = options.timezone
+    for name in ("since", "until"):
+        day = getattr(options, name)
+        if day is not None:
+            params[name] = day.strftime("%Y%m%d")
+    if kwargs.get("start_of_week"):
+        params["start_of_week"] = kwargs["start_of_week"]
+    for name in ("device", "account"):
+        if kwargs.get(name):
+            params[name] = kwargs[name]
+    result = request(
+        "GET", kwargs["server"], f"/api/reports/{kind.value}", kwargs["token"], params=params
+    )
+    if kwargs["as_json"]:
+        click.echo(json.dumps(result, indent=2, sort_keys=True, ensure_ascii=False))
+        return
+    from rich.console import Console
+
+    from ccsync.cli.render import render
+
+    render(kind, result, Console(), breakdown=kwargs["breakdown"])
+
+
 def _period_command(kind: ReportKind, help_text: str, weekly: bool = False) -> click.Command:
     def run(**kwargs: Any) -> None:
         options = _options(**kwargs)
         if weekly:
             options = replace(options, start_of_week=Weekday[kwargs["start_of_week"].upper()])
+        if kwargs["server"] and not kwargs["claude_dirs"]:
+            _emit_from_server(kind, kwargs, options)
+            return
         with _gc_paused():
             found = _scan(kwargs["claude_dirs"], kwargs["as_json"])
             result = build_report(kind, found.entries, options, SystemClock().now_ms())
@@ -214,6 +256,9 @@ def _token_limit(ctx: click.Context, param: click.Parameter, value: str | None) 
 def blocks_command(**kwargs: Any) -> None:
     """5-hour billing blocks, with burn rate and projection for the active one."""
     options = _options(**kwargs)
+    if kwargs["server"] and not kwargs["claude_dirs"]:
+        _emit_from_server(ReportKind.BLOCKS, kwargs, options)
+        return
     blocks = BlocksOptions(
         timezone=options.timezone,
         since=options.since,

@@ -1,0 +1,1 @@
+"""The HTTP and WebSocket edge: the only package that imports the web framework."""

@@ -1,0 +1,177 @@
+"""The ASGI application: routes, middleware, the lifespan that owns the running server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.openapi.utils import get_openapi
+
+from ccsync import __version__, wire
+from ccsync.api import errors
+from ccsync.api.hub import SocketHub
+from ccsync.api.limits import BodySizeLimit, RateLimiter
+from ccsync.api.rest import config, live, system, tokens, usage
+from ccsync.api.ws import router as ws_router
+from ccsync.clock import Clock
+from ccsync.services import Services, build_services
+from ccsync.settings import Settings
+from ccsync.storage import StorageUnavailableError
+from ccsync.storage.live.base import LiveStore
+from ccsync.telemetry import Telemetry
+
+log = logging.getLogger("ccsync.app")
+
+ERROR_STATUSES = {
+    "400": "Malformed request",
+    "401": "Missing or invalid token",
+    "403": "Not allowed for this token",
+    "404": "Not found",
+    "409": "Conflicts with how the server runs",
+    "413": "Body too large",
+    "422": "Invalid request",
+    "429": "Too many requests",
+    "503": "A backend is unavailable",
+}
+RELAY_RETRY_SECONDS = (0.5, 1, 2, 5)
+
+
+async def relay_events(live: LiveStore, hub: SocketHub, telemetry: Telemetry) -> None:
+    """Deliver every event of the live store's channel to this process's sockets, forever."""
+    failures = 0
+    while True:
+        try:
+            async with live.subscribe() as stream:
+                failures = 0
+                async for event in stream:
+                    telemetry.events.labels(str(event.get("type"))).inc()
+                    hub.deliver(event)
+        except StorageUnavailableError as exc:
+            log.warning("events.relay_lost", extra={"error": str(exc)})
+        delay = RELAY_RETRY_SECONDS[min(failures, len(RELAY_RETRY_SECONDS) - 1)]
+        failures += 1
+        await asyncio.sleep(delay)
+
+
+async def _first_host_sync(services: Services) -> None:
+    if services.host_agent is None:
+        return
+    try:
+        await services.host_agent.sync()
+    except StorageUnavailableError as exc:
+        log.warning("host.sync_failed", extra={"error": str(exc)})
+
+
+def create_app(
+    settings: Settings, *, services: Services | None = None, clock: Clock | None = None
+) -> FastAPI:
+    """The app. Its lifespan builds the services from ``settings`` (or uses ``services``)."""
+    telemetry = Telemetry()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        async with AsyncExitStack() as stack:
+            running: Services = (
+                services
+                if services is not None
+                else await stack.enter_async_context(build_services(settings, clock))
+            )
+            hub = SocketHub()
+            tasks = [asyncio.create_task(relay_events(running.live, hub, telemetry), name="relay")]
+            if running.host_agent is not None:
+                tasks.append(asyncio.create_task(_first_host_sync(running), name="host-sync"))
+            try:
+                yield {
+                    "services": running,
+                    "hub": hub,
+                    "telemetry": telemetry,
+                    "push_limiter": RateLimiter(settings.push_rate, settings.push_burst),
+                }
+            finally:
+                hub.close_all()
+                for task in tasks:
+                    task.cancel()
+                for task in tasks:
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await task
+
+    app = FastAPI(
+        title="ccsync",
+        version=__version__,
+        summary="Claude Code token usage across every device: ccusage-identical reports and the live 5-hour window.",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+
+    @app.middleware("http")
+    async def measure(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        telemetry.http_requests.labels(request.method, route, str(response.status_code)).inc()
+        telemetry.http_seconds.labels(route).observe(time.perf_counter() - started)
+        return response
+
+    for router in (
+        system.router,
+        live.router,
+        usage.router,
+        config.router,
+        tokens.router,
+        ws_router,
+    ):
+        app.include_router(router)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's schema, plus the msgspec-defined push bodies and the one error shape."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title, version=app.version, summary=app.summary, routes=app.routes
+    )
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    refs: dict[str, dict[str, Any]] = {}
+    for name, make in (
+        ("UsagePush", wire.push_schema),
+        ("PushAck", wire.ack_schema),
+        ("RateLimits", wire.limits_schema),
+    ):
+        body, parts = make()
+        components.update(parts)
+        refs[name] = body
+    components["ErrorBody"] = errors.ErrorBody.model_json_schema(
+        ref_template="#/components/schemas/{model}"
+    )
+    error_ref = {"$ref": "#/components/schemas/ErrorBody"}
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            body_name = operation.pop("x-ccsync-body", None)
+            if body_name:
+                operation["requestBody"] = {
+                    "required": True,
+                    "content": {"application/json": {"schema": refs[body_name]}},
+                }
+            responses = operation.setdefault("responses", {})
+            ok = responses.get("200", {})
+            model_name = ok.pop("x-ccsync-model", None)
+            if model_name:
+                ok["content"] = {"application/json": {"schema": refs[model_name]}}
+            for status, description in ERROR_STATUSES.items():
+                responses[status] = {
+                    "description": description,
+                    "content": {"application/json": {"schema": error_ref}},
+                }
+    app.openapi_schema = schema
+    return schema

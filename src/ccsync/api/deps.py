@@ -1,0 +1,63 @@
+"""Typed access to the running server's objects from a request, and the auth dependencies."""
+
+from __future__ import annotations
+
+from typing import Annotated, cast
+
+from fastapi import Depends, Request
+from starlette.requests import HTTPConnection
+
+from ccsync.access import Principal
+from ccsync.api.errors import ApiError
+from ccsync.api.hub import SocketHub
+from ccsync.api.limits import RateLimiter
+from ccsync.services import Services
+from ccsync.telemetry import Telemetry
+
+
+def services(conn: HTTPConnection) -> Services:
+    return cast(Services, conn.state.services)
+
+
+def hub(conn: HTTPConnection) -> SocketHub:
+    return cast(SocketHub, conn.state.hub)
+
+
+def telemetry(conn: HTTPConnection) -> Telemetry:
+    return cast(Telemetry, conn.state.telemetry)
+
+
+def push_limiter(conn: HTTPConnection) -> RateLimiter:
+    return cast(RateLimiter, conn.state.push_limiter)
+
+
+def bearer_token(conn: HTTPConnection, allow_query: bool = False) -> str | None:
+    """The token of ``Authorization: Bearer …`` (or ``?token=`` where allowed: WebSockets)."""
+    header = conn.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    if allow_query:
+        return conn.query_params.get("token") or None
+    return None
+
+
+async def principal(request: Request) -> Principal:
+    found = await services(request).auth.authenticate(bearer_token(request))
+    if found is None:
+        raise ApiError(
+            401,
+            "authentication required: send 'Authorization: Bearer <token>'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return found
+
+
+async def admin(who: Annotated[Principal, Depends(principal)]) -> Principal:
+    if not who.is_admin:
+        raise ApiError(403, "this needs the admin token")
+    return who
+
+
+Reader = Annotated[Principal, Depends(principal)]
+Admin = Annotated[Principal, Depends(admin)]

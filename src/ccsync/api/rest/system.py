@@ -1,0 +1,124 @@
+"""Health, status and Prometheus metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from ccsync import __version__
+from ccsync.api import deps
+from ccsync.api.deps import Reader
+from ccsync.storage import StorageUnavailableError
+from ccsync.usage.timestamps import iso_millis
+
+router = APIRouter(tags=["system"])
+
+TOOL_CACHE_SECONDS = 60.0
+_tools: tuple[float, dict[str, Any]] | None = None
+
+
+async def _checks(request: Request) -> dict[str, str]:
+    services = deps.services(request)
+    checks = {}
+    for name, store in (("live", services.live), ("history", services.history)):
+        try:
+            await asyncio.wait_for(store.ping(), timeout=3)
+            checks[name] = "ok"
+        except (StorageUnavailableError, TimeoutError) as exc:
+            checks[name] = str(exc) or "timed out"
+    return checks
+
+
+@router.get("/health", summary="Liveness: 200 when every backend answers, else 503 naming it")
+async def health(request: Request) -> JSONResponse:
+    services = deps.services(request)
+    now = services.clock.now_ms()
+    checks = await _checks(request)
+    failing = [name for name, state in checks.items() if state != "ok"]
+    body: dict[str, Any] = {
+        "status": "OK" if not failing else "ERROR",
+        "timestamp": iso_millis(now),
+        "uptime": (now - services.started_ms) / 1000,
+        "version": __version__,
+        "checks": checks,
+    }
+    if failing:
+        body["error"] = f"{', '.join(failing)} unavailable"
+    return JSONResponse(body, status_code=503 if failing else 200)
+
+
+async def _tool(name: str) -> dict[str, Any]:
+    path = shutil.which(name)
+    if path is None:
+        return {"found": False, "path": None, "version": None}
+    try:
+        process = await asyncio.create_subprocess_exec(
+            path, "--version", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
+        )
+        out, _ = await asyncio.wait_for(process.communicate(), timeout=5)
+        version = out.decode(errors="replace").strip().splitlines()[0][:100] if out else None
+    except (OSError, TimeoutError, IndexError):
+        version = None
+    return {"found": True, "path": path, "version": version}
+
+
+async def _tools_state() -> dict[str, Any]:
+    global _tools  # a small per-process cache: `--version` costs a process each
+    now = time.monotonic()
+    if _tools is None or now - _tools[0] > TOOL_CACHE_SECONDS:
+        claude, ccusage = await asyncio.gather(_tool("claude"), _tool("ccusage"))
+        _tools = (now, {"claude": claude, "ccusage": ccusage})
+    return _tools[1]
+
+
+@router.get("/api/status", summary="Version, uptime, backends, sockets, devices, tools")
+async def status(request: Request, who: Reader) -> dict[str, Any]:
+    services = deps.services(request)
+    hub = deps.hub(request)
+    now = services.clock.now_ms()
+    checks = await _checks(request)
+    live = await services.live.items() if checks["live"] == "ok" else {}
+    online = sorted(
+        value["deviceId"]
+        for key, value in live.items()
+        if key.startswith("live:device:")
+        and isinstance(value, dict)
+        and value.get("online")
+        and "deviceId" in value
+    )
+    history: dict[str, Any] = {
+        "backend": services.history.capabilities.backend,
+        "state": checks["history"],
+    }
+    if checks["history"] == "ok":
+        history["entries"] = await services.history.entry_count()
+        history["devices"] = len(await services.history.list_devices())
+    return {
+        "version": __version__,
+        "startedAt": iso_millis(services.started_ms),
+        "uptime": (now - services.started_ms) / 1000,
+        "mode": "local" if services.settings.local_mode else "token",
+        "live": {"backend": services.live.backend, "state": checks["live"], "keys": len(live)},
+        "history": history,
+        "sockets": len(hub),
+        "agentsConnectedHere": hub.agents(),
+        "devicesOnline": online,
+        "hostAgent": None
+        if services.host_agent is None
+        else {"deviceId": services.host_agent.device_id},
+        "scheduler": {"available": False, "note": "cron jobs are not part of this version"},
+        "tools": await _tools_state(),
+    }
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+async def prometheus(request: Request, who: Reader) -> Response:
+    return Response(
+        generate_latest(deps.telemetry(request).registry), media_type=CONTENT_TYPE_LATEST
+    )

@@ -1,0 +1,272 @@
+"""The WebSocket protocol at ``/`` and ``/ws`` (SPEC §5).
+
+On connect the server sends ``initial-data`` (every live key). Then, from the client:
+
+=========================== =================================================================
+``ping``                    → ``pong``
+``get-live-data {key}``     → ``live-data-response {key, data}``
+``subscribe {channel}``     → ``subscribed {channel}``; from then on only subscribed channels'
+                            events arrive (``unsubscribe`` undoes it)
+``hello {deviceId, …}``     an agent names its device → ``welcome {deviceId}``; the device is
+                            online while the socket is open (also ``?deviceId=`` on connect)
+``usage_update`` /          a push (``entries``, ``blocks`` or ``tokens``, as REST) →
+``update_usage {deviceId}`` ``sync_response {success, syncWindow, accepted, duplicate, rejected}``
+=========================== =================================================================
+
+Errors are ``{"type": "error", "code": 4000-4003, "message": …}`` — invalid data,
+unknown device, authentication failed, processing failed — and the connection stays open.
+An unknown type answers ``{"error": "Unknown message type", …}``. A connection without a
+valid token (when tokens are required) gets a 4002 error and is closed with code 4002.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from typing import Any
+
+import msgspec
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+from ccsync import events
+from ccsync.api import deps
+from ccsync.api.hub import Connection, write_loop
+from ccsync.ingest import DeviceState, device_key
+from ccsync.services import Services
+from ccsync.storage import StorageUnavailableError
+from ccsync.usage.timestamps import iso_millis
+from ccsync.wire import decode_push
+
+log = logging.getLogger("ccsync.ws")
+router = APIRouter()
+
+INVALID_DATA = 4000
+UNKNOWN_DEVICE = 4001
+AUTH_FAILED = 4002
+PROCESSING_FAILED = 4003
+
+DEVICE_ID = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
+PUSH_FIELDS = ("entries", "blocks", "tokens", "account", "device", "version")
+
+
+def error(code: int, message: str, **extra: Any) -> dict[str, Any]:
+    return {"type": "error", "code": code, "message": message, **extra}
+
+
+@router.websocket("/")
+@router.websocket("/ws")
+async def socket(websocket: WebSocket) -> None:
+    services = deps.services(websocket)
+    hub = deps.hub(websocket)
+    telemetry = deps.telemetry(websocket)
+    principal = await services.auth.authenticate(deps.bearer_token(websocket, allow_query=True))
+    await websocket.accept()
+    if principal is None:
+        await websocket.send_json(
+            error(AUTH_FAILED, "authentication failed: pass a token (header or ?token=)")
+        )
+        await websocket.close(code=AUTH_FAILED)
+        return
+    connection = hub.add(websocket, principal, None)
+    telemetry.sockets.inc()
+    writer = asyncio.create_task(write_loop(connection))
+    try:
+        connection.send({"type": "initial-data", "data": await services.live.items()})
+        announced = websocket.query_params.get("deviceId")
+        if announced:
+            await _hello(services, connection, {"deviceId": announced})
+        while True:
+            try:
+                frame = await websocket.receive()
+            except (WebSocketDisconnect, RuntimeError):
+                break
+            if frame["type"] == "websocket.disconnect":
+                break
+            text = frame.get("text")
+            if text is None:
+                connection.send(
+                    error(INVALID_DATA, "binary frames are not understood: send JSON text")
+                )
+                continue
+            await _handle(services, connection, text)
+            if writer.done():
+                break
+    finally:
+        hub.remove(connection)
+        telemetry.sockets.dec()
+        if not writer.done():
+            connection.stop()
+            try:
+                await asyncio.wait_for(writer, timeout=2)
+            except (TimeoutError, Exception):  # the peer is gone; nothing to deliver
+                writer.cancel()
+        if connection.device_id:
+            await _went_offline(services, connection.device_id)
+
+
+async def _handle(services: Services, connection: Connection, text: str) -> None:
+    try:
+        message = json.loads(text)
+    except ValueError:
+        connection.send(error(INVALID_DATA, "not JSON: send a JSON object with a 'type'"))
+        return
+    if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+        connection.send(error(INVALID_DATA, "send a JSON object with a string 'type'"))
+        return
+    kind = message["type"]
+    handler = _HANDLERS.get(kind)
+    deps.telemetry(connection.websocket).ws_messages.labels(kind if handler else "unknown").inc()
+    if handler is None:
+        connection.send(
+            {
+                "type": "error",
+                "code": INVALID_DATA,
+                "error": "Unknown message type",
+                "message": f"Unknown message type: {kind[:100]}",
+            }
+        )
+        return
+    try:
+        await handler(services, connection, message)
+    except StorageUnavailableError as exc:
+        connection.send(error(PROCESSING_FAILED, str(exc)))
+    except Exception:
+        log.exception("ws.message_failed", extra={"type": kind})
+        connection.send(error(PROCESSING_FAILED, f"could not process '{kind}'"))
+
+
+async def _ping(services: Services, connection: Connection, message: dict[str, Any]) -> None:
+    connection.send({"type": "pong", "timestamp": iso_millis(services.clock.now_ms())})
+
+
+async def _get_live_data(
+    services: Services, connection: Connection, message: dict[str, Any]
+) -> None:
+    key = message.get("key")
+    if not isinstance(key, str) or not key or len(key) > 512:
+        connection.send(error(INVALID_DATA, "get-live-data needs a 'key' (a non-empty string)"))
+        return
+    connection.send(
+        {"type": "live-data-response", "key": key, "data": await services.live.get(key)}
+    )
+
+
+async def _subscribe(services: Services, connection: Connection, message: dict[str, Any]) -> None:
+    channel = message.get("channel")
+    given = channel if isinstance(channel, list) else [channel]
+    names = [n for n in given if isinstance(n, str) and n in events.KNOWN_CHANNELS]
+    if not names or len(names) != len(given):
+        known = ", ".join(sorted(events.KNOWN_CHANNELS))
+        connection.send(
+            error(INVALID_DATA, f"unknown channel {str(channel)[:100]!r}: one of {known}")
+        )
+        return
+    subscribe = message["type"] == "subscribe"
+    for name in names:
+        if subscribe:
+            connection.channels.add(name)
+        else:
+            connection.channels.discard(name)
+    connection.send({"type": "subscribed" if subscribe else "unsubscribed", "channel": channel})
+
+
+async def _hello(services: Services, connection: Connection, message: dict[str, Any]) -> None:
+    device_id = message.get("deviceId")
+    if not isinstance(device_id, str) or not DEVICE_ID.match(device_id):
+        connection.send(error(INVALID_DATA, "a 'deviceId' of letters, digits and ._:@- is needed"))
+        return
+    if not connection.principal.may_push_for(device_id):
+        connection.send(
+            error(UNKNOWN_DEVICE, f"this token speaks for another device, not {device_id!r}")
+        )
+        return
+    now = services.clock.now_ms()
+    account = await services.ingest.account_of(device_id, _text(message.get("account")))
+    device = await services.history.register_device(
+        device_id,
+        account,
+        now,
+        name=_text(message.get("name")),
+        hostname=_text(message.get("hostname")),
+        version=_text(message.get("version")),
+    )
+    first = connection.device_id is None
+    connection.device_id = device_id
+    await services.live.set(device_key(device_id), DeviceState(device, online=True).to_json())
+    if first:
+        await services.live.publish(events.device_event(events.DEVICE_CONNECTED, device_id, now))
+    connection.send({"type": "welcome", "deviceId": device_id, "account": account})
+
+
+async def _usage_update(
+    services: Services, connection: Connection, message: dict[str, Any]
+) -> None:
+    device_id = message.get("deviceId") or connection.device_id
+    if not isinstance(device_id, str) or not DEVICE_ID.match(device_id):
+        connection.send(
+            error(INVALID_DATA, "usage_update needs a 'deviceId' of letters, digits and ._:@-")
+        )
+        return
+    principal = connection.principal
+    if not principal.may_push_for(device_id):
+        connection.send(
+            error(UNKNOWN_DEVICE, f"this token speaks for another device, not {device_id!r}")
+        )
+        return
+    wait = deps.push_limiter(connection.websocket).allow(device_id)
+    if wait is not None:
+        connection.send(error(PROCESSING_FAILED, f"too many pushes: retry in {wait:.1f} s"))
+        return
+    body = json.dumps({k: v for k, v in message.items() if k in PUSH_FIELDS})
+    try:
+        push, rejected, errors = decode_push(body)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        connection.send(error(INVALID_DATA, f"invalid push: {exc}"))
+        return
+    ack = await services.ingest.push(device_id, push, rejected, errors)
+    telemetry = deps.telemetry(connection.websocket)
+    telemetry.pushes.labels("websocket").inc()
+    telemetry.count_ingest(ack.accepted, ack.duplicate, ack.rejected)
+    connection.send(
+        {
+            "type": "sync_response",
+            "success": ack.success,
+            "deviceId": device_id,
+            "account": ack.account,
+            "accepted": ack.accepted,
+            "duplicate": ack.duplicate,
+            "rejected": ack.rejected,
+            "errors": ack.errors,
+            "syncWindow": ack.window,
+        }
+    )
+
+
+async def _went_offline(services: Services, device_id: str) -> None:
+    try:
+        now = services.clock.now_ms()
+        device = await services.history.get_device(device_id)
+        if device is not None:
+            await services.live.set(
+                device_key(device_id), DeviceState(device, online=False).to_json()
+            )
+        await services.live.publish(events.device_event(events.DEVICE_DISCONNECTED, device_id, now))
+    except StorageUnavailableError:
+        log.warning("ws.offline_not_recorded", extra={"device": device_id})
+
+
+def _text(value: object) -> str | None:
+    return value[:1024] if isinstance(value, str) and value else None
+
+
+_HANDLERS = {
+    "ping": _ping,
+    "get-live-data": _get_live_data,
+    "subscribe": _subscribe,
+    "unsubscribe": _subscribe,
+    "hello": _hello,
+    "usage_update": _usage_update,
+    "update_usage": _usage_update,
+}
