@@ -11,7 +11,7 @@ import pytest
 from ccsync.wire import WIRE_VERSION
 from fixtures.corpora import ParityCase
 from fixtures.payloads import device_entries, entry_push, now_entry
-from fixtures.server import RunningServer
+from fixtures.server import BACKENDS, RunningServer, backend_server
 
 
 def now_ms() -> int:
@@ -55,18 +55,34 @@ async def test_live_metrics(server: RunningServer) -> None:
         assert (await http.get("/api/metrics/no%20spaces")).status_code == 422
 
 
-async def test_a_stored_key_expires(tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    from fixtures.server import backend_server
+async def test_a_stored_key_has_the_300_s_ttl(server: RunningServer) -> None:
+    async with server.client() as http:
+        await http.post("/api/metrics/k", json={"x": 1})
+    ttl = await server.services.live.ttl("k")
+    assert ttl is not None and 1 <= ttl <= 300
+    if server.settings.redis_url:  # the key itself, as Redis holds it
+        import redis.asyncio
 
-    async with (
-        backend_server(request, "memory+sqlite", tmp_path, live_ttl=0.3) as running,
-        running.client() as http,
-    ):
+        client = redis.asyncio.Redis.from_url(server.settings.redis_url)
+        try:
+            assert 1 <= await client.ttl(f"{server.settings.redis_prefix}live:k") <= 300
+        finally:
+            await client.aclose()
+
+
+@pytest.mark.parametrize("backends", BACKENDS)
+async def test_a_stored_key_expires(
+    backends: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    short = backend_server(request, backends, tmp_path, live_ttl=1.0)
+    async with short as running, running.client() as http:
         await http.post("/api/metrics/short", json={"x": 1})
         ttl = await running.services.live.ttl("short")
-        assert ttl is not None and 0 < ttl <= 0.3
-        await asyncio.sleep(0.5)
-        assert (await http.get("/api/metrics")).json()["data"].get("live:short") is None
+        assert ttl is not None and 0 < ttl <= 1.0
+        assert (await http.get("/api/metrics")).json()["data"]["live:short"]["x"] == 1
+        await asyncio.sleep(1.3)
+        assert "live:short" not in (await http.get("/api/metrics")).json()["data"]
+        assert (await http.get("/api/metrics/short")).json()["data"] is None
 
 
 async def test_push_entries_then_duplicates(
