@@ -25,6 +25,11 @@ MAX_ENTRIES_PER_PUSH = 20_000
 MAX_BLOCKS_PER_PUSH = 5_000
 
 Count = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
+MAX_EPOCH_MS = 253_402_300_799_999
+"""9999-12-31T23:59:59.999Z: later instants cannot be shown as dates."""
+EpochMs = Annotated[int, msgspec.Meta(ge=0, le=MAX_EPOCH_MS)]
+MAX_COST_USD = 1e9
+"""More than any one request or block can cost: keeps every sum finite."""
 Text = Annotated[str, msgspec.Meta(max_length=1024)]
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 DeviceId = Annotated[
@@ -39,7 +44,7 @@ class WireEntry(msgspec.Struct, forbid_unknown_fields=True, rename="camel", omit
     """The transcript file on the device (its path)."""
     offset: Count
     """Byte offset of the line in that file."""
-    timestamp: Count
+    timestamp: EpochMs
     """Milliseconds since the epoch (UTC)."""
     project: Text
     session: Text
@@ -56,9 +61,9 @@ class WireEntry(msgspec.Struct, forbid_unknown_fields=True, rename="camel", omit
     request_id: Id | None = None
     session_id: Id | None = None
     """The line's own ``sessionId`` field (may differ from the file's session)."""
-    cost_usd: Annotated[float, msgspec.Meta(ge=0)] | None = None
+    cost_usd: Annotated[float, msgspec.Meta(ge=0, le=MAX_COST_USD)] | None = None
     sidechain: bool = False
-    usage_limit_reset: Count | None = None
+    usage_limit_reset: EpochMs | None = None
     """Milliseconds since the epoch when an API error announced the limit resets."""
 
     def to_entry(self, device_id: str) -> UsageEntry:
@@ -132,7 +137,9 @@ class CcusageBlock(msgspec.Struct, rename="camel"):
     is_gap: bool = False
     entries: Count = 0
     token_counts: BlockTokenCounts = msgspec.field(default_factory=BlockTokenCounts)
-    cost_usd: Annotated[float, msgspec.Meta(ge=0)] = msgspec.field(default=0.0, name="costUSD")
+    cost_usd: Annotated[float, msgspec.Meta(ge=0, le=MAX_COST_USD)] = msgspec.field(
+        default=0.0, name="costUSD"
+    )
     models: list[Text] = msgspec.field(default_factory=list)
     actual_end_time: Text | None = None
 
@@ -176,7 +183,7 @@ class RateLimit(msgspec.Struct, forbid_unknown_fields=True):
     """One of Claude Code's ``rate_limits`` windows, as its status line receives it."""
 
     used_percentage: Annotated[float, msgspec.Meta(ge=0, le=1000)]
-    resets_at: Annotated[float, msgspec.Meta(ge=0)] | None = None
+    resets_at: Annotated[float, msgspec.Meta(ge=0, le=MAX_EPOCH_MS / 1000)] | None = None
     """Unix epoch seconds."""
 
 
@@ -244,9 +251,12 @@ def decode_push(body: bytes | str) -> tuple[UsagePush, int, list[str]]:
             good.append(_entry_decoder.decode(raw))
         except msgspec.ValidationError as exc:
             errors.append(f"entries[{index}]: {exc}")
-    push = UsagePush(
-        entries=good, account=lenient.account, device=lenient.device, version=lenient.version
-    )
+    try:
+        push = UsagePush(
+            entries=good, account=lenient.account, device=lenient.device, version=lenient.version
+        )
+    except ValueError as exc:  # the envelope's own rules (version), as decoding reports them
+        raise msgspec.ValidationError(str(exc)) from None
     return push, len(errors), errors[:MAX_REPORTED_ERRORS]
 
 

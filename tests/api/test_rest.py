@@ -372,3 +372,35 @@ def _iso(ms: int) -> str:
     from ccsync.usage.timestamps import iso_millis
 
     return iso_millis(ms)
+
+
+async def test_values_json_cannot_hold_are_refused(server: RunningServer) -> None:
+    async with server.client() as http:
+        for body in (b'{"x": Infinity}', b'{"x": NaN}', b"-Infinity"):
+            response = await http.post(
+                "/api/metrics/k", content=body, headers={"content-type": "application/json"}
+            )
+            assert response.status_code == 422, body
+        huge = now_entry(now_ms(), 1)
+        for field, value in (
+            ("timestamp", 10**17),
+            ("costUSD", 1e300),
+            ("usageLimitReset", 10**18),
+        ):
+            response = await http.post("/api/usage/d", json={"entries": [{**huge, field: value}]})
+            assert response.status_code == 200 and response.json()["rejected"] == 1, field
+        far = await http.post(
+            "/api/limits/d", json={"five_hour": {"used_percentage": 1, "resets_at": 1e300}}
+        )
+        assert far.status_code == 422
+
+
+async def test_deeply_nested_json_is_a_4xx(server: RunningServer) -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+    async with server.client() as http:
+        for path in ("/api/metrics/k", "/api/usage/d", "/api/limits/d", "/api/config"):
+            method = "PUT" if path == "/api/config" else "POST"
+            response = await http.request(
+                method, path, content=deep, headers={"content-type": "application/json"}
+            )
+            assert 400 <= response.status_code < 500, (path, response.status_code)

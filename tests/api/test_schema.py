@@ -51,6 +51,7 @@ def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[schemathesi
         process.wait(timeout=20)
 
 
+EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "40"))
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -60,14 +61,17 @@ CHECKS = [
 
 
 def test_api_conforms_to_its_schema(api_schema: schemathesis.BaseSchema) -> None:
-    """Each operation, 30 generated requests (schemathesis's strategies, run by hypothesis)."""
+    """Each operation, ``SCHEMATHESIS_EXAMPLES`` generated requests (default 40)."""
     failures: list[str] = []
     tested = 0
     for result in api_schema.get_all_operations():
         operation = result.ok()
 
         @settings(
-            max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), database=None
+            max_examples=EXAMPLES,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            database=None,
         )
         @given(case=operation.as_strategy())
         def check(case: schemathesis.Case) -> None:

@@ -63,7 +63,14 @@ async def test_initial_data_ping_and_live_data(server: RunningServer) -> None:
 async def test_bad_messages_keep_the_connection_open(server: RunningServer) -> None:
     async with socket(server) as ws:
         await receive(ws, "initial-data")
-        for bad in ("{oops", "[1, 2]", '{"type": 5}', "null"):
+        for bad in (
+            "{oops",
+            "[1, 2]",
+            '{"type": 5}',
+            "null",
+            "[" * 100_000,
+            '{"type": "ping", "x": Infinity',
+        ):
             await ws.send(bad)
             error = await receive(ws)
             assert error["type"] == "error" and error["code"] == 4000

@@ -109,7 +109,7 @@ async def socket(websocket: WebSocket) -> None:
 async def _handle(services: Services, connection: Connection, text: str) -> None:
     try:
         message = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than Python goes
         connection.send(error(INVALID_DATA, "not JSON: send a JSON object with a 'type'"))
         return
     if not isinstance(message, dict) or not isinstance(message.get("type"), str):

@@ -61,7 +61,10 @@ async def store_value(
         if isinstance(body, dict)
         else {"value": body, "timestamp": stamp}
     )
-    await services.live.set(key, data)
+    try:
+        await services.live.set(key, data)
+    except (TypeError, ValueError) as exc:  # NaN and Infinity parse, but are not JSON
+        raise ApiError(422, f"the value is not storable JSON: {exc}") from None
     await services.live.publish(events.live_data_update(key, data, now))
     return {"success": True, "key": key, "data": data}
 

@@ -1,0 +1,87 @@
+"""The wire format: what a push may carry, decoded strictly, each entry standing alone."""
+
+from __future__ import annotations
+
+import msgspec
+import pytest
+
+from ccsync.usage.entry import UsageEntry
+from ccsync.wire import WIRE_VERSION, UsagePush, WireEntry, decode_push, encode
+
+ENTRY = UsageEntry(
+    1_793_527_200_250,
+    1,
+    2,
+    30,
+    20,
+    4,
+    "claude-opus-4-6",
+    True,
+    True,
+    "m",
+    "r",
+    "s",
+    0.5,
+    True,
+    9,
+    "p",
+    "s",
+    "p",
+    "/home/u/.claude/projects/p/s.jsonl",
+    77,
+)
+
+
+def test_an_entry_survives_the_wire() -> None:
+    wire = WireEntry.from_entry(ENTRY)
+    decoded = decode_push(encode(UsagePush(entries=[wire])))[0]
+    assert decoded.entries is not None
+    server_side = decoded.entries[0].to_entry("laptop")
+    assert server_side == msgspec.structs.replace(ENTRY, source=f"laptop:{ENTRY.source}")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{}",
+        b'{"entries": [], "tokens": 1}',
+        b'{"tokens": -1}',
+        b'{"tokens": 1, "extra": true}',
+        b'{"tokens": 1, "version": 2}',
+        b'{"entries": [{"bogus": 1}], "version": 99}',
+        b'{"blocks": [{"id": "x"}]}',
+        b"[]",
+    ],
+)
+def test_bad_envelopes_are_validation_errors(body: bytes) -> None:
+    with pytest.raises(msgspec.ValidationError):
+        decode_push(body)
+
+
+def test_malformed_json_is_a_decode_error() -> None:
+    with pytest.raises(msgspec.DecodeError):
+        decode_push(b'{"tokens": ')
+
+
+def test_each_entry_stands_alone() -> None:
+    good = msgspec.to_builtins(WireEntry.from_entry(ENTRY))
+    body = msgspec.json.encode(
+        {"entries": [good, {**good, "offset": -5}, {**good, "timestamp": 10**16}, "x"]}
+    )
+    push, rejected, errors = decode_push(body)
+    assert push.entries is not None and len(push.entries) == 1
+    assert rejected == 3 and [e.split(":")[0] for e in errors] == [
+        "entries[1]",
+        "entries[2]",
+        "entries[3]",
+    ]
+
+
+def test_the_cache_split_must_add_up() -> None:
+    wire = msgspec.structs.replace(WireEntry.from_entry(ENTRY), cache_creation_1h_tokens=31)
+    with pytest.raises(ValueError, match="cacheCreation1hTokens"):
+        wire.to_entry("d")
+
+
+def test_version() -> None:
+    assert WIRE_VERSION == 1
