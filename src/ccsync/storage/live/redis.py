@@ -45,6 +45,8 @@ CONNECT_TIMEOUT = 2.0
 """Seconds to connect, or to answer ``ping``, before Redis counts as unreachable."""
 COMMAND_TIMEOUT = 5.0
 """Seconds a command may take once connected."""
+RETRIES = 2
+"""Retries of a command whose connection broke (e.g. Redis restarted)."""
 CLOCK_SKEW_MS = 2_000
 """How far replicas' clocks may disagree before ``items`` could miss a live key."""
 
@@ -90,8 +92,18 @@ class RedisLiveStore(LiveStore):
         self._masked_url = _hide_passwords(mask_url(url), url)
         self._max_pending = max_pending
         self._failures: tuple[type[BaseException], ...] = (RedisError, OSError, TimeoutError)
+        # A restarted Redis leaves the pool's connections dead: a command on one of them is
+        # retried on a fresh connection (twice, briefly) before it counts as a failure.
+        from redis.asyncio.retry import Retry
+        from redis.backoff import ExponentialBackoff
+        from redis.exceptions import ConnectionError as RedisConnectionError
+
         pool = redis.asyncio.ConnectionPool.from_url(
-            url, socket_connect_timeout=CONNECT_TIMEOUT, socket_timeout=COMMAND_TIMEOUT
+            url,
+            socket_connect_timeout=CONNECT_TIMEOUT,
+            socket_timeout=COMMAND_TIMEOUT,
+            retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), RETRIES),
+            retry_on_error=[RedisConnectionError, ConnectionResetError, BrokenPipeError],
         )
         self._client: Redis = redis.asyncio.Redis.from_pool(pool)
         self._drop_gone: AsyncScript = self._client.register_script(_DROP_GONE)
