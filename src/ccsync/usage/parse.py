@@ -207,6 +207,24 @@ class TranscriptReader:
         self.offset += cut
         return entries
 
+    def flush_if_complete(self) -> list[UsageEntry]:
+        """The waiting partial line, taken only if it already is a complete usage line.
+
+        A file's last line may lack its newline because it is still being written, or
+        because it never gets one. A line that parses to an entry is complete; anything
+        else stays waiting (and is read again with what follows it).
+        """
+        if not self._pending:
+            return []
+        trial = ParseStats()
+        entries = parse_buffer(self._pending, self.context, trial, self.offset)
+        if not entries:
+            return []
+        self.stats.merge(trial)
+        self.offset += len(self._pending)
+        self._pending = b""
+        return entries
+
     def flush(self) -> list[UsageEntry]:
         """The last line of a file that does not end with a newline."""
         data, self._pending = self._pending, b""
