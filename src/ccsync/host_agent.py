@@ -1,25 +1,36 @@
-"""The server as a client of itself: its host's own Claude data, pushed like any device's.
+"""The server as a client of itself: its host's own Claude data, followed like a device's.
 
-A full scan each time (cheap enough for one machine); the lines the server already has
-come back as duplicates and change nothing.
+The same incremental tailer as ``ccsync agent`` (offsets and outbox in
+``<data dir>/host-agent.db``), delivering straight into the ingest service instead of over
+the network. It follows the files (watching them) while the server runs, and
+``POST /api/usage/ccusage`` syncs at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+import msgspec
+
+from ccsync.agent.state import AgentState
+from ccsync.agent.tail import Tailer
+from ccsync.agent.watch import watch
 from ccsync.ingest import IngestService
 from ccsync.usage.discovery import NoDataDirsError, claude_account, resolve_data_dirs
-from ccsync.usage.loader import scan
-from ccsync.wire import PushAck, UsagePush, WireEntry
+from ccsync.wire import UsagePush, WireEntry
 
 log = logging.getLogger("ccsync.host_agent")
 BATCH = 5_000
+SWEEP_SECONDS = 30.0
+
+_decode_entry = msgspec.json.Decoder(WireEntry).decode
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,9 +40,9 @@ class HostSync:
     device_id: str
     account: str
     files: int
+    """Transcripts followed."""
     accepted: int
     duplicate: int
-    last_ack: PushAck | None
 
 
 def host_device_id(hostname: str | None = None) -> str:
@@ -44,6 +55,7 @@ class HostAgent:
     def __init__(
         self,
         ingest: IngestService,
+        state_path: Path,
         claude_dirs: Sequence[str] = (),
         device_id: str | None = None,
         account: str | None = None,
@@ -52,31 +64,49 @@ class HostAgent:
         self.claude_dirs = tuple(claude_dirs)
         self.device_id = device_id or host_device_id()
         self.account = account or claude_account() or "default"
+        self.state = AgentState(state_path)
+        self.tailer = Tailer(self.state, [])
         self._lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+
+    def close(self) -> None:
+        self.state.close()
+
+    def _roots(self) -> list[Path]:
+        try:
+            return resolve_data_dirs(self.claude_dirs)
+        except NoDataDirsError as exc:
+            log.warning("host.no_data", extra={"error": str(exc)})
+            return []
 
     async def sync(self) -> HostSync:
-        """Scan the host's data directories and push everything through ingest."""
+        """Read what is new in the host's transcripts and ingest it."""
         async with self._lock:
-            try:
-                roots = resolve_data_dirs(self.claude_dirs)
-            except NoDataDirsError as exc:
-                log.warning("host.sync.no_data", extra={"error": str(exc)})
-                roots = []
-            # One process: forking a server that runs threads is not safe.
-            found = await asyncio.to_thread(scan, roots, None, 1, False)
-            wire = [WireEntry.from_entry(entry) for entry in found.entries]
+            self.tailer.roots = self._roots()
+            await asyncio.to_thread(self.tailer.scan)
             accepted = duplicate = 0
-            ack: PushAck | None = None
-            for start in range(0, len(wire), BATCH) or [0]:
-                batch = wire[start : start + BATCH]
-                push = UsagePush(entries=batch, account=self.account)
+            while pending := self.state.pending(BATCH):
+                push = UsagePush(
+                    entries=[_decode_entry(row) for _, row in pending], account=self.account
+                )
                 ack = await self.ingest.push(self.device_id, push)
+                self.state.acknowledge([outbox_id for outbox_id, _ in pending])
                 accepted += ack.accepted
                 duplicate += ack.duplicate
-            log.info(
-                "host.synced",
-                extra={"files": len(found.files), "accepted": accepted, "duplicate": duplicate},
-            )
+            if accepted:
+                log.info("host.synced", extra={"accepted": accepted, "duplicate": duplicate})
             return HostSync(
-                self.device_id, self.account, len(found.files), accepted, duplicate, ack
+                self.device_id, self.account, len(self.state.files()), accepted, duplicate
             )
+
+    async def follow(self) -> None:
+        """Sync now, then whenever the transcripts change (and every ``SWEEP_SECONDS``)."""
+        watcher = asyncio.create_task(watch(self._roots(), self._wake.set))
+        try:
+            while True:
+                await self.sync()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), SWEEP_SECONDS)
+                self._wake.clear()
+        finally:
+            watcher.cancel()

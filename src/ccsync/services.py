@@ -73,7 +73,13 @@ async def build_services(
         reporter = Reporter(history, live, clock)
         ingest = IngestService(history, live, reporter, clock)
         auth = Authenticator(history, clock, settings.admin_token, settings.local_mode)
-        host_agent = HostAgent(ingest, settings.claude_dirs) if settings.local_agent else None
+        host_agent = None
+        if settings.local_agent:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            host_agent = HostAgent(
+                ingest, settings.data_dir / "host-agent.db", settings.claude_dirs
+            )
+            stack.callback(host_agent.close)
         yield Services(
             settings=settings,
             clock=clock,

@@ -59,13 +59,16 @@ async def relay_events(live: LiveStore, hub: SocketHub, telemetry: Telemetry) ->
         await asyncio.sleep(delay)
 
 
-async def _first_host_sync(services: Services) -> None:
+async def _follow_host(services: Services) -> None:
+    """The host's own transcripts, followed for as long as the server runs."""
     if services.host_agent is None:
         return
-    try:
-        await services.host_agent.sync()
-    except StorageUnavailableError as exc:
-        log.warning("host.sync_failed", extra={"error": str(exc)})
+    while True:
+        try:
+            await services.host_agent.follow()
+        except StorageUnavailableError as exc:
+            log.warning("host.sync_failed", extra={"error": str(exc)})
+            await asyncio.sleep(5)
 
 
 def create_app(
@@ -85,7 +88,7 @@ def create_app(
             hub = SocketHub()
             tasks = [asyncio.create_task(relay_events(running.live, hub, telemetry), name="relay")]
             if running.host_agent is not None:
-                tasks.append(asyncio.create_task(_first_host_sync(running), name="host-sync"))
+                tasks.append(asyncio.create_task(_follow_host(running), name="host-agent"))
             try:
                 yield {
                     "services": running,

@@ -138,6 +138,13 @@ async def _handle(services: Services, connection: Connection, text: str) -> None
 
 
 async def _ping(services: Services, connection: Connection, message: dict[str, Any]) -> None:
+    if connection.device_id is not None:  # an agent's heartbeat keeps its device online
+        device = await services.history.register_device(
+            connection.device_id,
+            await services.ingest.account_of(connection.device_id, None),
+            services.clock.now_ms(),
+        )
+        await services.live.set(device_key(device.id), DeviceState(device, online=True).to_json())
     connection.send({"type": "pong", "timestamp": iso_millis(services.clock.now_ms())})
 
 

@@ -1,0 +1,83 @@
+"""``ccsync agent --source ccusage``: push ``ccusage blocks --json`` instead of lines.
+
+The seed's protocol, for devices that already run ccusage: its blocks are pushed only when
+their output changed (SHA-256), and the server keeps the latest block per block id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import signal
+from dataclasses import dataclass
+
+from ccsync.agent.state import AgentState
+from ccsync.agent.transport import DeliveryError, HttpSink
+
+HASH_KEY = "ccusage.sha256"
+TIMEOUT = 120.0
+MAX_OUTPUT = 64 * 1024 * 1024
+
+
+class CcusageError(RuntimeError):
+    """ccusage is missing, failed, timed out, or printed something that is not its JSON."""
+
+
+@dataclass(frozen=True, slots=True)
+class BlocksPush:
+    changed: bool
+    blocks: int
+
+
+async def run_ccusage(argv: list[str]) -> bytes:
+    """Run ccusage (an argument vector, no shell) and return its stdout."""
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,
+            limit=MAX_OUTPUT,
+        )
+    except OSError as exc:
+        raise CcusageError(f"cannot run {argv[0]}: {exc}") from None
+    try:
+        out, err = await asyncio.wait_for(process.communicate(), TIMEOUT)
+    except TimeoutError:
+        os.killpg(process.pid, signal.SIGKILL)
+        await process.wait()
+        raise CcusageError(f"{argv[0]} took longer than {TIMEOUT:.0f} s") from None
+    if process.returncode != 0:
+        raise CcusageError(
+            f"{argv[0]} failed ({process.returncode}): {err.decode(errors='replace')[:300]}"
+        )
+    return out
+
+
+async def push_blocks(state: AgentState, http: HttpSink, argv: list[str]) -> BlocksPush:
+    """Push ccusage's blocks if they differ from the last blocks the server acknowledged."""
+    output = await run_ccusage(argv)
+    digest = hashlib.sha256(output).hexdigest()
+    if state.get(HASH_KEY) == digest:
+        return BlocksPush(changed=False, blocks=0)
+    try:
+        parsed = json.loads(output)
+    except ValueError:
+        raise CcusageError("ccusage printed something that is not JSON") from None
+    blocks = parsed.get("blocks") if isinstance(parsed, dict) else None
+    if not isinstance(blocks, list):
+        raise CcusageError(
+            "ccusage's output has no 'blocks' list (is this `ccusage blocks --json`?)"
+        )
+    identity = http.identity
+    ack = await http.post_json(
+        f"/api/usage/{identity.device}",
+        {"blocks": blocks, "account": identity.account, "device": {"hostname": identity.hostname}},
+    )
+    if not isinstance(ack, dict) or not ack.get("success"):
+        raise DeliveryError("the server did not accept the blocks")
+    state.put(HASH_KEY, digest)
+    return BlocksPush(changed=True, blocks=len(blocks))

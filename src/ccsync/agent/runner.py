@@ -1,0 +1,180 @@
+"""The agent's loop: notice changes, read them into the outbox, deliver the outbox.
+
+Changes are noticed by watching the data directories (inotify through ``watchfiles``;
+polling where watching is not possible), by a sweep every ``SWEEP_SECONDS``, and when
+the server sends ``sync_request``. Delivery goes over the WebSocket when it is up, else
+over HTTP; a failed delivery is retried with exponential backoff and jitter (1 s → 30 s),
+and so is connecting. Nothing leaves the outbox unacknowledged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import socket
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_jitter
+
+from ccsync.agent.config import AgentConfig
+from ccsync.agent.state import AgentState
+from ccsync.agent.tail import Tailer, TailResult
+from ccsync.agent.transport import DeliveryError, HttpSink, Identity, SocketLink
+from ccsync.agent.watch import watch
+from ccsync.usage.loader import ScanProgress
+
+log = logging.getLogger("ccsync.agent")
+
+BATCH = 2_000
+SWEEP_SECONDS = 30.0
+BACKOFF_FIRST, BACKOFF_MAX = 1.0, 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class SyncResult:
+    read: TailResult
+    sent: int
+    left: int
+    error: str | None = None
+
+
+class Agent:
+    def __init__(
+        self,
+        config: AgentConfig,
+        roots: Sequence[Path],
+        account: str,
+        *,
+        batch: int = BATCH,
+        http_timeout: float = 30.0,
+        name: str | None = None,
+    ) -> None:
+        self.config = config
+        self.roots = list(roots)
+        self.state = AgentState(config.state_dir / "agent.db")
+        self.tailer = Tailer(self.state, self.roots)
+        self.identity = Identity(config.device, account, socket.gethostname(), name)
+        self.http = HttpSink(config.server, config.token, self.identity, timeout=http_timeout)
+        self.link = SocketLink(
+            config.server, config.token, self.identity, on_sync_request=self.wake
+        )
+        self.batch = batch
+        self._wake = asyncio.Event()
+        self._failures = 0
+
+    async def aclose(self) -> None:
+        await self.link.close()
+        await self.http.aclose()
+        self.state.close()
+
+    def wake(self) -> None:
+        """Look for changes and deliver now."""
+        self._wake.set()
+
+    # -- one pass ------------------------------------------------------------------------
+    async def read(self, progress: ScanProgress | None = None) -> TailResult:
+        return await asyncio.to_thread(self.tailer.scan, progress)
+
+    async def deliver(self) -> int:
+        """Send the outbox in batches until it is empty; ``DeliveryError`` stops it."""
+        sent = 0
+        batch = self.batch
+        while True:
+            pending = self.state.pending(batch)
+            if not pending:
+                return sent
+            rows = [row for _, row in pending]
+            sink = self.link if self.link.connected else self.http
+            try:
+                await sink.push(rows)
+            except DeliveryError as exc:
+                if exc.too_large and batch > 1:
+                    batch = max(1, batch // 2)
+                    continue
+                raise
+            self.state.acknowledge([outbox_id for outbox_id, _ in pending])
+            sent += len(pending)
+
+    async def sync_once(self, progress: ScanProgress | None = None) -> SyncResult:
+        """Read what is new and deliver it over HTTP (``ccsync agent --once``)."""
+        read = await self.read(progress)
+        try:
+            sent = await self.deliver()
+            error = None
+        except DeliveryError as exc:
+            sent, error = 0, str(exc)
+        return SyncResult(read, sent, self.state.outbox_size(), error)
+
+    # -- forever -------------------------------------------------------------------------
+    async def run(self, progress: ScanProgress | None = None) -> None:
+        """Follow the transcripts and keep the server up to date until cancelled."""
+        await self.read(progress)  # the first import (possibly the whole history)
+        self.wake()
+        tasks = [
+            asyncio.create_task(self._connect_forever(), name="link"),
+            asyncio.create_task(self._watch(), name="watch"),
+            asyncio.create_task(self._sweep(), name="sweep"),
+            asyncio.create_task(self._work(), name="work"),
+        ]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+    async def _work(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            try:
+                await self.read()
+                sent = await self.deliver()
+                if sent:
+                    log.info("agent.delivered", extra={"entries": sent})
+                self._failures = 0
+            except DeliveryError as exc:
+                self._failures += 1
+                delay = self._backoff(self._failures, exc.retry_after)
+                log.warning(
+                    "agent.delivery_failed", extra={"error": str(exc), "retry_in": round(delay, 1)}
+                )
+                loop.call_later(delay, self.wake)
+
+    @staticmethod
+    def _backoff(failures: int, hint: float | None) -> float:
+        delay: float = min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (failures - 1)) * random.uniform(
+            0.5, 1.0
+        )
+        return max(delay, hint or 0.0)
+
+    async def _connect_forever(self) -> None:
+        while True:
+            retrying = AsyncRetrying(
+                wait=wait_exponential_jitter(initial=BACKOFF_FIRST, max=BACKOFF_MAX),
+                retry=retry_if_exception_type(DeliveryError),
+            )
+            async for attempt in retrying:
+                with attempt:
+                    await self.link.open()
+            log.info("agent.connected", extra={"server": self.config.server})
+            self.wake()  # deliver what waited while offline
+            try:
+                await self.link.serve()
+            except DeliveryError as exc:
+                log.info("agent.disconnected", extra={"reason": str(exc)})
+
+    async def _watch(self) -> None:
+        await watch(self.roots, self.wake)
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_SECONDS)
+            self.wake()
