@@ -41,3 +41,16 @@ def test_a_local_report_imports_no_server_code() -> None:
 def test_backends_load_their_drivers_lazily(module: str) -> None:
     loaded = imported_by(module)
     assert "redis" not in loaded and "asyncpg" not in loaded
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["ccsync.agent.runner", "ccsync.agent.statusline", "ccsync.agent.hook", "ccsync.cli.agent"],
+)
+def test_the_agent_imports_no_server_code(module: str) -> None:
+    assert imported_by(module).isdisjoint(SERVER_ONLY)
+
+
+def test_the_status_line_imports_only_the_standard_library() -> None:
+    loaded = imported_by("ccsync.agent.statusline")
+    assert {"msgspec", "httpx", "click", "rich", "websockets"}.isdisjoint(loaded)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from ccsync.clock import Clock
@@ -12,11 +12,12 @@ from ccsync.usage import BlocksOptions, ReportKind, ReportOptions, build_report
 from ccsync.usage.dedup import deduplicate
 from ccsync.usage.pricing import price_entry
 from ccsync.usage.reports import PricedEntry, Report
-from ccsync.usage.timestamps import MS_PER_DAY
+from ccsync.usage.timestamps import MS_PER_DAY, iso_millis, resolve_timezone
 from ccsync.usage.window import LOOKBACK_MS, DeviceUsage, OfficialLimit, current_window
 
 DEFAULT_ACCOUNT = "default"
 SETTING_TOKEN_LIMIT = "planTokenLimit"
+SETTING_TIMEZONE = "timezone"
 
 
 class AccountError(LookupError):
@@ -80,6 +81,9 @@ class Reporter:
         ]
         settings = await self.history.get_settings()
         limit = settings.get(SETTING_TOKEN_LIMIT)
+        zone = str(settings.get(SETTING_TIMEZONE) or "UTC")
+        midnight = local_midnight_ms(now, zone)
+        today = [p for p in priced if p.entry.timestamp_ms >= midnight]
         window = current_window(
             account,
             priced,
@@ -88,7 +92,28 @@ class Reporter:
             ccusage_blocks=await self._ccusage_devices(account, now),
             official=await self.official_limits(account),
         )
-        return window.to_json()
+        return {
+            **window.to_json(),
+            "today": {
+                "since": iso_millis(midnight),
+                "timezone": zone,
+                "tokens": sum(p.entry.total_tokens for p in today),
+                "costUSD": sum(p.cost for p in today),
+            },
+        }
+
+    async def today_by_device(self, account: str) -> dict[str, dict[str, float]]:
+        """Tokens and cost per device since local midnight (the configured time zone)."""
+        now = self.clock.now_ms()
+        zone = str((await self.history.get_settings()).get(SETTING_TIMEZONE) or "UTC")
+        options = ReportOptions()
+        result: dict[str, dict[str, float]] = {}
+        for item in await self.history.kept_entries(account, local_midnight_ms(now, zone), None):
+            cost, _ = price_entry(item.entry, options.mode, options.prices)
+            totals = result.setdefault(item.device_id, {"tokens": 0, "costUSD": 0.0})
+            totals["tokens"] += item.entry.total_tokens
+            totals["costUSD"] += cost
+        return result
 
     async def _ccusage_devices(self, account: str, now: int) -> list[DeviceUsage]:
         return [
@@ -110,6 +135,13 @@ class Reporter:
                         reported_ms=int(value["reportedMs"]),
                     )
         return limits
+
+
+def local_midnight_ms(now_ms: int, zone: str) -> int:
+    """The start of the day ``now_ms`` falls in, in ``zone``, as epoch milliseconds."""
+    local = datetime.fromtimestamp(now_ms / 1000, resolve_timezone(zone))
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    return int(midnight.timestamp() * 1000)
 
 
 def official_limits_key(account: str) -> str:

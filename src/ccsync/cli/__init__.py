@@ -18,9 +18,22 @@ from ccsync import __version__
 
 # name -> (module, attribute, one-line help)
 _COMMANDS: dict[str, tuple[str, str, str]] = {
+    "agent": ("ccsync.cli.agent", "agent", "Push this device's usage to a server."),
     "device": ("ccsync.cli.device", "device", "Device tokens: add, list, revoke."),
+    "doctor": ("ccsync.cli.doctor", "doctor", "Check data, server, tools and hooks."),
+    "hook": (
+        "ccsync.cli.hook",
+        "hook",
+        "Claude Code hooks and status line: install, uninstall, status.",
+    ),
     "report": ("ccsync.cli.report", "report", "Usage reports identical to ccusage's."),
     "serve": ("ccsync.cli.serve", "serve", "Run the server (REST + WebSocket)."),
+    "status": ("ccsync.cli.status", "status", "The account's 5-hour window and devices."),
+    "statusline": (
+        "ccsync.cli.statusline",
+        "statusline",
+        "One line for Claude Code's status line.",
+    ),
 }
 
 
@@ -55,10 +68,14 @@ def main(args: list[str] | None = None) -> None:
     few hundred thousand objects one by one takes longer than writing the report.
     Output is flushed and logging shut down first; nothing else is pending by then.
     """
+    argv = sys.argv[1:] if args is None else args
+    fast = _fast_path(argv)
+    if fast is not None:
+        _fast_exit(fast, [sys.stdout, sys.stderr])
     code = 0
     streams = [sys.stdout, sys.stderr]
     try:
-        cli.main(args=args, prog_name="ccsync", standalone_mode=False)
+        cli.main(args=argv, prog_name="ccsync", standalone_mode=False)
     except click.exceptions.Exit as exc:
         code = exc.exit_code
     except click.ClickException as exc:
@@ -74,6 +91,24 @@ def main(args: list[str] | None = None) -> None:
         streams = [sys.stderr]
         code = 0
     _fast_exit(code, streams)
+
+
+def _fast_path(argv: list[str]) -> int | None:
+    """Commands Claude Code runs on every prompt or status update skip click entirely."""
+    if argv == ["statusline"]:
+        from ccsync.agent.statusline import main as statusline
+
+        return statusline()
+    if (
+        argv[:1] == ["agent"]
+        and "--once" in argv
+        and "--quiet" in argv
+        and "--skip-if-busy" not in argv
+    ):
+        from ccsync.agent.detach import detach_once
+
+        return detach_once(argv)
+    return None
 
 
 def _fast_exit(code: int, streams: list[TextIO]) -> NoReturn:

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ccsync.api import deps
 from ccsync.api.deps import Admin, Reader
 from ccsync.api.errors import ApiError
-from ccsync.reporting import SETTING_TOKEN_LIMIT
+from ccsync.reporting import SETTING_TIMEZONE, SETTING_TOKEN_LIMIT
 from ccsync.services import REDIS_URL_SETTING
 from ccsync.settings import mask_url
 from ccsync.storage import StorageUnavailableError
@@ -20,8 +20,6 @@ from ccsync.storage.live.switchable import SwitchableLiveStore
 from ccsync.usage.timestamps import UnknownTimezoneError, resolve_timezone
 
 router = APIRouter(tags=["configuration"])
-
-SETTING_TIMEZONE = "timezone"
 
 
 class RuntimeConfig(BaseModel):

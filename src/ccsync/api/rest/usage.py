@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 import msgspec
@@ -17,7 +17,6 @@ from ccsync.ingest import DeviceState, device_key
 from ccsync.services import Services
 from ccsync.storage.history.base import Device
 from ccsync.usage import ReportKind, ReportOptions
-from ccsync.usage.pricing import price_entry
 from ccsync.usage.reports import Order, Weekday
 from ccsync.usage.timestamps import UnknownTimezoneError, iso_millis, resolve_timezone
 from ccsync.wire import RateLimits, decode_push, encode
@@ -54,24 +53,6 @@ async def _device_summary(
     }
 
 
-async def _today(services: Services, account: str) -> dict[str, dict[str, float]]:
-    """Tokens and cost per device since local midnight (the configured time zone)."""
-    settings = await services.history.get_settings()
-    tz = resolve_timezone(str(settings.get("timezone") or "UTC"))
-    now = datetime.fromtimestamp(services.clock.now_ms() / 1000, tz)
-    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    since = int(midnight.astimezone(UTC).timestamp() * 1000)
-    stored = await services.history.kept_entries(account, since, None)
-    options = ReportOptions()
-    result: dict[str, dict[str, float]] = {}
-    for item in stored:
-        cost, _ = price_entry(item.entry, options.mode, options.prices)
-        totals = result.setdefault(item.device_id, {"tokens": 0, "costUSD": 0.0})
-        totals["tokens"] += item.entry.total_tokens
-        totals["costUSD"] += cost
-    return result
-
-
 @router.get("/api/usage", summary="Every device: online, last push, current block, today")
 async def all_devices(request: Request, who: Reader, account: Account = None) -> dict[str, Any]:
     services = deps.services(request)
@@ -79,7 +60,7 @@ async def all_devices(request: Request, who: Reader, account: Account = None) ->
     devices = []
     for name in accounts:
         window = await services.reporter.window(name)
-        today = await _today(services, name)
+        today = await services.reporter.today_by_device(name)
         devices += [
             await _device_summary(services, device, window, today)
             for device in await services.history.list_devices(name)
@@ -129,7 +110,9 @@ async def one_device(request: Request, who: Reader, deviceId: DeviceId) -> dict[
     if device is None:
         raise ApiError(404, f"unknown device {deviceId!r}")
     window = await services.reporter.window(device.account)
-    return await _device_summary(services, device, window, await _today(services, device.account))
+    return await _device_summary(
+        services, device, window, await services.reporter.today_by_device(device.account)
+    )
 
 
 @router.post(

@@ -1,0 +1,209 @@
+"""``ccsync hook install|uninstall|status``: Claude Code's settings.json, edited with care.
+
+Install merges in a ``UserPromptSubmit`` and a ``SessionStart`` hook that run
+``ccsync agent --once --quiet`` (it returns at once and pushes in the background, prints
+nothing and exits 0, so a prompt is never held up or blocked), and makes ``ccsync
+statusline`` the status line. Every other setting is kept; the file is backed up first and
+replaced atomically; installing twice changes nothing; uninstall removes exactly what
+install added and puts back a status line it replaced.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+HOOK_ARGS = "agent --once --quiet"
+STATUSLINE_ARGS = "statusline"
+HOOK_TIMEOUT = 15
+EVENTS: dict[str, str | None] = {"UserPromptSubmit": None, "SessionStart": "startup|resume"}
+MEMORY_FILE = "hook-install.json"
+"""In the agent's state dir: the status line that install replaced, per settings file."""
+
+
+class SettingsError(ValueError):
+    """The settings file exists but is not a JSON object: it is left alone."""
+
+
+@dataclass(frozen=True, slots=True)
+class HookStatus:
+    path: Path
+    hooks: dict[str, bool]
+    statusline: bool
+
+    @property
+    def installed(self) -> bool:
+        return all(self.hooks.values()) and self.statusline
+
+
+def settings_path(
+    project: bool = False, env: Mapping[str, str] | None = None, cwd: Path | None = None
+) -> Path:
+    """``.claude/settings.json`` of the project, or the user's (``$CLAUDE_CONFIG_DIR`` or ``~/.claude``)."""
+    env = os.environ if env is None else env
+    if project:
+        return (cwd or Path.cwd()) / ".claude" / "settings.json"
+    configured = env.get("CLAUDE_CONFIG_DIR", "")
+    if configured.strip() and "," not in configured:
+        return Path(configured.strip()).expanduser() / "settings.json"
+    return Path(env.get("HOME") or Path.home()) / ".claude" / "settings.json"
+
+
+def ccsync_command() -> str:
+    """How Claude Code should start this ccsync: its installed script, by absolute path."""
+    script = shutil.which("ccsync")
+    if script:
+        return shlex.quote(os.path.realpath(script))
+    return f"{shlex.quote(sys.executable)} -m ccsync"
+
+
+def _ours(handler: object, args: str) -> bool:
+    return (
+        isinstance(handler, dict)
+        and isinstance(handler.get("command"), str)
+        and "ccsync" in handler["command"]
+        and handler["command"].rstrip().endswith(args)
+    )
+
+
+def _load(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text() or "{}")
+    except ValueError as exc:
+        raise SettingsError(
+            f"{path} is not valid JSON ({exc}); fix it first, ccsync leaves it alone"
+        ) from None
+    if not isinstance(data, dict):
+        raise SettingsError(f"{path} does not hold a JSON object; ccsync leaves it alone")
+    return data
+
+
+def _save(path: Path, settings: dict[str, Any]) -> Path | None:
+    """Back the old file up (if any) and write the new one atomically; the backup's path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    backup = None
+    if path.exists():
+        backup = path.with_name(f"{path.name}.ccsync-backup-{time.strftime('%Y%m%d-%H%M%S')}")
+        shutil.copy2(path, backup)
+    tmp = path.with_name(f".{path.name}.ccsync.tmp")
+    tmp.write_text(json.dumps(settings, indent=2) + "\n")
+    os.replace(tmp, path)
+    return backup
+
+
+def status(path: Path) -> HookStatus:
+    settings = _load(path)
+    found = settings.get("hooks")
+    hooks: dict[str, Any] = found if isinstance(found, dict) else {}
+    present = {
+        event: any(
+            _ours(handler, HOOK_ARGS)
+            for group in (hooks.get(event) or [])
+            if isinstance(group, dict)
+            for handler in group.get("hooks") or []
+        )
+        for event in EVENTS
+    }
+    return HookStatus(path, present, _ours(settings.get("statusLine"), STATUSLINE_ARGS))
+
+
+def install(
+    path: Path, state_dir: Path, command: str | None = None, statusline: bool = True
+) -> Path | None:
+    """Add the hooks (and the status line); the backup made, or None when nothing changed."""
+    command = command or ccsync_command()
+    settings = _load(path)
+    before = json.dumps(settings, sort_keys=True)
+    hooks = settings.setdefault("hooks", {})
+    if not isinstance(hooks, dict):
+        raise SettingsError(f"{path}: 'hooks' is not an object; ccsync leaves it alone")
+    for event, matcher in EVENTS.items():
+        groups = hooks.setdefault(event, [])
+        if not isinstance(groups, list):
+            raise SettingsError(f"{path}: hooks.{event} is not a list; ccsync leaves it alone")
+        if any(
+            _ours(h, HOOK_ARGS) for g in groups if isinstance(g, dict) for h in g.get("hooks") or []
+        ):
+            continue
+        group: dict[str, Any] = {
+            "hooks": [
+                {"type": "command", "command": f"{command} {HOOK_ARGS}", "timeout": HOOK_TIMEOUT}
+            ]
+        }
+        if matcher:
+            group = {"matcher": matcher, **group}
+        groups.append(group)
+    if statusline and not _ours(settings.get("statusLine"), STATUSLINE_ARGS):
+        _remember(state_dir, path, settings.get("statusLine"))
+        settings["statusLine"] = {
+            "type": "command",
+            "command": f"{command} {STATUSLINE_ARGS}",
+            "padding": 0,
+        }
+    if json.dumps(settings, sort_keys=True) == before:
+        return None
+    return _save(path, settings) or path
+
+
+def uninstall(path: Path, state_dir: Path) -> Path | None:
+    """Remove what install added; the backup made, or None when nothing changed."""
+    settings = _load(path)
+    before = json.dumps(settings, sort_keys=True)
+    hooks = settings.get("hooks")
+    if isinstance(hooks, dict):
+        for event in EVENTS:
+            groups = hooks.get(event)
+            if not isinstance(groups, list):
+                continue
+            kept_groups = []
+            for group in groups:
+                if isinstance(group, dict) and isinstance(group.get("hooks"), list):
+                    handlers = [h for h in group["hooks"] if not _ours(h, HOOK_ARGS)]
+                    if not handlers and group["hooks"]:
+                        continue  # the group held only ours
+                    group = {**group, "hooks": handlers}
+                kept_groups.append(group)
+            if kept_groups:
+                hooks[event] = kept_groups
+            else:
+                del hooks[event]
+        if not hooks:
+            del settings["hooks"]
+    if _ours(settings.get("statusLine"), STATUSLINE_ARGS):
+        previous = _recall(state_dir, path)
+        if previous is None:
+            del settings["statusLine"]
+        else:
+            settings["statusLine"] = previous
+    if json.dumps(settings, sort_keys=True) == before:
+        return None
+    return _save(path, settings) or path
+
+
+def _memory(state_dir: Path) -> dict[str, Any]:
+    try:
+        data = json.loads((state_dir / MEMORY_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _remember(state_dir: Path, path: Path, previous: object) -> None:
+    memory = _memory(state_dir)
+    memory[str(path.resolve())] = previous
+    state_dir.mkdir(parents=True, exist_ok=True)
+    (state_dir / MEMORY_FILE).write_text(json.dumps(memory, indent=2))
+
+
+def _recall(state_dir: Path, path: Path) -> Any:
+    return _memory(state_dir).get(str(path.resolve()))

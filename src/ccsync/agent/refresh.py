@@ -1,0 +1,85 @@
+"""The status line's background refresher: forward official percentages, fetch the window.
+
+Started detached by ``statusline.py`` (``python -m ccsync.agent.refresh STATE_DIR``),
+never waited for. It posts the newest ``rate_limits`` the status line saw (if not sent
+yet) to ``POST /api/limits/{device}``, reads ``GET /api/window`` into the cache file, and
+removes the lock. When the server cannot be reached the old window stays, with the error.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from ccsync.agent.config import load_config
+from ccsync.agent.statusline import CACHE_FILE, LIMITS_FILE, LOCK_FILE, read_json, write_json
+from ccsync.usage.discovery import claude_account
+
+TIMEOUT = 5.0
+
+
+def refresh(state: Path) -> dict[str, Any]:
+    """One refresh; the cache it wrote."""
+    config = load_config(state_dir=state)
+    cache = read_json(state / CACHE_FILE)
+    headers = {"Authorization": f"Bearer {config.token}"} if config.token else {}
+    try:
+        with httpx.Client(base_url=config.server, headers=headers, timeout=TIMEOUT) as http:
+            limits = read_json(state / LIMITS_FILE)
+            if limits.get("rate_limits") and limits.get("at") != cache.get("limitsSent"):
+                body = _limits_body(limits["rate_limits"])
+                if body:
+                    http.post(f"/api/limits/{config.device}", json=body).raise_for_status()
+                cache["limitsSent"] = limits.get("at")
+            response = http.get("/api/window")
+            response.raise_for_status()
+            cache.update(window=response.json(), fetched=time.time(), server=config.server)
+            cache.pop("error", None)
+    except (httpx.HTTPError, ValueError) as exc:
+        cache.update(error=_short(exc), errorAt=time.time())
+    write_json(state / CACHE_FILE, cache)
+    return cache
+
+
+def _limits_body(raw: Any) -> dict[str, Any] | None:
+    """The status line's ``rate_limits``, reduced to what the server takes, with the account."""
+    if not isinstance(raw, dict):
+        return None
+    body: dict[str, Any] = {}
+    for name in ("five_hour", "seven_day"):
+        window = raw.get(name)
+        if isinstance(window, dict) and isinstance(window.get("used_percentage"), int | float):
+            body[name] = {"used_percentage": window["used_percentage"]}
+            if isinstance(window.get("resets_at"), int | float):
+                body[name]["resets_at"] = window["resets_at"]
+    if not body:
+        return None
+    account = claude_account()
+    if account:
+        body["account"] = account
+    return body
+
+
+def _short(exc: Exception) -> str:
+    if isinstance(exc, httpx.HTTPStatusError):
+        return f"server answered {exc.response.status_code}"
+    if isinstance(exc, httpx.ConnectError | httpx.TimeoutException):
+        return "server unreachable"
+    return type(exc).__name__
+
+
+def main(argv: list[str]) -> int:
+    state = Path(argv[1]) if len(argv) > 1 else load_config().state_dir
+    try:
+        refresh(state)
+    finally:
+        (state / LOCK_FILE).unlink(missing_ok=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

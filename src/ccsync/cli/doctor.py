@@ -1,0 +1,192 @@
+"""``ccsync doctor``: is everything in place? One line per check: ok, or what to do."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+
+import click
+import httpx
+
+from ccsync.agent.config import load_config
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    ok: bool
+    what: str
+    advice: str = ""
+    required: bool = True
+
+
+def _data_checks(claude_dirs: tuple[str, ...]) -> list[Check]:
+    from ccsync.usage.discovery import NoDataDirsError, find_transcripts, resolve_data_dirs
+    from ccsync.usage.loader import scan
+
+    try:
+        roots = resolve_data_dirs(claude_dirs)
+    except NoDataDirsError as exc:
+        return [Check(False, "Claude data directories", str(exc))]
+    if not roots:
+        return [
+            Check(
+                False,
+                "Claude data directories",
+                "none found: use Claude Code once, or set CLAUDE_CONFIG_DIR / --claude-dir",
+            )
+        ]
+    files = find_transcripts(roots)
+    found = scan(roots, count_lines=True)
+    stats = found.stats
+    checks = [
+        Check(True, f"Claude data: {', '.join(map(str, roots))}"),
+        Check(
+            True,
+            f"{len(files):,} transcripts, {stats.lines:,} lines, {stats.entries:,} usage entries",
+        ),
+    ]
+    if stats.malformed or stats.invalid:
+        checks.append(
+            Check(
+                True,
+                f"{stats.malformed + stats.invalid:,} lines with usage skipped ({dict(sorted(stats.by_reason.items()))})",
+            )
+        )
+    return checks
+
+
+def _agent_checks(state_dir: str) -> list[Check]:
+    from pathlib import Path
+
+    from ccsync.agent.state import AgentState
+
+    path = Path(state_dir) / "agent.db"
+    if not path.exists():
+        return [
+            Check(
+                False,
+                "agent state",
+                "the agent has not run here yet: `ccsync agent` (or `ccsync hook install`)",
+                required=False,
+            )
+        ]
+    state = AgentState(path)
+    try:
+        waiting = state.outbox_size()
+        followed = len(state.files())
+    finally:
+        state.close()
+    advice = "" if not waiting else "lines wait for the server: is it reachable (see below)?"
+    return [
+        Check(
+            waiting == 0,
+            f"agent: following {followed} files, {waiting} lines waiting to be sent",
+            advice,
+        )
+    ]
+
+
+def _server_checks(server: str, token: str | None) -> list[Check]:
+    checks = []
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        health = httpx.get(f"{server}/health", timeout=5)
+    except httpx.HTTPError as exc:
+        return [
+            Check(
+                False,
+                f"server {server}",
+                f"unreachable ({exc}): start `ccsync serve`, or set CCSYNC_SERVER",
+            )
+        ]
+    body = (
+        health.json()
+        if health.headers.get("content-type", "").startswith("application/json")
+        else {}
+    )
+    checks.append(
+        Check(
+            health.status_code == 200,
+            f"server {server} answers",
+            f"unhealthy: {body.get('error', health.status_code)}",
+        )
+    )
+    status = httpx.get(f"{server}/api/status", headers=headers, timeout=5)
+    if status.status_code == 401:
+        checks.append(
+            Check(
+                False,
+                "authenticated",
+                "the server wants a token: set CCSYNC_TOKEN (ask its admin: `ccsync device add NAME`)",
+            )
+        )
+        return checks
+    checks.append(
+        Check(status.status_code == 200, "authenticated", f"server answered {status.status_code}")
+    )
+    if status.status_code == 200:
+        info = status.json()
+        for part in ("live", "history"):
+            state = info[part].get("state")
+            checks.append(
+                Check(state == "ok", f"server {part} store: {info[part]['backend']}", f"{state}")
+            )
+    return checks
+
+
+def _tools_and_hook() -> list[Check]:
+    from ccsync.agent.hook import SettingsError, settings_path
+    from ccsync.agent.hook import status as hook_status
+
+    checks = []
+    for tool, use in (("claude", "scheduled prompts"), ("ccusage", "--source ccusage")):
+        path = shutil.which(tool)
+        checks.append(
+            Check(
+                path is not None,
+                f"{tool} on PATH" + (f" ({path})" if path else ""),
+                f"not found (only needed for {use})",
+                required=False,
+            )
+        )
+    try:
+        hooked = hook_status(settings_path())
+        checks.append(
+            Check(
+                hooked.installed,
+                f"Claude Code hook and status line in {hooked.path}",
+                "run `ccsync hook install`",
+                required=False,
+            )
+        )
+    except SettingsError as exc:
+        checks.append(Check(False, "Claude Code settings", str(exc), required=False))
+    return checks
+
+
+@click.command()
+@click.option(
+    "--server", envvar="CCSYNC_SERVER", help="The server (CCSYNC_SERVER, else agent.json)."
+)
+@click.option("--token", envvar="CCSYNC_TOKEN", help="Token (CCSYNC_TOKEN, else agent.json).")
+@click.option("--claude-dir", "claude_dirs", multiple=True, metavar="DIR")
+def doctor(server: str | None, token: str | None, claude_dirs: tuple[str, ...]) -> None:
+    """Check the Claude data, the agent, the server, the tools and the hook."""
+    config = load_config(server=server, token=token, claude_dirs=claude_dirs)
+    checks = [
+        *_data_checks(config.claude_dirs),
+        *_agent_checks(str(config.state_dir)),
+        *_server_checks(config.server, config.token),
+        *_tools_and_hook(),
+    ]
+    for check in checks:
+        mark = (
+            click.style("ok  ", fg="green")
+            if check.ok
+            else click.style("fix ", fg="red" if check.required else "yellow")
+        )
+        click.echo(
+            f"{mark}{check.what}" + ("" if check.ok or not check.advice else f": {check.advice}")
+        )
+    if any(not c.ok and c.required for c in checks):
+        raise SystemExit(1)
