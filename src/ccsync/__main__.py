@@ -1,3 +1,3 @@
-from ccsync.cli import main
+from ccsync.launcher import main
 
 main()

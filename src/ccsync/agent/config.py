@@ -16,18 +16,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ccsync.agent.paths import state_dir
+
 DEFAULT_SERVER = "http://127.0.0.1:3000"
 CONFIG_FILE = "agent.json"
 
 
 def default_state_dir(env: Mapping[str, str]) -> Path:
     """``CCSYNC_STATE_DIR``, else the user state directory (``$XDG_STATE_HOME/ccsync``)."""
-    if env.get("CCSYNC_STATE_DIR"):
-        return Path(env["CCSYNC_STATE_DIR"]).expanduser()
-    base = env.get("XDG_STATE_HOME") or str(
-        Path(env.get("HOME") or Path.home()) / ".local" / "state"
-    )
-    return Path(base) / "ccsync"
+    return Path(state_dir(env))
 
 
 def default_device() -> str:

@@ -15,14 +15,11 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
-
-from ccsync.agent.config import load_config
 
 HOOK_LOG = "agent-hook.log"
 
 
-def spawn_detached(argv: list[str], log: Path | None = None) -> bool:
+def spawn_detached(argv: list[str], log: str | None = None) -> bool:
     """Run ``argv`` in the background, stdin empty, output to ``log`` (or nowhere)."""
     try:
         pid = os.fork()
@@ -48,6 +45,8 @@ def spawn_detached(argv: list[str], log: Path | None = None) -> bool:
 
 def detach_once(argv: list[str]) -> int:
     """Start ``ccsync <argv without --quiet> --skip-if-busy`` in the background; always 0."""
+    from ccsync.agent.config import load_config
+
     try:
         config = load_config()
         config.state_dir.mkdir(parents=True, exist_ok=True)
@@ -58,7 +57,7 @@ def detach_once(argv: list[str]) -> int:
             *[a for a in argv if a != "--quiet"],
             "--skip-if-busy",
         ]
-        spawn_detached(command, config.state_dir / HOOK_LOG)
+        spawn_detached(command, str(config.state_dir / HOOK_LOG))
     except OSError:
         pass
     return 0

@@ -21,12 +21,14 @@ import json
 import os
 import sys
 import time
-from collections.abc import Mapping
-from pathlib import Path
-from typing import Any, TextIO
 
-from ccsync.agent.config import load_config
 from ccsync.agent.detach import spawn_detached
+from ccsync.agent.paths import state_dir
+
+TYPE_CHECKING = False  # not typing's: importing typing would cost this command 3 ms
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any, TextIO
 
 CACHE_FILE = "statusline.json"
 LIMITS_FILE = "ratelimits.json"
@@ -52,12 +54,11 @@ def main(
         hook = {}
     if not isinstance(hook, dict):
         hook = {}
-    config = load_config(env)
-    state = config.state_dir
+    state = state_dir(env)
     new_limits = isinstance(hook.get("rate_limits"), dict) and _save_limits(
         state, hook["rate_limits"], now
     )
-    cache = read_json(state / CACHE_FILE)
+    cache = read_json(os.path.join(state, CACHE_FILE))
     fetched = cache.get("fetched") if isinstance(cache.get("fetched"), int | float) else None
     if new_limits or fetched is None or now - fetched > FRESH_SECONDS:
         _start_refresher(state, now)
@@ -156,50 +157,53 @@ def _duration(seconds: float) -> str:
     return f"{minutes}m" if minutes else f"{seconds}s"
 
 
-def read_json(path: Path) -> dict[str, Any]:
+def read_json(path: str | os.PathLike[str]) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text())
+        with open(path) as handle:
+            data = json.load(handle)
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
 
 
-def write_json(path: Path, data: object) -> None:
+def write_json(path: str | os.PathLike[str], data: object) -> None:
     """Replace ``path`` atomically (readers never see half a file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data))
+    path = os.fspath(path)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{os.getpid()}.tmp")
+    with open(tmp, "w") as handle:
+        json.dump(data, handle)
     os.replace(tmp, path)
 
 
-def _save_limits(state: Path, limits: dict[str, Any], now: float) -> bool:
+def _save_limits(state: str, limits: dict[str, Any], now: float) -> bool:
     """Keep the newest official percentages for the refresher; whether they changed."""
-    previous = read_json(state / LIMITS_FILE)
-    if previous.get("rate_limits") == limits:
+    path = os.path.join(state, LIMITS_FILE)
+    if read_json(path).get("rate_limits") == limits:
         return False
-    write_json(state / LIMITS_FILE, {"rate_limits": limits, "at": now})
+    write_json(path, {"rate_limits": limits, "at": now})
     return True
 
 
-def _start_refresher(state: Path, now: float) -> None:
+def _start_refresher(state: str, now: float) -> None:
     """Start ``python -m ccsync.agent.refresh`` detached, unless one is already running."""
-    lock = state / LOCK_FILE
+    lock = os.path.join(state, LOCK_FILE)
     try:
-        state.mkdir(parents=True, exist_ok=True)
+        os.makedirs(state, exist_ok=True)
         fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         try:
-            if now - lock.stat().st_mtime < LOCK_SECONDS:
+            if now - os.stat(lock).st_mtime < LOCK_SECONDS:
                 return  # a refresh is under way
-            lock.unlink()
+            os.unlink(lock)
             fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except OSError:
             return
     except OSError:
         return
     os.close(fd)
-    if not spawn_detached([sys.executable, "-m", "ccsync.agent.refresh", str(state)]):
-        lock.unlink(missing_ok=True)
+    if not spawn_detached([sys.executable, "-m", "ccsync.agent.refresh", state]):
+        os.unlink(lock)
 
 
 if __name__ == "__main__":

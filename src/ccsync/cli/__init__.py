@@ -69,9 +69,6 @@ def main(args: list[str] | None = None) -> None:
     Output is flushed and logging shut down first; nothing else is pending by then.
     """
     argv = sys.argv[1:] if args is None else args
-    fast = _fast_path(argv)
-    if fast is not None:
-        _fast_exit(fast, [sys.stdout, sys.stderr])
     code = 0
     streams = [sys.stdout, sys.stderr]
     try:
@@ -91,24 +88,6 @@ def main(args: list[str] | None = None) -> None:
         streams = [sys.stderr]
         code = 0
     _fast_exit(code, streams)
-
-
-def _fast_path(argv: list[str]) -> int | None:
-    """Commands Claude Code runs on every prompt or status update skip click entirely."""
-    if argv == ["statusline"]:
-        from ccsync.agent.statusline import main as statusline
-
-        return statusline()
-    if (
-        argv[:1] == ["agent"]
-        and "--once" in argv
-        and "--quiet" in argv
-        and "--skip-if-busy" not in argv
-    ):
-        from ccsync.agent.detach import detach_once
-
-        return detach_once(argv)
-    return None
 
 
 def _fast_exit(code: int, streams: list[TextIO]) -> NoReturn:
