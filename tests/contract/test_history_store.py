@@ -11,9 +11,8 @@ import itertools
 import random
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from contextlib import closing
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
@@ -34,65 +33,25 @@ from ccsync.storage.history.base import (
     StoredEntry,
     TokenRecord,
 )
+from ccsync.storage.history.database import SqlDatabase
 from ccsync.storage.history.migrations import SCRIPT_LOCATION
 from ccsync.storage.history.sql import SqlHistoryStore
 from ccsync.storage.history.urls import parse_history_url
 from ccsync.usage.dedup import deduplicate
 from ccsync.usage.entry import UsageEntry, time_order
 
-TABLES = {"devices", "entries", "blocks", "tokens", "settings", "alembic_version"}
+from .conftest import Target
 
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """Where a test's store lives; opening it twice reaches the same data."""
-
-    backend: str
-    url: str
-    schema: str | None = None
-
-    async def open(self) -> SqlHistoryStore:
-        store = await open_history_store(self.url, schema=self.schema)
-        assert isinstance(store, SqlHistoryStore)
-        return store
-
-    def table_names(self) -> set[str]:
-        if self.schema is None:
-            path = parse_history_url(self.url).sqlite_path
-            with closing(sqlite3.connect(str(path))) as conn:
-                rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-                return {name for (name,) in rows}
-        with psycopg.connect(self.url) as conn:
-            rows = conn.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
-                (self.schema,),
-            )
-            return {name for (name,) in rows}
-
-
-@pytest.fixture(
-    params=[
-        pytest.param("sqlite", id="sqlite"),
-        pytest.param("postgresql", id="postgresql", marks=pytest.mark.services),
-    ]
-)
-def target(request: pytest.FixtureRequest, tmp_path: Path) -> Target:
-    if request.param == "sqlite":
-        return Target("sqlite", f"sqlite:///{quote(str(tmp_path / 'data' / 'history.db'))}")
-    return Target(
-        "postgresql",
-        request.getfixturevalue("database_url"),
-        request.getfixturevalue("pg_schema"),
-    )
-
-
-@pytest.fixture
-async def history_store(target: Target) -> AsyncIterator[SqlHistoryStore]:
-    store = await target.open()
-    try:
-        yield store
-    finally:
-        await store.aclose()
+TABLES = {
+    "devices",
+    "entries",
+    "blocks",
+    "tokens",
+    "settings",
+    "cron_jobs",
+    "cron_runs",
+    "alembic_version",
+}
 
 
 def entry(
@@ -273,7 +232,7 @@ async def test_ping_on_an_unreachable_postgresql_raises() -> None:
     url = "postgresql://postgres:secret@127.0.0.1:1/x"
     target = parse_history_url(url)
     engine = create_async_engine(target.url, connect_args=target.connect_args)
-    store = SqlHistoryStore(engine, "postgresql", url, secret="secret")
+    store = SqlHistoryStore(SqlDatabase(engine, "postgresql", url, secret="secret"))
     started = time.monotonic()
     try:
         with pytest.raises(StorageUnavailableError) as raised:

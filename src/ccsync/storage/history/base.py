@@ -2,7 +2,8 @@
 
 Entries (every usage line each device pushed, unique by its line identity), which of them
 ccusage's duplicate rules keep, devices and their accounts, the ccusage blocks that
-block-pushing devices sent, tokens (hashed), and settings.
+block-pushing devices sent, tokens (hashed), settings, and (through ``jobs``) the
+scheduler's jobs and runs.
 
 Backends: ``sql.SqlHistoryStore`` (SQLite or PostgreSQL through SQLAlchemy). Every
 backend passes ``tests/contract/test_history_store.py``.
@@ -15,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ccsync.storage.history.jobs import JobStore
 from ccsync.usage.entry import UsageEntry
 
 TokenKind = Literal["admin", "device"]
@@ -112,6 +114,11 @@ class HistoryStore(abc.ABC):
     @property
     @abc.abstractmethod
     def capabilities(self) -> Capabilities: ...
+
+    @property
+    @abc.abstractmethod
+    def jobs(self) -> JobStore:
+        """The scheduler's jobs and runs, in the same database."""
 
     # -- lifecycle -----------------------------------------------------------------------
     @abc.abstractmethod

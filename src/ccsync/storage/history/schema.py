@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 
 from ccsync.storage.history.base import Device, StoredBlock, TokenRecord
+from ccsync.storage.history.jobs import JobRecord, RunRecord
 
 metadata = MetaData()
 
@@ -127,6 +128,48 @@ settings = Table(
     PrimaryKeyConstraint("key", name="pk_settings"),
 )
 
+cron_jobs = Table(
+    "cron_jobs",
+    metadata,
+    Column("id", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("schedule", Text, nullable=False),
+    Column("command", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("timezone", Text, nullable=True),
+    Column("options", Text, nullable=False),  # a JSON object
+    Column("status", Text, nullable=False),
+    Column("error_message", Text, nullable=True),
+    Column("last_run_ms", BigInteger, nullable=True),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+    PrimaryKeyConstraint("id", name="pk_cron_jobs"),
+)
+
+cron_runs = Table(
+    "cron_runs",
+    metadata,
+    Column("id", EntryId, autoincrement=True, nullable=False),
+    Column("job_id", Text, nullable=False),
+    Column("job_kind", Text, nullable=False),
+    Column("trigger", Text, nullable=False),
+    Column("instance", Text, nullable=False),
+    Column("scheduled_ms", BigInteger, nullable=True),
+    Column("started_ms", BigInteger, nullable=False),
+    Column("ended_ms", BigInteger, nullable=True),
+    Column("status", Text, nullable=False),
+    Column("exit_code", Integer, nullable=True),
+    Column("output", Text, nullable=False),
+    Column("error", Text, nullable=True),
+    Column("details", Text, nullable=False),  # a JSON object
+    PrimaryKeyConstraint("id", name="pk_cron_runs"),
+    # One run per job and fire time: the second process to start a tick finds it taken.
+    UniqueConstraint("job_id", "scheduled_ms", name="uq_cron_runs_tick"),
+    Index("ix_cron_runs_job", "job_id", "id"),
+    Index("ix_cron_runs_kind_started", "job_kind", "started_ms"),
+)
+
 
 def device_from_row(row: Row[Any]) -> Device:
     return Device(
@@ -173,3 +216,75 @@ def token_from_row(row: Row[Any]) -> TokenRecord:
         last_used_ms=row.last_used_ms,
         revoked_ms=row.revoked_ms,
     )
+
+
+def job_from_row(row: Row[Any]) -> JobRecord:
+    return JobRecord(
+        id=row.id,
+        name=row.name,
+        schedule=row.schedule,
+        command=row.command,
+        kind=row.kind,
+        enabled=row.enabled,
+        timezone=row.timezone,
+        options=json.loads(row.options),
+        status=row.status,
+        error_message=row.error_message,
+        last_run_ms=row.last_run_ms,
+        created_ms=row.created_ms,
+        updated_ms=row.updated_ms,
+    )
+
+
+def job_values(job: JobRecord) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "name": job.name,
+        "schedule": job.schedule,
+        "command": job.command,
+        "kind": job.kind,
+        "enabled": job.enabled,
+        "timezone": job.timezone,
+        "options": json.dumps(job.options),
+        "status": job.status,
+        "error_message": job.error_message,
+        "last_run_ms": job.last_run_ms,
+        "created_ms": job.created_ms,
+        "updated_ms": job.updated_ms,
+    }
+
+
+def run_from_row(row: Row[Any]) -> RunRecord:
+    return RunRecord(
+        id=row.id,
+        job_id=row.job_id,
+        job_kind=row.job_kind,
+        trigger=row.trigger,
+        instance=row.instance,
+        scheduled_ms=row.scheduled_ms,
+        started_ms=row.started_ms,
+        ended_ms=row.ended_ms,
+        status=row.status,
+        exit_code=row.exit_code,
+        output=row.output,
+        error=row.error,
+        details=json.loads(row.details),
+    )
+
+
+def run_values(run: RunRecord) -> dict[str, Any]:
+    """The columns of a run, without its ``id`` (the database assigns it)."""
+    return {
+        "job_id": run.job_id,
+        "job_kind": run.job_kind,
+        "trigger": run.trigger,
+        "instance": run.instance,
+        "scheduled_ms": run.scheduled_ms,
+        "started_ms": run.started_ms,
+        "ended_ms": run.ended_ms,
+        "status": run.status,
+        "exit_code": run.exit_code,
+        "output": run.output,
+        "error": run.error,
+        "details": json.dumps(run.details),
+    }

@@ -1,9 +1,7 @@
 """The history store on SQLite or PostgreSQL: one SQLAlchemy Core implementation.
 
-URLs: ``sqlite:///relative.db``, ``sqlite:////absolute.db`` (aiosqlite), and
-``postgresql://…`` / ``postgres://…`` (asyncpg; libpq-style ``?host=/socket/dir`` and a few
-other libpq parameters are translated). Opening the store connects, and runs the alembic
-migrations in ``migrations/``.
+It works in a ``database.SqlDatabase`` (connection, migrations, write transactions),
+which it shares with the job store (``sql_jobs.SqlJobStore``).
 
 Survivors: every stored line has a ``kept`` flag. ``ingest`` inserts the new lines and,
 in the same transaction, decides again each message id they carry over all of the
@@ -15,41 +13,30 @@ PostgreSQL by a transaction-scoped advisory lock per account (any number of proc
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import json
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import msgspec
-from alembic.util import CommandError
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
-    Table,
     Text,
     any_,
     bindparam,
     delete,
-    event,
     func,
     literal,
     select,
-    text,
     true,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.expression import Executable
 from sqlalchemy.types import TypeEngine
 
-from ccsync.settings import mask_url
-from ccsync.storage import StorageUnavailableError
 from ccsync.storage.history import schema as t
 from ccsync.storage.history.base import (
     Capabilities,
@@ -60,27 +47,17 @@ from ccsync.storage.history.base import (
     StoredEntry,
     TokenRecord,
 )
-from ccsync.storage.history.migrations import differences, upgrade
-from ccsync.storage.history.urls import Backend, parse_history_url, quote_ident
+from ccsync.storage.history.database import SqlDatabase, advisory_lock_key
+from ccsync.storage.history.sql_jobs import SqlJobStore
 from ccsync.usage.dedup import dedupe_message
 from ccsync.usage.entry import UsageEntry, time_order
 
 _T = TypeVar("_T")
 
-PING_TIMEOUT_S = 5.0
 _SQLITE_IN_CHUNK = 2000
 """Values per ``IN (…)`` list on SQLite: far below its 32766 parameters."""
 _ARRAY_CHUNK = 50_000
 """Values per array parameter on PostgreSQL."""
-
-_SQLITE_PRAGMAS = (
-    "PRAGMA journal_mode=WAL",
-    "PRAGMA busy_timeout=5000",
-    "PRAGMA foreign_keys=ON",
-    "PRAGMA synchronous=NORMAL",
-)
-_BEGIN_MODE = "ccsync_sqlite_begin"
-"""Execution option: the SQLite ``BEGIN`` mode (``IMMEDIATE`` for writes)."""
 
 _ENTRY_KEYS: tuple[str, ...] = tuple(
     "line_offset" if f.name == "offset" else f.name for f in msgspec.structs.fields(UsageEntry)
@@ -114,26 +91,12 @@ _UNNEST_PARAMS = tuple(f"{key}_values" for key in (*_ENTRY_KEYS, "kept"))
 _Identity = tuple[str, int]
 """A line's identity: ``(source, offset)``."""
 
-# Errors that mean "the database cannot be used right now" (rather than a bad request).
-_UNAVAILABLE: tuple[type[BaseException], ...] = (
-    OSError,
-    TimeoutError,
-    OperationalError,
-    InterfaceError,
-)
-
 
 @dataclass(slots=True)
 class _StoredLine:
     id: int
     kept: bool
     entry: UsageEntry
-
-
-def _lock_key(*parts: str) -> int:
-    """A stable signed 64-bit advisory lock key."""
-    digest = hashlib.blake2b("\x00".join(("ccsync", *parts)).encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
 
 
 def _chunks(values: Sequence[_T], size: int) -> Iterable[Sequence[_T]]:
@@ -159,44 +122,6 @@ def _decide(groups: Iterable[Sequence[UsageEntry]]) -> dict[_Identity, bool]:
     return decided
 
 
-def _install_sqlite_hooks(engine: AsyncEngine) -> None:
-    """Pragmas on every connection, and ``BEGIN`` emitted by us (``IMMEDIATE`` for writes).
-
-    The driver's own implicit transactions are switched off (``isolation_level = None``):
-    they would start a read transaction that a later write could not upgrade.
-    """
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        try:
-            for pragma in _SQLITE_PRAGMAS:
-                cursor.execute(pragma)
-        finally:
-            cursor.close()
-
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        mode = conn.get_execution_options().get(_BEGIN_MODE, "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")
-
-
-def _one_line(exc: BaseException, secret: str | None) -> str:
-    """``Type: message`` of the root cause, on one line, without the password."""
-    cause: BaseException = exc
-    if isinstance(exc, DBAPIError) and isinstance(exc.orig, BaseException):
-        cause = exc.orig
-    while cause.__cause__ is not None:  # the driver's own error under the adapter's
-        cause = cause.__cause__
-    message = str(cause).strip().splitlines()
-    first = message[0] if message else ""
-    described = f"{type(cause).__name__}: {first}" if first else type(cause).__name__
-    if secret:
-        described = described.replace(secret, "***")
-    return described
-
-
 def _time_range(since_ms: int | None, until_ms: int | None) -> list[ColumnElement[bool]]:
     """``since_ms <= timestamp < until_ms``, each bound when given."""
     conditions: list[ColumnElement[bool]] = []
@@ -210,135 +135,45 @@ def _time_range(since_ms: int | None, until_ms: int | None) -> list[ColumnElemen
 class SqlHistoryStore(HistoryStore):
     """``HistoryStore`` on SQLite (aiosqlite) or PostgreSQL (asyncpg); see the module doc."""
 
-    def __init__(
-        self,
-        engine: AsyncEngine,
-        backend: Backend,
-        url: str,
-        schema: str | None = None,
-        secret: str | None = None,
-    ) -> None:
-        self._engine = engine
-        self._backend: Backend = backend
-        self._display_url = mask_url(url)
-        self._secret = secret
-        self._schema = schema
-        self._write_lock = asyncio.Lock() if backend == "sqlite" else None
-        self._chunk = _SQLITE_IN_CHUNK if backend == "sqlite" else _ARRAY_CHUNK
-        self._capabilities = Capabilities(backend=backend)
-        if schema is not None:
-            self._capabilities.extra["schema"] = schema
+    def __init__(self, db: SqlDatabase) -> None:
+        self._db = db
+        self._chunk = _SQLITE_IN_CHUNK if db.backend == "sqlite" else _ARRAY_CHUNK
+        self._capabilities = Capabilities(backend=db.backend)
+        if db.schema is not None:
+            self._capabilities.extra["schema"] = db.schema
+        if db.revision is not None:
+            self._capabilities.extra["schema_revision"] = db.revision
+        self._jobs = SqlJobStore(db)
 
     # -- lifecycle -----------------------------------------------------------------------
     @classmethod
     async def open(cls, url: str, *, schema: str | None = None) -> SqlHistoryStore:
-        """Connect, bring the schema up to date, and return the store.
-
-        ``schema`` (PostgreSQL only) holds every table and the migration version table; it
-        is created when missing. ``ValueError`` for an unusable URL;
-        ``StorageUnavailableError`` (one line, password masked) when the database cannot
-        be reached or migrated.
-        """
-        target = parse_history_url(url, schema)
-        secret = target.url.password if isinstance(target.url.password, str) else None
-        if target.sqlite_path is not None:
-            try:
-                target.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise StorageUnavailableError(
-                    f"history store {mask_url(url)} is unavailable: {_one_line(exc, None)}"
-                ) from exc
-        engine = create_async_engine(
-            target.url,
-            connect_args=target.connect_args,
-            pool_pre_ping=target.backend == "postgresql",
-        )
-        if target.backend == "sqlite":
-            _install_sqlite_hooks(engine)
-        store = cls(engine, target.backend, url, schema, secret)
-        try:
-            await store._migrate()
-        except BaseException as exc:
-            await engine.dispose()
-            if isinstance(exc, DBAPIError | OSError | TimeoutError | CommandError):
-                raise store._unavailable(exc) from exc
-            raise
-        return store
+        """Connect, bring the schema up to date, and return the store (``SqlDatabase.open``)."""
+        return cls(await SqlDatabase.open(url, schema=schema))
 
     @property
     def capabilities(self) -> Capabilities:
         return self._capabilities
 
     @property
+    def jobs(self) -> SqlJobStore:
+        return self._jobs
+
+    @property
     def engine(self) -> AsyncEngine:
         """The SQLAlchemy engine (for diagnostics and tests; the store owns it)."""
-        return self._engine
+        return self._db.engine
 
     async def ping(self) -> None:
-        try:
-            async with asyncio.timeout(PING_TIMEOUT_S), self._read() as conn:
-                await conn.execute(text("SELECT 1"))
-        except TimeoutError as exc:
-            raise self._unavailable(exc) from exc
+        await self._db.ping()
 
     async def aclose(self) -> None:
-        await self._engine.dispose()
+        await self._db.aclose()
 
     async def schema_differences(self) -> list[Any]:
         """What differs between the database and ``schema.py`` (alembic autogenerate ops);
         empty when the migrations created exactly the declared tables."""
-        async with self._read() as conn:
-            return await conn.run_sync(differences)
-
-    def _unavailable(self, exc: BaseException) -> StorageUnavailableError:
-        return StorageUnavailableError(
-            f"history store {self._display_url} is unavailable: {_one_line(exc, self._secret)}"
-        )
-
-    @asynccontextmanager
-    async def _read(self) -> AsyncIterator[AsyncConnection]:
-        try:
-            async with self._engine.connect() as conn:
-                yield conn
-        except _UNAVAILABLE as exc:
-            raise self._unavailable(exc) from exc
-
-    @asynccontextmanager
-    async def _write(self) -> AsyncIterator[AsyncConnection]:
-        """One write transaction (committed on success); on SQLite, one at a time."""
-        try:
-            if self._write_lock is None:
-                async with self._engine.begin() as conn:
-                    yield conn
-            else:
-                async with self._write_lock, self._engine.connect() as conn:
-                    await conn.execution_options(**{_BEGIN_MODE: "IMMEDIATE"})
-                    async with conn.begin():
-                        yield conn
-        except _UNAVAILABLE as exc:
-            raise self._unavailable(exc) from exc
-
-    async def _migrate(self) -> None:
-        async with self._write() as conn:
-            if self._backend == "postgresql":
-                # Several servers may start at once: one migrates, the others then find
-                # the schema up to date.
-                key = _lock_key("migrate", self._schema or "")
-                await conn.execute(select(func.pg_advisory_xact_lock(key)))
-                if self._schema is not None:
-                    exists = await conn.scalar(
-                        text("SELECT 1 FROM pg_namespace WHERE nspname = :name"),
-                        {"name": self._schema},
-                    )
-                    if exists is None:
-                        await conn.execute(text(f"CREATE SCHEMA {quote_ident(self._schema)}"))
-            revision = await conn.run_sync(upgrade, self._schema)
-        self._capabilities.extra["schema_revision"] = revision
-
-    def _insert(self, table: Table) -> postgresql.Insert | sqlite.Insert:
-        if self._backend == "postgresql":
-            return postgresql.insert(table)
-        return sqlite.insert(table)
+        return await self._db.schema_differences()
 
     # -- devices and accounts ------------------------------------------------------------
     async def register_device(
@@ -354,7 +189,7 @@ class SqlHistoryStore(HistoryStore):
         changes: dict[str, Any] = {"account": account, "last_seen_ms": now_ms}
         changes.update({key: value for key, value in given.items() if value is not None})
         stmt = (
-            self._insert(t.devices)
+            self._db.insert(t.devices)
             .values(
                 id=device_id,
                 account=account,
@@ -368,12 +203,12 @@ class SqlHistoryStore(HistoryStore):
             .on_conflict_do_update(index_elements=[t.devices.c.id], set_=changes)
             .returning(*t.devices.c)
         )
-        async with self._write() as conn:
+        async with self._db.write() as conn:
             row = (await conn.execute(stmt)).one()
         return t.device_from_row(row)
 
     async def get_device(self, device_id: str) -> Device | None:
-        async with self._read() as conn:
+        async with self._db.read() as conn:
             row = (await conn.execute(select(t.devices).where(t.devices.c.id == device_id))).first()
         return None if row is None else t.device_from_row(row)
 
@@ -381,12 +216,12 @@ class SqlHistoryStore(HistoryStore):
         stmt = select(t.devices)
         if account is not None:
             stmt = stmt.where(t.devices.c.account == account)
-        async with self._read() as conn:
+        async with self._db.read() as conn:
             rows = (await conn.execute(stmt)).all()
         return sorted((t.device_from_row(row) for row in rows), key=lambda device: device.id)
 
     async def accounts(self) -> list[str]:
-        async with self._read() as conn:
+        async with self._db.read() as conn:
             found = (await conn.scalars(select(t.devices.c.account).distinct())).all()
         return sorted(found)
 
@@ -399,7 +234,7 @@ class SqlHistoryStore(HistoryStore):
             batch.setdefault(_identity(entry), entry)
         message_ids = sorted({e.message_id for e in batch.values() if e.message_id is not None})
         device = (
-            self._insert(t.devices)
+            self._db.insert(t.devices)
             .values(
                 id=device_id,
                 account=account,
@@ -413,11 +248,11 @@ class SqlHistoryStore(HistoryStore):
                 set_={"last_seen_ms": now_ms, "last_push_ms": now_ms},
             )
         )
-        async with self._write() as conn:
-            if self._backend == "postgresql":
+        async with self._db.write() as conn:
+            if self._db.backend == "postgresql":
                 # Servers ingesting for this account concurrently take turns, so each one
                 # decides over every line the others stored.
-                key = _lock_key("ingest", self._schema or "", account)
+                key = advisory_lock_key("ingest", self._db.schema or "", account)
                 await conn.execute(select(func.pg_advisory_xact_lock(key)))
             await conn.execute(device)
             stored = await self._lines_of(conn, account, message_ids)
@@ -445,7 +280,7 @@ class SqlHistoryStore(HistoryStore):
     ) -> ColumnElement[bool]:
         """``column IN values``: on PostgreSQL one array parameter (``= ANY``), so one
         prepared statement serves every count; on SQLite an expanding ``IN`` list."""
-        if self._backend == "postgresql":
+        if self._db.backend == "postgresql":
             return column == any_(literal(list(values), postgresql.ARRAY(item_type)))
         return column.in_(values)
 
@@ -501,7 +336,7 @@ class SqlHistoryStore(HistoryStore):
         PostgreSQL takes one ``INSERT … SELECT FROM unnest(arrays)`` (a single prepared
         statement whatever the batch size); SQLite a multi-row ``VALUES`` insert.
         """
-        if self._backend == "postgresql":
+        if self._db.backend == "postgresql":
             params: dict[str, Any] = {"account": account, "device_id": device_id}
             params.update(zip(_UNNEST_PARAMS, map(list, zip(*rows, strict=True)), strict=True))
             result = await conn.execute(_UNNEST_INSERT, params)
@@ -541,7 +376,7 @@ class SqlHistoryStore(HistoryStore):
             .where(*_time_range(since_ms, until_ms))
             .order_by(t.entries.c.timestamp_ms)
         )
-        async with self._read() as conn:
+        async with self._db.read() as conn:
             result = await conn.execute(stmt)
             found = [StoredEntry(row[0], UsageEntry(*row[1:])) for row in result]
         found.sort(key=lambda stored: time_order(stored.entry))
@@ -556,7 +391,7 @@ class SqlHistoryStore(HistoryStore):
             .where(*_time_range(since_ms, until_ms))
             .order_by(t.entries.c.timestamp_ms)
         )
-        async with self._read() as conn:
+        async with self._db.read() as conn:
             result = await conn.execute(stmt)
             found = [UsageEntry(*row) for row in result]
         found.sort(key=time_order)
@@ -566,7 +401,7 @@ class SqlHistoryStore(HistoryStore):
         stmt = select(func.count()).select_from(t.entries)
         if account is not None:
             stmt = stmt.where(t.entries.c.account == account)
-        async with self._read() as conn:
+        async with self._db.read() as conn:
             count = await conn.scalar(stmt)
         return int(count or 0)
 
@@ -598,7 +433,7 @@ class SqlHistoryStore(HistoryStore):
         ]
         if not rows:
             return
-        async with self._write() as conn:
+        async with self._db.write() as conn:
             for chunk in _chunks(list(latest), self._chunk):
                 await conn.execute(
                     delete(t.blocks).where(
@@ -612,7 +447,7 @@ class SqlHistoryStore(HistoryStore):
         stmt = select(t.blocks).where(t.blocks.c.account == account)
         if device_id is not None:
             stmt = stmt.where(t.blocks.c.device_id == device_id)
-        async with self._read() as conn:
+        async with self._db.read() as conn:
             rows = (await conn.execute(stmt)).all()
         found = [t.block_from_row(row) for row in rows]
         found.sort(key=lambda block: (block.start_ms, block.device_id, block.block_id))
@@ -620,7 +455,7 @@ class SqlHistoryStore(HistoryStore):
 
     # -- tokens --------------------------------------------------------------------------
     async def add_token(self, record: TokenRecord) -> None:
-        async with self._write() as conn:
+        async with self._db.write() as conn:
             await conn.execute(
                 t.tokens.insert().values(
                     id=record.id,
@@ -635,14 +470,14 @@ class SqlHistoryStore(HistoryStore):
             )
 
     async def token_by_hash(self, token_hash: str) -> TokenRecord | None:
-        async with self._read() as conn:
+        async with self._db.read() as conn:
             row = (
                 await conn.execute(select(t.tokens).where(t.tokens.c.token_hash == token_hash))
             ).first()
         return None if row is None else t.token_from_row(row)
 
     async def list_tokens(self) -> list[TokenRecord]:
-        async with self._read() as conn:
+        async with self._db.read() as conn:
             rows = (await conn.execute(select(t.tokens))).all()
         found = [t.token_from_row(row) for row in rows]
         found.sort(key=lambda record: (record.created_ms, record.id))
@@ -654,26 +489,26 @@ class SqlHistoryStore(HistoryStore):
             .where(t.tokens.c.id == token_id, t.tokens.c.revoked_ms.is_(None))
             .values(revoked_ms=now_ms)
         )
-        async with self._write() as conn:
+        async with self._db.write() as conn:
             result = await conn.execute(stmt)
         return result.rowcount == 1
 
     async def touch_token(self, token_id: str, now_ms: int) -> None:
-        async with self._write() as conn:
+        async with self._db.write() as conn:
             await conn.execute(
                 update(t.tokens).where(t.tokens.c.id == token_id).values(last_used_ms=now_ms)
             )
 
     # -- settings ------------------------------------------------------------------------
     async def get_settings(self) -> dict[str, Any]:
-        async with self._read() as conn:
+        async with self._db.read() as conn:
             return await self._all_settings(conn)
 
     async def put_settings(self, values: dict[str, Any]) -> dict[str, Any]:
         rows = [{"key": key, "value": json.dumps(value)} for key, value in values.items()]
-        async with self._write() as conn:
+        async with self._db.write() as conn:
             if rows:
-                stmt = self._insert(t.settings)
+                stmt = self._db.insert(t.settings)
                 await conn.execute(
                     stmt.on_conflict_do_update(
                         index_elements=[t.settings.c.key], set_={"value": stmt.excluded.value}
