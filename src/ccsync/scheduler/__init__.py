@@ -1,0 +1,1 @@
+"""The scheduler: cron jobs, their runs, and the window warm-up."""
