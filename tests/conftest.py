@@ -1,3 +1,8 @@
 """Test configuration: fixtures live in ``fixtures/`` and load as plugins."""
 
-pytest_plugins = ["fixtures.services", "fixtures.corpora", "fixtures.server"]
+pytest_plugins = [
+    "fixtures.services",
+    "fixtures.corpora",
+    "fixtures.server",
+    "fixtures.doubles",
+]

@@ -1,0 +1,141 @@
+"""The warm-up's decision: send only when it starts a window; cooldown and monthly cap hold."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from ccsync.scheduler.warmup import (
+    WAIT_MARGIN_MS,
+    WarmupPolicy,
+    WindowView,
+    decide,
+    month_start_ms,
+    schedule_for,
+    warmup_command,
+    window_state,
+)
+
+H = 3_600_000
+M = 60_000
+NOW = int(datetime(2027, 1, 15, 7, 0, tzinfo=UTC).timestamp() * 1000)
+POLICY = WarmupPolicy(cooldown_ms=60 * M, monthly_cap=50, max_wait_ms=30 * M)
+IDLE = WindowView()
+
+
+def test_sent_when_no_window_runs() -> None:
+    decision = decide(NOW, IDLE, POLICY, last_sent_ms=None, sent_this_month=0)
+    assert decision.action == "send"
+
+
+def test_skipped_while_the_synced_window_runs() -> None:
+    view = WindowView(synced_active=True, synced_end_ms=NOW + 3 * H, last_activity_ms=NOW - M)
+    decision = decide(NOW, view, POLICY, last_sent_ms=None, sent_this_month=0)
+    assert decision.action == "skip" and "already running" in decision.reason
+    assert decision.window is not None and decision.window.basis == "synced"
+
+
+def test_official_reset_ahead_means_running_even_without_synced_usage() -> None:
+    view = WindowView(official_resets_at_ms=NOW + 2 * H)
+    decision = decide(NOW, view, POLICY, last_sent_ms=None, sent_this_month=0)
+    assert decision.action == "skip" and "(official)" in decision.reason
+
+
+def test_official_reset_passed_ends_the_synced_block() -> None:
+    """The synced block is floored to the hour and can outlast the official window; when
+    nothing was used after the official reset, no window runs."""
+    view = WindowView(
+        synced_active=True,
+        synced_end_ms=NOW + 20 * M,
+        last_activity_ms=NOW - 2 * H,
+        official_resets_at_ms=NOW - 5 * M,
+    )
+    assert not window_state(view, NOW).running
+    assert decide(NOW, view, POLICY, last_sent_ms=None, sent_this_month=0).action == "send"
+    # Used after the official reset: a new window runs.
+    started = WindowView(
+        synced_active=True,
+        synced_end_ms=NOW + 4 * H,
+        last_activity_ms=NOW - M,
+        official_resets_at_ms=NOW - 5 * M,
+    )
+    assert window_state(started, NOW).running
+
+
+def test_a_window_about_to_end_is_waited_for() -> None:
+    view = WindowView(official_resets_at_ms=NOW + 10 * M)
+    decision = decide(NOW, view, POLICY, last_sent_ms=None, sent_this_month=0)
+    assert decision.action == "wait"
+    assert decision.until_ms == NOW + 10 * M + WAIT_MARGIN_MS
+    # Deciding again (no more waiting) after the wait: sent once the window is over.
+    later = NOW + 10 * M + WAIT_MARGIN_MS
+    again = decide(later, view, POLICY, last_sent_ms=None, sent_this_month=0, may_wait=False)
+    assert again.action == "send"
+    # Still running when decided again: skipped, not waited for twice.
+    still = decide(NOW, view, POLICY, last_sent_ms=None, sent_this_month=0, may_wait=False)
+    assert still.action == "skip"
+
+
+def test_cooldown() -> None:
+    recent = decide(NOW, IDLE, POLICY, last_sent_ms=NOW - 59 * M, sent_this_month=1)
+    assert recent.action == "skip" and "cooldown" in recent.reason
+    assert decide(NOW, IDLE, POLICY, last_sent_ms=NOW - 60 * M, sent_this_month=1).action == "send"
+
+
+@pytest.mark.parametrize(("sent", "action"), [(49, "send"), (50, "skip"), (51, "skip")])
+def test_monthly_cap(sent: int, action: str) -> None:
+    decision = decide(NOW, IDLE, POLICY, last_sent_ms=None, sent_this_month=sent)
+    assert decision.action == action
+    if action == "skip":
+        assert "monthly cap" in decision.reason
+
+
+def test_policy_from_options() -> None:
+    policy = WarmupPolicy.from_options({"cooldownMinutes": 5, "monthlyCap": 3, "maxWaitMinutes": 0})
+    assert policy == WarmupPolicy(cooldown_ms=5 * M, monthly_cap=3, max_wait_ms=0)
+    assert WarmupPolicy.from_options({}) == WarmupPolicy()
+
+
+@pytest.mark.parametrize(
+    ("times", "resets", "expected"),
+    [
+        (["07:00", "12:00", "17:00", "22:00"], True, "0 2,7,12,17 * * *"),
+        (["03:30"], True, "30 22 * * *"),  # crosses midnight backwards
+        (["7:15", "12:15"], False, "15 7,12 * * *"),
+        (["09:00", "09:00"], False, "0 9 * * *"),
+    ],
+)
+def test_schedules_from_times(times: list[str], resets: bool, expected: str) -> None:
+    assert schedule_for(times, resets=resets) == expected
+
+
+@pytest.mark.parametrize(
+    ("times", "message"),
+    [
+        ([], "at least one"),
+        (["7"], "not a time"),
+        (["24:00"], "not a time"),
+        (["07:00", "12:30"], "share their minute"),
+    ],
+)
+def test_bad_times(times: list[str], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        schedule_for(times, resets=True)
+
+
+def test_month_start_in_the_zone() -> None:
+    zone = ZoneInfo("America/New_York")
+    # 2027-02-01 03:00 UTC is still January 31st in New York.
+    moment = int(datetime(2027, 2, 1, 3, 0, tzinfo=UTC).timestamp() * 1000)
+    assert month_start_ms(moment, zone) == int(
+        datetime(2027, 1, 1, 5, 0, tzinfo=UTC).timestamp() * 1000
+    )
+
+
+def test_the_default_warmup_is_one_cheap_turn() -> None:
+    assert (
+        warmup_command()
+        == "claude -p 'Reply with OK.' --model haiku --max-turns 1 --output-format json"
+    )
