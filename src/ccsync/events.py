@@ -69,3 +69,15 @@ def sync_request(now_ms: int, device_id: str | None = None) -> dict[str, Any]:
     if device_id is not None:
         event["deviceId"] = device_id
     return event
+
+
+def cron_job_executed(run: dict[str, Any], name: str, now_ms: int) -> dict[str, Any]:
+    """A job ran (``run`` is the run record's JSON, without its captured output)."""
+    summary = {key: value for key, value in run.items() if key not in ("output", "details")}
+    return {
+        "type": CRON_JOB_EXECUTED,
+        **summary,
+        "name": name,
+        "executedAt": run["startedAt"],
+        "timestamp": iso_millis(now_ms),
+    }

@@ -13,7 +13,13 @@ from ccsync.usage.dedup import deduplicate
 from ccsync.usage.pricing import price_entry
 from ccsync.usage.reports import PricedEntry, Report
 from ccsync.usage.timestamps import MS_PER_DAY, iso_millis, resolve_timezone
-from ccsync.usage.window import LOOKBACK_MS, DeviceUsage, OfficialLimit, current_window
+from ccsync.usage.window import (
+    LOOKBACK_MS,
+    DeviceUsage,
+    OfficialLimit,
+    Window,
+    current_window,
+)
 
 DEFAULT_ACCOUNT = "default"
 SETTING_TOKEN_LIMIT = "planTokenLimit"
@@ -70,28 +76,10 @@ class Reporter:
 
     async def window(self, account: str) -> dict[str, Any]:
         """The account's current 5-hour window, as ``/api/window`` shows it."""
-        now = self.clock.now_ms()
-        stored = await self.history.kept_entries(account, now - LOOKBACK_MS, None)
-        options = ReportOptions()
-        priced = [
-            PricedEntry(
-                s.entry, *price_entry(s.entry, options.mode, options.prices), device=s.device_id
-            )
-            for s in stored
-        ]
-        settings = await self.history.get_settings()
-        limit = settings.get(SETTING_TOKEN_LIMIT)
-        zone = str(settings.get(SETTING_TIMEZONE) or "UTC")
-        midnight = local_midnight_ms(now, zone)
+        window, priced = await self._window(account)
+        zone = str((await self.history.get_settings()).get(SETTING_TIMEZONE) or "UTC")
+        midnight = local_midnight_ms(window.now_ms, zone)
         today = [p for p in priced if p.entry.timestamp_ms >= midnight]
-        window = current_window(
-            account,
-            priced,
-            now,
-            token_limit=limit if isinstance(limit, int) and limit > 0 else None,
-            ccusage_blocks=await self._ccusage_devices(account, now),
-            official=await self.official_limits(account),
-        )
         return {
             **window.to_json(),
             "today": {
@@ -101,6 +89,32 @@ class Reporter:
                 "costUSD": sum(p.cost for p in today),
             },
         }
+
+    async def current_window(self, account: str) -> Window:
+        """The account's current 5-hour window (the block over all devices, and around it)."""
+        window, _ = await self._window(account)
+        return window
+
+    async def _window(self, account: str) -> tuple[Window, list[PricedEntry]]:
+        now = self.clock.now_ms()
+        stored = await self.history.kept_entries(account, now - LOOKBACK_MS, None)
+        options = ReportOptions()
+        priced = [
+            PricedEntry(
+                s.entry, *price_entry(s.entry, options.mode, options.prices), device=s.device_id
+            )
+            for s in stored
+        ]
+        limit = (await self.history.get_settings()).get(SETTING_TOKEN_LIMIT)
+        window = current_window(
+            account,
+            priced,
+            now,
+            token_limit=limit if isinstance(limit, int) and limit > 0 else None,
+            ccusage_blocks=await self._ccusage_devices(account, now),
+            official=await self.official_limits(account),
+        )
+        return window, priced
 
     async def today_by_device(self, account: str) -> dict[str, dict[str, float]]:
         """Tokens and cost per device since local midnight (the configured time zone)."""
@@ -117,7 +131,9 @@ class Reporter:
 
     async def _ccusage_devices(self, account: str, now: int) -> list[DeviceUsage]:
         return [
-            DeviceUsage(block.device_id, block.total_tokens, block.cost_usd, "ccusage")
+            DeviceUsage(
+                block.device_id, block.total_tokens, block.cost_usd, "ccusage", block.end_ms
+            )
             for block in await self.history.blocks(account)
             if block.is_active and not block.is_gap and block.start_ms <= now < block.end_ms
         ]

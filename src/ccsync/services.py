@@ -14,15 +14,18 @@ from dataclasses import dataclass
 
 from ccsync.access import Authenticator
 from ccsync.clock import Clock, SystemClock
-from ccsync.host_agent import HostAgent
+from ccsync.host_agent import HostAgent, host_device_id
 from ccsync.ingest import IngestService
-from ccsync.reporting import Reporter
+from ccsync.reporting import DEFAULT_ACCOUNT, Reporter
+from ccsync.scheduler.execution import Executor, HostIdentity
+from ccsync.scheduler.service import RunObserver, Scheduler
 from ccsync.settings import Settings
 from ccsync.storage.history import open_history_store
 from ccsync.storage.history.base import HistoryStore
 from ccsync.storage.live import open_live_store
 from ccsync.storage.live.base import LiveStore
 from ccsync.storage.live.switchable import SwitchableLiveStore
+from ccsync.usage.discovery import claude_account
 
 log = logging.getLogger("ccsync.services")
 
@@ -37,6 +40,7 @@ class Services:
     ingest: IngestService
     auth: Authenticator
     host_agent: HostAgent | None
+    scheduler: Scheduler
     started_ms: int
 
 
@@ -47,11 +51,13 @@ async def build_services(
     *,
     live: LiveStore | None = None,
     history: HistoryStore | None = None,
+    observer: RunObserver | None = None,
 ) -> AsyncIterator[Services]:
     """Open the stores (checking they answer), wire the services, close all on exit.
 
     A configured store that cannot be reached raises ``StorageUnavailableError`` with a
-    one-line message. ``live``/``history`` replace the stores the settings would open.
+    one-line message. ``live``/``history`` replace the stores the settings would open;
+    ``observer`` hears of the scheduler's runs (the app's Prometheus counters).
     """
     clock = clock or SystemClock()
     async with AsyncExitStack() as stack:
@@ -80,6 +86,29 @@ async def build_services(
                 ingest, settings.data_dir / "host-agent.db", settings.claude_dirs
             )
             stack.callback(host_agent.close)
+        host = (
+            HostIdentity(host_agent.device_id, host_agent.account)
+            if host_agent is not None
+            else HostIdentity(host_device_id(), claude_account() or DEFAULT_ACCOUNT)
+        )
+        executor = Executor(
+            jobs=history.jobs,
+            reporter=reporter,
+            ingest=ingest,
+            clock=clock,
+            host=host,
+            allow_commands=settings.allow_commands,
+            workdir=settings.data_dir / "cron",
+        )
+        scheduler = Scheduler(
+            history,
+            live,
+            executor,
+            clock,
+            allow_commands=settings.allow_commands,
+            observer=observer,
+        )
+        stack.push_async_callback(scheduler.aclose)
         yield Services(
             settings=settings,
             clock=clock,
@@ -89,6 +118,7 @@ async def build_services(
             ingest=ingest,
             auth=auth,
             host_agent=host_agent,
+            scheduler=scheduler,
             started_ms=clock.now_ms(),
         )
 

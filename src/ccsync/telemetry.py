@@ -5,6 +5,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
 from ccsync import __version__
+from ccsync.storage.history.jobs import RunRecord
 
 
 class Telemetry:
@@ -43,6 +44,34 @@ class Telemetry:
         self.events = Counter(
             "ccsync_events", "Events delivered to this instance, by type", ["type"], registry=r
         )
+
+        self.cron_runs = Counter(
+            "ccsync_cron_runs",
+            "Cron job runs finished, by job kind, trigger and outcome",
+            ["kind", "trigger", "status"],
+            registry=r,
+        )
+        self.cron_seconds = Histogram(
+            "ccsync_cron_run_duration_seconds",
+            "How long cron job runs took",
+            ["kind"],
+            buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600),
+            registry=r,
+        )
+        self.cron_ticks = Counter(
+            "ccsync_cron_ticks",
+            "Fire times this instance tried to claim, by result (won or lost to a replica)",
+            ["result"],
+            registry=r,
+        )
+
+    def run_finished(self, run: RunRecord) -> None:
+        self.cron_runs.labels(run.job_kind, run.trigger, run.status).inc()
+        if run.duration_ms is not None:
+            self.cron_seconds.labels(run.job_kind).observe(run.duration_ms / 1000)
+
+    def tick_taken(self, won: bool) -> None:
+        self.cron_ticks.labels("won" if won else "lost").inc()
 
     def count_ingest(self, accepted: int, duplicate: int, rejected: int) -> None:
         for result, count in (

@@ -49,11 +49,17 @@ async def test_tokens_are_required_and_scoped(
             other = await device.post("/api/usage/desktop", json={"entries": [now_entry(now, 2)]})
             assert other.status_code == 403
             assert (await device.get("/api/window")).status_code == 200  # devices may read
+            assert (await device.get("/api/cron")).json() == {"jobs": []}
             for method, path, body in (
                 ("GET", "/api/tokens", None),
                 ("POST", "/api/tokens", {"deviceId": "evil"}),
                 ("PUT", "/api/config", {"timezone": "UTC"}),
                 ("GET", "/api/config/redis", None),
+                ("POST", "/api/cron", {"name": "x", "schedule": "* * * * *", "command": "ccusage"}),
+                ("PUT", "/api/cron/abc", {"enabled": True}),
+                ("DELETE", "/api/cron/abc", None),
+                ("POST", "/api/cron/abc/execute", None),
+                ("POST", "/api/cron/jobs/abc/enable", None),
             ):
                 assert (await device.request(method, path, json=body)).status_code == 403, path
         async with running.client(ADMIN) as admin:

@@ -17,7 +17,7 @@ from ccsync import __version__, wire
 from ccsync.api import errors
 from ccsync.api.hub import SocketHub
 from ccsync.api.limits import BodySizeLimit, RateLimiter
-from ccsync.api.rest import config, live, system, tokens, usage
+from ccsync.api.rest import config, cron, live, system, tokens, usage
 from ccsync.api.ws import router as ws_router
 from ccsync.clock import Clock
 from ccsync.services import Services, build_services
@@ -83,12 +83,15 @@ def create_app(
             running: Services = (
                 services
                 if services is not None
-                else await stack.enter_async_context(build_services(settings, clock))
+                else await stack.enter_async_context(
+                    build_services(settings, clock, observer=telemetry)
+                )
             )
             hub = SocketHub()
             tasks = [asyncio.create_task(relay_events(running.live, hub, telemetry), name="relay")]
             if running.host_agent is not None:
                 tasks.append(asyncio.create_task(_follow_host(running), name="host-agent"))
+            tasks.append(asyncio.create_task(running.scheduler.run(), name="scheduler"))
             try:
                 yield {
                     "services": running,
@@ -103,6 +106,7 @@ def create_app(
                 for task in tasks:
                     with contextlib.suppress(asyncio.CancelledError, Exception):
                         await task
+                await running.scheduler.aclose()
 
     app = FastAPI(
         title="ccsync",
@@ -130,6 +134,8 @@ def create_app(
         usage.router,
         config.router,
         tokens.router,
+        cron.aliases,
+        cron.router,
         ws_router,
     ):
         app.include_router(router)

@@ -29,6 +29,8 @@ class DeviceUsage:
     cost_usd: float
     source: str = "entries"
     """``entries`` (computed here) or ``ccusage`` (the device's own ``blocks --json``)."""
+    end_ms: int | None = None
+    """Where the device's own block ends (``ccusage`` devices)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +76,7 @@ class Window:
             result.update(
                 start=None,
                 end=None,
+                lastActivity=None,
                 resetInSeconds=None,
                 tokens=extra_tokens,
                 costUSD=extra_cost,
@@ -89,6 +92,7 @@ class Window:
             result.update(
                 start=iso_millis(block.start_ms),
                 end=iso_millis(block.end_ms),
+                lastActivity=None if block.last_ms is None else iso_millis(block.last_ms),
                 resetInSeconds=max(0.0, (block.end_ms - self.now_ms) / 1000),
                 tokens=sums.total_tokens + extra_tokens,
                 costUSD=sums.cost + extra_cost,
@@ -154,7 +158,7 @@ def current_window(
 
     Without ``token_limit``, the limit is the largest past block (ccusage's ``-t max``).
     ``ccusage_blocks`` are the active blocks of devices that push ccusage's blocks instead
-    of lines; their tokens add to the window.
+    of lines; their tokens add to the window (unless the device's lines are in it).
     """
     blocks = identify_blocks(priced, now_ms)
     active = next((b for b in reversed(blocks) if b.is_active), None)
@@ -170,5 +174,6 @@ def current_window(
             tokens_cost[0] += item.entry.total_tokens
             tokens_cost[1] += item.cost
     usage = [DeviceUsage(device, int(tc[0]), tc[1]) for device, tc in devices.items()]
-    usage += list(ccusage_blocks)
+    # A device whose own lines are in the window is counted from them, not its ccusage summary.
+    usage += [block for block in ccusage_blocks if block.device_id not in devices]
     return Window(account, now_ms, active, usage, token_limit, limit_source, dict(official or {}))

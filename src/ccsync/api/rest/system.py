@@ -14,13 +14,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from ccsync import __version__
 from ccsync.api import deps
 from ccsync.api.deps import Reader
+from ccsync.scheduler.service import Scheduler
 from ccsync.storage import StorageUnavailableError
 from ccsync.usage.timestamps import iso_millis
 
 router = APIRouter(tags=["system"])
 
 TOOL_CACHE_SECONDS = 60.0
-_tools: tuple[float, dict[str, Any]] | None = None
 
 
 async def _checks(request: Request) -> dict[str, str]:
@@ -68,13 +68,25 @@ async def _tool(name: str) -> dict[str, Any]:
     return {"found": True, "path": path, "version": version}
 
 
-async def _tools_state() -> dict[str, Any]:
-    global _tools  # a small per-process cache: `--version` costs a process each
+async def _tools_state(request: Request, scheduler: Scheduler) -> dict[str, Any]:
+    """``claude`` and ``ccusage`` on the server's PATH: cached a minute per app (each look
+    costs a process or three)."""
     now = time.monotonic()
-    if _tools is None or now - _tools[0] > TOOL_CACHE_SECONDS:
+    cached: tuple[float, dict[str, Any]] | None = getattr(request.app.state, "tools", None)
+    if cached is None or now - cached[0] > TOOL_CACHE_SECONDS:
         claude, ccusage = await asyncio.gather(_tool("claude"), _tool("ccusage"))
-        _tools = (now, {"claude": claude, "ccusage": ccusage})
-    return _tools[1]
+        if claude["found"]:
+            auth = await scheduler.executor.claude_auth()
+            claude["auth"] = None if auth is None else auth.to_json()
+        cached = (now, {"claude": claude, "ccusage": ccusage})
+        request.app.state.tools = cached
+    return cached[1]
+
+
+async def _scheduler_state(scheduler: Scheduler, history_ok: bool) -> dict[str, Any]:
+    if not history_ok:
+        return {"available": False, "error": "the history store is unavailable"}
+    return await scheduler.status()
 
 
 @router.get("/api/status", summary="Version, uptime, backends, sockets, devices, tools")
@@ -112,8 +124,8 @@ async def status(request: Request, who: Reader) -> dict[str, Any]:
         "hostAgent": None
         if services.host_agent is None
         else {"deviceId": services.host_agent.device_id},
-        "scheduler": {"available": False, "note": "cron jobs are not part of this version"},
-        "tools": await _tools_state(),
+        "scheduler": await _scheduler_state(services.scheduler, checks["history"] == "ok"),
+        "tools": await _tools_state(request, services.scheduler),
     }
 
 

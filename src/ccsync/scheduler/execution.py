@@ -1,0 +1,274 @@
+"""Running one job once: the program, what its output means, and the warm-up's decision.
+
+- ``claude`` jobs run headless; a JSON result (``--output-format json``) is read into the
+  run (error, cost, tokens per model). A missing ``claude`` or one that is not logged in
+  fails the run with a message that says what to do on the server host.
+- ``ccusage blocks --json`` jobs: the blocks are ingested as the server host's device.
+- Warm-ups first decide (``warmup.decide``) whether the account's window needs starting.
+- Anything else runs only on a server started with ``--allow-commands``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import tzinfo
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from ccsync.clock import Clock
+from ccsync.ingest import IngestService
+from ccsync.reporting import Reporter
+from ccsync.scheduler.claude import AuthStatus, ClaudeResult, parse_auth_status, parse_result
+from ccsync.scheduler.commands import Command, CommandError, check_allowed, parse_command
+from ccsync.scheduler.process import ProcessResult, run_process
+from ccsync.scheduler.warmup import (
+    Decision,
+    WarmupPolicy,
+    WindowView,
+    decide,
+    month_start_ms,
+)
+from ccsync.storage.history.jobs import JobRecord, JobStore, RunStatus
+from ccsync.wire import decode_push
+
+DEFAULT_TIMEOUT_SECONDS = 300.0
+WARMUP_TIMEOUT_SECONDS = 120.0
+AUTH_TIMEOUT_SECONDS = 15.0
+OUTPUT_KEEP_CHARS = 65_536
+"""Of stdout, kept in the run record (the rest is counted)."""
+ERROR_KEEP_CHARS = 4_096
+CAPTURE_BYTES = 64 << 20
+"""Read at most this much of a program's output (``ccusage blocks --json`` can be large)."""
+NOT_LOGGED_IN = (
+    "claude is not logged in on the server host: run `claude auth login` there "
+    "(or give the server CLAUDE_CODE_OAUTH_TOKEN from `claude setup-token`)"
+)
+NOT_INSTALLED = (
+    "claude is not installed on the server host (not on the server's PATH): install "
+    "Claude Code there and log in with `claude auth login`"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class HostIdentity:
+    """The device and account the server host's own usage belongs to."""
+
+    device_id: str
+    account: str
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    status: RunStatus
+    exit_code: int | None = None
+    output: str = ""
+    error: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class Executor:
+    def __init__(
+        self,
+        *,
+        jobs: JobStore,
+        reporter: Reporter,
+        ingest: IngestService,
+        clock: Clock,
+        host: HostIdentity,
+        allow_commands: bool,
+        workdir: Path,
+        env: Mapping[str, str] | None = None,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.jobs = jobs
+        self.reporter = reporter
+        self.ingest = ingest
+        self.clock = clock
+        self.host = host
+        self.allow_commands = allow_commands
+        self.workdir = workdir
+        self.env = env
+        self.sleep = sleep
+
+    async def run(self, job: JobRecord, zone: tzinfo) -> Outcome:
+        try:
+            command = parse_command(job.command)
+            check_allowed(command, self.allow_commands)
+        except CommandError as exc:
+            return Outcome("failed", error=str(exc))
+        details: dict[str, Any] = {"argv": list(command.argv)}
+        if job.kind == "warmup":
+            decision = await self._warmup_decision(job, zone)
+            details["warmup"] = decision.to_json()
+            if decision.action != "send":
+                return Outcome("skipped", output=decision.reason, details=details)
+        timeout = float(
+            job.options.get(
+                "timeoutSeconds",
+                WARMUP_TIMEOUT_SECONDS if job.kind == "warmup" else DEFAULT_TIMEOUT_SECONDS,
+            )
+        )
+        result = await self._run(command, timeout)
+        if job.kind == "warmup":
+            details["sent"] = result.exit_code is not None or result.timed_out
+        return await self._interpret(command, result, details)
+
+    async def claude_auth(self) -> AuthStatus | None:
+        """``claude auth status`` on the server host (``None``: not installed, or too old)."""
+        result = await run_process(
+            ["claude", "auth", "status", "--json"],
+            timeout=AUTH_TIMEOUT_SECONDS,
+            env=self.env,
+            keep_bytes=65_536,
+        )
+        if result.error is not None or result.timed_out:
+            return None
+        return parse_auth_status(result.stdout, result.exit_code)
+
+    # -- running -------------------------------------------------------------------------
+    async def _run(self, command: Command, timeout: float) -> ProcessResult:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        return await run_process(
+            command.argv,
+            timeout=timeout,
+            cwd=self.workdir,
+            env=self.env,
+            keep_bytes=CAPTURE_BYTES,
+        )
+
+    async def _interpret(
+        self, command: Command, result: ProcessResult, details: dict[str, Any]
+    ) -> Outcome:
+        details["durationMs"] = result.duration_ms
+        if result.stdout_dropped:
+            details["stdoutDroppedBytes"] = result.stdout_dropped
+        output = _keep(result.stdout, OUTPUT_KEEP_CHARS)
+        if result.error is not None:
+            message = NOT_INSTALLED if command.program == "claude" else result.error
+            return Outcome("failed", error=message, details=details)
+        if result.timed_out:
+            return Outcome(
+                "timeout",
+                exit_code=result.exit_code,
+                output=output,
+                error="timed out: the process group was stopped (SIGTERM, then SIGKILL)",
+                details=details,
+            )
+        claude = parse_result(result.stdout) if command.program == "claude" else None
+        if claude is not None:
+            details["claude"] = claude.to_json()
+        if not result.ok or (claude is not None and claude.is_error):
+            error = await self._failure(command, result, claude)
+            return Outcome(
+                "failed", exit_code=result.exit_code, output=output, error=error, details=details
+            )
+        if command.is_ccusage_blocks_json:
+            try:
+                details["ingest"] = await self._ingest_blocks(result.stdout)
+            except ValueError as exc:
+                return Outcome(
+                    "failed",
+                    exit_code=result.exit_code,
+                    output=output,
+                    error=f"ccusage printed no blocks to ingest: {exc}",
+                    details=details,
+                )
+        return Outcome("succeeded", exit_code=result.exit_code, output=output, details=details)
+
+    async def _failure(
+        self, command: Command, result: ProcessResult, claude: ClaudeResult | None
+    ) -> str:
+        if command.program == "claude":
+            auth = await self.claude_auth()
+            if auth is not None and not auth.logged_in:
+                return NOT_LOGGED_IN
+            if claude is not None and claude.result:
+                return f"claude: {claude.result}"[:ERROR_KEEP_CHARS]
+        tail = _tail(result.stderr, ERROR_KEEP_CHARS).strip()
+        code = result.exit_code
+        described = f"killed by signal {-code}" if code is not None and code < 0 else f"exit {code}"
+        return f"{command.argv[0]} failed ({described})" + (f": {tail}" if tail else "")
+
+    async def _ingest_blocks(self, stdout: str) -> dict[str, Any]:
+        try:
+            push, rejected, errors = decode_push(stdout.encode())
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            raise ValueError(str(exc)) from None
+        if push.blocks is None:
+            raise ValueError("the output has no 'blocks'")
+        blocks = len(push.blocks)
+        push = msgspec.structs.replace(push, account=self.host.account)
+        ack = await self.ingest.push(self.host.device_id, push, rejected, errors)
+        return {
+            "deviceId": ack.device_id,
+            "blocks": blocks,
+            "accepted": ack.accepted,
+            "rejected": ack.rejected,
+        }
+
+    # -- warm-up -------------------------------------------------------------------------
+    async def _warmup_decision(self, job: JobRecord, zone: tzinfo) -> Decision:
+        policy = WarmupPolicy.from_options(job.options)
+        account = str(job.options.get("account") or self.host.account)
+        decision = await self._decide(account, policy, zone, may_wait=True)
+        if decision.action == "wait" and decision.until_ms is not None:
+            await self.sleep(max(0.0, (decision.until_ms - self.clock.now_ms()) / 1000))
+            decision = await self._decide(account, policy, zone, may_wait=False)
+        return decision
+
+    async def _decide(
+        self, account: str, policy: WarmupPolicy, zone: tzinfo, *, may_wait: bool
+    ) -> Decision:
+        now = self.clock.now_ms()
+        since = month_start_ms(now, zone)
+        sent = [
+            run.started_ms
+            for run in await self.jobs.runs(job_kind="warmup", since_ms=since, limit=10_000)
+            if run.details.get("sent")
+        ]
+        return decide(
+            now,
+            await self.window_view(account),
+            policy,
+            last_sent_ms=max(sent, default=None),
+            sent_this_month=len(sent),
+            may_wait=may_wait,
+        )
+
+    async def window_view(self, account: str) -> WindowView:
+        window = await self.reporter.current_window(account)
+        now = window.now_ms
+        ends = [d.end_ms for d in window.devices if d.end_ms is not None and d.end_ms > now]
+        block = window.block
+        if block is not None:
+            ends.append(block.end_ms)
+        official = window.official.get("fiveHour")
+        return WindowView(
+            synced_active=bool(ends),
+            synced_end_ms=max(ends, default=None),
+            last_activity_ms=None if block is None else block.last_ms,
+            official_resets_at_ms=None if official is None else official.resets_at_ms,
+        )
+
+
+def _keep(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n… ({len(text) - limit} more characters not kept)"
+
+
+def _tail(text: str, limit: int) -> str:
+    return text if len(text) <= limit else "…" + text[-limit:]
+
+
+def child_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment jobs run in: the server's own (PATH, HOME, Claude's credentials)."""
+    return {**os.environ, **(extra or {})}

@@ -1,0 +1,402 @@
+"""The scheduler: job definitions, the loop that fires them, and the record of each run.
+
+Every server process runs the loop. It reads the jobs from the history store (so a job
+created on one replica is seen by all within a second), sleeps until the next fire time,
+and for each job that is due takes the tick: first a claim in the live store
+(``cron:<job>:<fire ms>``, Redis ``SET NX`` with expiry), then the run record, unique per
+job and fire time in the database. Whoever loses either race leaves the tick alone, so N
+processes on one Redis and one database run each tick once. A tick missed while no
+server ran is not made up (as cron); ticks missed while the loop was busy are coalesced
+into the latest one.
+
+A run is a task the scheduler owns: a manual ``execute`` waits for it, but a client that
+goes away does not stop it; shutting the server down does (the process group is stopped
+and the run recorded as cancelled).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import os
+import secrets
+import socket
+from collections.abc import Coroutine
+from datetime import tzinfo
+from typing import Any, Protocol
+
+from ccsync import events
+from ccsync.clock import Clock
+from ccsync.reporting import SETTING_TIMEZONE
+from ccsync.scheduler.definitions import (
+    JobError,
+    JobSpec,
+    build_job,
+    job_to_json,
+    next_run_ms,
+    run_to_json,
+)
+from ccsync.scheduler.execution import Executor, Outcome
+from ccsync.scheduler.schedule import Schedule, ScheduleError
+from ccsync.storage import StorageUnavailableError
+from ccsync.storage.history.base import HistoryStore
+from ccsync.storage.history.jobs import JobRecord, JobStatus, RunRecord, RunTrigger
+from ccsync.storage.live.base import LiveStore
+from ccsync.usage.timestamps import UnknownTimezoneError, iso_millis, resolve_timezone
+
+log = logging.getLogger("ccsync.scheduler")
+
+POLL_SECONDS = 1.0
+"""How often the loop looks for changed jobs when no fire time comes sooner."""
+CLAIM_TTL_SECONDS = 600.0
+KEEP_RUNS = 500
+"""Runs kept per job (older ones are deleted)."""
+MAX_CATCH_UP = 10_000
+RETRY_SECONDS = 5.0
+SHUTDOWN_SECONDS = 10.0
+
+
+class JobNotFoundError(LookupError):
+    pass
+
+
+class RunObserver(Protocol):
+    """Told about what the scheduler does (Prometheus counters)."""
+
+    def run_finished(self, run: RunRecord) -> None: ...
+
+    def tick_taken(self, won: bool) -> None: ...
+
+
+def instance_id() -> str:
+    """This process among the replicas: host, pid and a random suffix."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+class Scheduler:
+    def __init__(
+        self,
+        history: HistoryStore,
+        live: LiveStore,
+        executor: Executor,
+        clock: Clock,
+        *,
+        allow_commands: bool,
+        instance: str | None = None,
+        observer: RunObserver | None = None,
+    ) -> None:
+        self.history = history
+        self.jobs = history.jobs
+        self.live = live
+        self.executor = executor
+        self.clock = clock
+        self.allow_commands = allow_commands
+        self.instance = instance or instance_id()
+        self.observer = observer
+        self._tasks: set[asyncio.Task[RunRecord | None]] = set()
+        self._busy: set[str] = set()
+        self._changed = asyncio.Event()
+        self._cursors: dict[str, int] = {}
+        self._last_tick_ms: int | None = None
+        self._next_fire: tuple[int, str] | None = None
+        self._claims = {"won": 0, "lost": 0}
+
+    # -- definitions ---------------------------------------------------------------------
+    async def list_jobs(self) -> list[dict[str, Any]]:
+        default = await self._default_zone()
+        return [self._describe(job, default) for job in await self.jobs.list_jobs()]
+
+    async def get_job(self, job_id: str) -> dict[str, Any]:
+        return self._describe(await self._job(job_id), await self._default_zone())
+
+    async def create_job(self, spec: JobSpec) -> dict[str, Any]:
+        job = build_job(
+            spec,
+            job_id=secrets.token_hex(8),
+            now_ms=self.clock.now_ms(),
+            allow_commands=self.allow_commands,
+        )
+        await self.jobs.create_job(job)
+        self._changed.set()
+        log.info("cron.created", extra={"job": job.id, "kind": job.kind, "enabled": job.enabled})
+        return self._describe(job, await self._default_zone())
+
+    async def update_job(self, job_id: str, spec: JobSpec) -> dict[str, Any]:
+        existing = await self._job(job_id)
+        job = build_job(
+            spec,
+            job_id=job_id,
+            now_ms=self.clock.now_ms(),
+            allow_commands=self.allow_commands,
+            existing=existing,
+        )
+        if not await self.jobs.update_job(job):
+            raise JobNotFoundError(job_id)
+        self._changed.set()
+        return self._describe(job, await self._default_zone())
+
+    async def set_enabled(self, job_id: str, enabled: bool) -> dict[str, Any]:
+        return await self.update_job(job_id, JobSpec(enabled=enabled))
+
+    async def delete_job(self, job_id: str) -> None:
+        if not await self.jobs.delete_job(job_id):
+            raise JobNotFoundError(job_id)
+        self._changed.set()
+
+    async def validate(
+        self, expression: str, timezone: str | None, count: int = 5
+    ) -> dict[str, Any]:
+        """The schedule normalised and its next fire times; ``JobError`` when unusable."""
+        zone_name = timezone or await self._default_zone()
+        try:
+            schedule = Schedule.parse(expression)
+            zone = resolve_timezone(zone_name)
+        except (ScheduleError, UnknownTimezoneError) as exc:
+            raise JobError(str(exc)) from None
+        upcoming = schedule.upcoming(self.clock.now_ms(), zone, count)
+        return {
+            "valid": True,
+            "schedule": schedule.expression,
+            "timezone": zone_name,
+            "nextRuns": [iso_millis(ms) for ms in upcoming],
+        }
+
+    async def runs(self, job_id: str, limit: int = 50) -> list[dict[str, Any]]:
+        await self._job(job_id)
+        return [run_to_json(run) for run in await self.jobs.runs(job_id, limit=limit)]
+
+    # -- running -------------------------------------------------------------------------
+    async def execute(self, job_id: str) -> RunRecord:
+        """Run the job now (whether enabled or not) and wait for its record."""
+        job = await self._job(job_id)
+        task = self._spawn(self._perform(job, "manual", None, await self._zone_of(job)))
+        run = await asyncio.shield(task)
+        assert run is not None  # manual runs never collide
+        return run
+
+    async def run(self) -> None:
+        """Fire due jobs until cancelled."""
+        while True:
+            try:
+                wake = await self._tick()
+            except StorageUnavailableError as exc:
+                log.warning("cron.tick_failed", extra={"error": str(exc)})
+                wake = self.clock.now_ms() + int(RETRY_SECONDS * 1000)
+            await self._sleep_until(wake)
+
+    async def aclose(self) -> None:
+        """Stop every run of this process (each is recorded as cancelled)."""
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=SHUTDOWN_SECONDS)
+
+    async def status(self) -> dict[str, Any]:
+        jobs = await self.jobs.list_jobs()
+        next_fire = self._next_fire
+        names = {job.id: job.name for job in jobs}
+        return {
+            "available": True,
+            "instance": self.instance,
+            "jobs": len(jobs),
+            "enabledJobs": sum(job.enabled for job in jobs),
+            "running": sorted(self._busy),
+            "nextFire": None
+            if next_fire is None
+            else {
+                "at": iso_millis(next_fire[0]),
+                "jobId": next_fire[1],
+                "name": names.get(next_fire[1]),
+            },
+            "lastTick": None if self._last_tick_ms is None else iso_millis(self._last_tick_ms),
+            "allowCommands": self.allow_commands,
+            "exactlyOnce": {
+                "mode": "claims" if self.live.backend == "redis" else "single-node",
+                "claimsWon": self._claims["won"],
+                "claimsLost": self._claims["lost"],
+            },
+        }
+
+    # -- the loop ------------------------------------------------------------------------
+    async def _tick(self) -> int:
+        now = self.clock.now_ms()
+        jobs = await self.jobs.list_jobs()
+        default = await self._default_zone()
+        wake = now + int(POLL_SECONDS * 1000)
+        next_fire: tuple[int, str] | None = None
+        for job in jobs:
+            if not job.enabled:
+                self._cursors.pop(job.id, None)
+                continue
+            try:
+                schedule = Schedule.parse(job.schedule)
+                zone = resolve_timezone(job.timezone or default)
+            except (ScheduleError, UnknownTimezoneError):
+                continue
+            since = self._cursors.get(job.id)
+            if since is None:  # a job seen for the first time: from its last change on
+                since = (
+                    now if self._last_tick_ms is None else max(job.updated_ms, self._last_tick_ms)
+                )
+            self._cursors[job.id] = now
+            due = _latest_due(schedule, since, now, zone)
+            if due is not None:
+                self._spawn(self._fire(job, due, zone))
+            upcoming = schedule.next_after(now, zone)
+            if upcoming is not None:
+                wake = min(wake, upcoming)
+                if next_fire is None or upcoming < next_fire[0]:
+                    next_fire = (upcoming, job.id)
+        known = {job.id for job in jobs}
+        self._cursors = {job_id: ms for job_id, ms in self._cursors.items() if job_id in known}
+        self._last_tick_ms = now
+        self._next_fire = next_fire
+        return wake
+
+    async def _sleep_until(self, wake_ms: int) -> None:
+        delay = max(0.0, (wake_ms - self.clock.now_ms()) / 1000)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(delay):
+                await self._changed.wait()
+        self._changed.clear()
+
+    async def _fire(self, job: JobRecord, due_ms: int, zone: tzinfo) -> RunRecord | None:
+        try:
+            won = await self.live.claim(f"cron:{job.id}:{due_ms}", CLAIM_TTL_SECONDS)
+        except StorageUnavailableError as exc:
+            # The database still lets one process record the tick.
+            log.warning("cron.claim_unavailable", extra={"job": job.id, "error": str(exc)})
+            won = True
+        self._claims["won" if won else "lost"] += 1
+        if self.observer is not None:
+            self.observer.tick_taken(won)
+        if not won:
+            return None
+        if job.id in self._busy:
+            return await self._record_skip(job, due_ms, "the previous run is still running")
+        return await self._perform(job, "schedule", due_ms, zone)
+
+    # -- one run -------------------------------------------------------------------------
+    async def _perform(
+        self, job: JobRecord, trigger: RunTrigger, scheduled_ms: int | None, zone: tzinfo
+    ) -> RunRecord | None:
+        started = await self.jobs.start_run(
+            RunRecord(
+                job_id=job.id,
+                job_kind=job.kind,
+                trigger=trigger,
+                instance=self.instance,
+                started_ms=self.clock.now_ms(),
+                scheduled_ms=scheduled_ms,
+            )
+        )
+        if started is None:
+            return None  # another process recorded this tick first
+        self._busy.add(job.id)
+        log.info("cron.started", extra={"job": job.id, "run": started.id, "trigger": trigger})
+        try:
+            outcome = await self.executor.run(job, zone)
+        except asyncio.CancelledError:
+            outcome = Outcome("cancelled", error="the server stopped during the run")
+            await asyncio.shield(self._finish(job, started, outcome))
+            raise
+        except StorageUnavailableError as exc:
+            outcome = Outcome("failed", error=str(exc))
+        except Exception as exc:  # a bug must not take the scheduler down with it
+            log.exception("cron.run_crashed", extra={"job": job.id})
+            outcome = Outcome("failed", error=f"internal error: {type(exc).__name__}")
+        finally:
+            self._busy.discard(job.id)
+        return await self._finish(job, started, outcome)
+
+    async def _record_skip(self, job: JobRecord, due_ms: int, reason: str) -> RunRecord | None:
+        started = await self.jobs.start_run(
+            RunRecord(
+                job_id=job.id,
+                job_kind=job.kind,
+                trigger="schedule",
+                instance=self.instance,
+                started_ms=self.clock.now_ms(),
+                scheduled_ms=due_ms,
+            )
+        )
+        if started is None:
+            return None
+        return await self._finish(job, started, Outcome("skipped", output=reason))
+
+    async def _finish(self, job: JobRecord, started: RunRecord, outcome: Outcome) -> RunRecord:
+        now = self.clock.now_ms()
+        run = dataclasses.replace(
+            started,
+            ended_ms=now,
+            status=outcome.status,
+            exit_code=outcome.exit_code,
+            output=outcome.output,
+            error=outcome.error,
+            details=outcome.details,
+        )
+        await self.jobs.finish_run(run)
+        failed = run.status in ("failed", "timeout")
+        status: JobStatus = "error" if failed else ("active" if job.enabled else "inactive")
+        await self.jobs.set_job_outcome(job.id, status, run.error if failed else None, now)
+        await self.jobs.prune_runs(job.id, KEEP_RUNS)
+        log.info(
+            "cron.finished",
+            extra={"job": job.id, "run": run.id, "status": run.status, "exit_code": run.exit_code},
+        )
+        with contextlib.suppress(StorageUnavailableError):
+            await self.live.publish(events.cron_job_executed(run_to_json(run), job.name, now))
+        if self.observer is not None:
+            self.observer.run_finished(run)
+        return run
+
+    # -- helpers -------------------------------------------------------------------------
+    def _spawn(self, work: Coroutine[Any, Any, RunRecord | None]) -> asyncio.Task[RunRecord | None]:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+        return task
+
+    def _done(self, task: asyncio.Task[RunRecord | None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("cron.task_failed", extra={"error": f"{type(exc).__name__}: {exc}"})
+
+    async def _job(self, job_id: str) -> JobRecord:
+        job = await self.jobs.get_job(job_id)
+        if job is None:
+            raise JobNotFoundError(job_id)
+        return job
+
+    async def _default_zone(self) -> str:
+        zone = (await self.history.get_settings()).get(SETTING_TIMEZONE)
+        return zone if isinstance(zone, str) and zone else "UTC"
+
+    async def _zone_of(self, job: JobRecord) -> tzinfo:
+        try:
+            return resolve_timezone(job.timezone or await self._default_zone())
+        except UnknownTimezoneError:
+            return resolve_timezone("UTC")
+
+    def _describe(self, job: JobRecord, default_zone: str) -> dict[str, Any]:
+        zone_name = job.timezone or default_zone
+        try:
+            zone = resolve_timezone(zone_name)
+        except UnknownTimezoneError:
+            zone_name, zone = "UTC", resolve_timezone("UTC")
+        upcoming = next_run_ms(job, self.clock.now_ms(), zone)
+        return job_to_json(job, zone_name=zone_name, next_ms=upcoming)
+
+
+def _latest_due(schedule: Schedule, since_ms: int, now_ms: int, zone: tzinfo) -> int | None:
+    """The newest fire time in ``(since_ms, now_ms]`` (older missed ones are coalesced)."""
+    due = None
+    cursor = since_ms
+    for _ in range(MAX_CATCH_UP):
+        upcoming = schedule.next_after(cursor, zone)
+        if upcoming is None or upcoming > now_ms:
+            break
+        due = cursor = upcoming
+    return due
