@@ -19,6 +19,7 @@ from ccsync import __version__
 # name -> (module, attribute, one-line help)
 _COMMANDS: dict[str, tuple[str, str, str]] = {
     "agent": ("ccsync.cli.agent", "agent", "Push this device's usage to a server."),
+    "cron": ("ccsync.cli.cron", "cron", "Scheduled jobs: list, add, rm, run, history."),
     "device": ("ccsync.cli.device", "device", "Device tokens: add, list, revoke."),
     "doctor": ("ccsync.cli.doctor", "doctor", "Check data, server, tools and hooks."),
     "hook": (

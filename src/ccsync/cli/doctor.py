@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
+from typing import Any
 
 import click
 import httpx
@@ -131,6 +132,38 @@ def _server_checks(server: str, token: str | None) -> list[Check]:
             checks.append(
                 Check(state == "ok", f"server {part} store: {info[part]['backend']}", f"{state}")
             )
+        checks.extend(_scheduler_checks(info))
+    return checks
+
+
+def _scheduler_checks(info: dict[str, Any]) -> list[Check]:
+    """The server's scheduler and the ``claude`` its jobs run (on the server's host)."""
+    scheduler = info.get("scheduler") or {}
+    checks = [
+        Check(
+            bool(scheduler.get("available")),
+            f"server scheduler: {scheduler.get('jobs', 0)} jobs, "
+            f"{scheduler.get('enabledJobs', 0)} enabled",
+            str(scheduler.get("error", "unavailable")),
+            required=False,
+        )
+    ]
+    claude = (info.get("tools") or {}).get("claude") or {}
+    auth = claude.get("auth") or {}
+    if not claude.get("found"):
+        advice = "not installed there (only needed for scheduled prompts and warm-ups)"
+    else:
+        advice = "not logged in: run `claude auth login` there (scheduled prompts fail until then)"
+    logged_in = bool(claude.get("found")) and bool(auth.get("loggedIn"))
+    how = ", ".join(str(auth[key]) for key in ("authMethod", "subscriptionType") if auth.get(key))
+    checks.append(
+        Check(
+            logged_in,
+            "claude on the server host" + (f": logged in ({how})" if logged_in else ""),
+            advice,
+            required=False,
+        )
+    )
     return checks
 
 
