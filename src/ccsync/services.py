@@ -18,7 +18,7 @@ from ccsync.host_agent import HostAgent, host_device_id
 from ccsync.ingest import IngestService
 from ccsync.reporting import DEFAULT_ACCOUNT, Reporter
 from ccsync.scheduler.execution import Executor, HostIdentity
-from ccsync.scheduler.service import RunObserver, Scheduler
+from ccsync.scheduler.service import Scheduler
 from ccsync.settings import Settings
 from ccsync.storage.history import open_history_store
 from ccsync.storage.history.base import HistoryStore
@@ -51,13 +51,11 @@ async def build_services(
     *,
     live: LiveStore | None = None,
     history: HistoryStore | None = None,
-    observer: RunObserver | None = None,
 ) -> AsyncIterator[Services]:
     """Open the stores (checking they answer), wire the services, close all on exit.
 
     A configured store that cannot be reached raises ``StorageUnavailableError`` with a
-    one-line message. ``live``/``history`` replace the stores the settings would open;
-    ``observer`` hears of the scheduler's runs (the app's Prometheus counters).
+    one-line message. ``live``/``history`` replace the stores the settings would open.
     """
     clock = clock or SystemClock()
     async with AsyncExitStack() as stack:
@@ -106,7 +104,6 @@ async def build_services(
             executor,
             clock,
             allow_commands=settings.allow_commands,
-            observer=observer,
         )
         stack.push_async_callback(scheduler.aclose)
         yield Services(

@@ -207,6 +207,11 @@ async def test_execute_answers_and_broadcasts(cron_server: RunningServer, double
 
         runs = (await http.get(f"/api/cron/{job['id']}/runs")).json()["runs"]
         assert [r["trigger"] for r in runs] == ["manual"]
+        metrics = (await http.get("/metrics")).text
+        assert (
+            'ccsync_cron_runs_total{kind="command",status="succeeded",trigger="manual"} 1.0'
+            in metrics
+        )
         assert runs[0]["exitCode"] == 0 and runs[0]["endedAt"] >= runs[0]["startedAt"]
         after = (await http.get(f"/api/cron/{job['id']}")).json()["job"]
         assert after["lastRun"] is not None and after["status"] == "inactive"

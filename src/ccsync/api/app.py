@@ -83,10 +83,9 @@ def create_app(
             running: Services = (
                 services
                 if services is not None
-                else await stack.enter_async_context(
-                    build_services(settings, clock, observer=telemetry)
-                )
+                else await stack.enter_async_context(build_services(settings, clock))
             )
+            running.scheduler.observer = telemetry  # its runs count in this app's metrics
             hub = SocketHub()
             tasks = [asyncio.create_task(relay_events(running.live, hub, telemetry), name="relay")]
             if running.host_agent is not None:
