@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from ccsync.usage.timestamps import parse_timestamp
 from fixtures.doubles import Doubles
 from fixtures.server import BACKENDS, RunningServer, backend_server
 
@@ -256,7 +257,7 @@ async def test_scheduled_runs_fire_on_time(cron_server: RunningServer) -> None:
         assert len(set(fired)) == len(fired)  # one run per tick
         assert all(f.endswith(".000Z") for f in fired)
         for run in done:  # started within a second of its fire time
-            lag = _ms(run["startedAt"]) - _ms(run["scheduledFor"])
+            lag = parse_ms(run["startedAt"]) - parse_ms(run["scheduledFor"])
             assert 0 <= lag < 1500, run
         assert (
             done[0]["details"]["ingest"]["deviceId"]
@@ -315,12 +316,6 @@ async def test_status_shows_scheduler_and_claude(cron_server: RunningServer) -> 
     }
 
 
-def _ms(iso: str) -> int:
-    from datetime import datetime
-
-    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
-
-
 async def test_tokens_mode_needs_admin_for_cron(
     tmp_path: Path,
     request: pytest.FixtureRequest,
@@ -340,3 +335,9 @@ async def test_tokens_mode_needs_admin_for_cron(
                     json={"name": "a", "schedule": "0 3 * * *", "command": "ccusage blocks --json"},
                 )
             ).status_code == 201
+
+
+def parse_ms(iso: str) -> int:
+    ms = parse_timestamp(iso)
+    assert ms is not None, iso
+    return ms

@@ -4,7 +4,6 @@ jobs and history. The jobs run the ``claude``/``ccusage`` doubles found on ``PAT
 from __future__ import annotations
 
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -14,14 +13,11 @@ import httpx
 import pytest
 
 from ccsync.scheduler.schedule import Schedule
+from ccsync.usage.timestamps import parse_timestamp
 from fixtures.doubles import Doubles
 from fixtures.processes import server_process, wait_for
 
 pytestmark = pytest.mark.timeout(180)
-
-
-def _ms(iso: str) -> int:
-    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
 
 
 def _runs(url: str, job_id: str) -> list[dict[str, Any]]:
@@ -64,7 +60,7 @@ def test_two_replicas_run_each_tick_once(
         )
         assert created.status_code == 201, created.text
         job_id = created.json()["job"]["id"]
-        created_ms = _ms(created.json()["job"]["createdAt"])
+        created_ms = parse_ms(created.json()["job"]["createdAt"])
         time.sleep(10)
         disabled = httpx.post(f"{second.url}/api/cron/{job_id}/disable", timeout=10)
         disabled_ms = int(time.time() * 1000)
@@ -76,7 +72,7 @@ def test_two_replicas_run_each_tick_once(
             httpx.get(f"{second.url}/api/status", timeout=10).json()["scheduler"],
         )
 
-    fired = [_ms(r["scheduledFor"]) for r in runs]
+    fired = [parse_ms(r["scheduledFor"]) for r in runs]
     assert len(fired) == len(set(fired)), "a tick ran twice"
     assert all(t % 2000 == 0 for t in fired)
     # Every tick well inside the 10 seconds ran (the edges depend on when the loops looked).
@@ -141,10 +137,16 @@ def test_jobs_and_runs_survive_a_restart(tmp_path: Path, doubles: Doubles) -> No
         now = int(time.time() * 1000)
         expected = Schedule.parse("15 3 * * *").next_after(now, ZoneInfo("America/New_York"))
         assert expected is not None
-        assert _ms(jobs[nightly["id"]]["nextRun"]) == expected
-        assert _ms(jobs[ticking["id"]]["nextRun"]) - now <= 2_000
+        assert parse_ms(jobs[nightly["id"]]["nextRun"]) == expected
+        assert parse_ms(jobs[ticking["id"]]["nextRun"]) - now <= 2_000
         # And the enabled job fires again, from the new process.
         wait_for(
             lambda: any(r["instance"] != first_instance for r in _runs(server.url, ticking["id"])),
             20,
         )
+
+
+def parse_ms(iso: str) -> int:
+    ms = parse_timestamp(iso)
+    assert ms is not None, iso
+    return ms
