@@ -5,8 +5,10 @@ The programs are real processes: the ``claude`` and ``ccusage`` doubles on ``PAT
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shlex
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -272,3 +274,37 @@ async def test_failed_starts_do_not_count_toward_the_cap(
     monkeypatch.setenv("PATH", with_doubles)
     clock.advance(M)
     assert (await services.scheduler.execute(job_id)).status == "succeeded"
+
+
+async def test_shutdown_stops_a_run_and_records_it(
+    running: tuple[Services, FixedClock], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    services, _ = running
+    pidfile = tmp_path / "child.pid"
+    monkeypatch.setenv("CLAUDE_DOUBLE_SLEEP", "60")
+    monkeypatch.setenv("CLAUDE_DOUBLE_IGNORE_TERM", "1")
+    monkeypatch.setenv("CLAUDE_DOUBLE_CHILD_PIDFILE", str(pidfile))
+    job_id = await _job(services, name="long", schedule="0 7 * * *", command="claude -p hi")
+    pending = asyncio.create_task(services.scheduler.execute(job_id))
+    for _ in range(200):
+        if pidfile.exists() and pidfile.read_text():
+            break
+        await asyncio.sleep(0.05)
+    assert services.scheduler.busy == {job_id}
+    started = time.monotonic()
+    await services.scheduler.aclose()
+    assert time.monotonic() - started < 8
+    with pytest.raises(asyncio.CancelledError):
+        await pending
+    [run] = await services.history.jobs.runs(job_id)
+    assert run.status == "cancelled" and run.error == "the server stopped during the run"
+    child = int(pidfile.read_text())
+    for _ in range(100):
+        if (
+            not Path(f"/proc/{child}").exists()
+            or "Z" in Path(f"/proc/{child}/stat").read_text().split()[2]
+        ):
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("the run's child process outlived the shutdown")

@@ -186,6 +186,11 @@ class Scheduler:
                 wake = self.clock.now_ms() + int(RETRY_SECONDS * 1000)
             await self._sleep_until(wake)
 
+    @property
+    def busy(self) -> set[str]:
+        """Jobs with a run in progress in this process."""
+        return set(self._busy)
+
     async def aclose(self) -> None:
         """Stop every run of this process (each is recorded as cancelled)."""
         for task in list(self._tasks):
