@@ -6,8 +6,10 @@ from datetime import date, datetime
 from typing import Any
 
 from ccsync.clock import Clock
+from ccsync.collector import paused
 from ccsync.storage.history.base import HistoryStore
 from ccsync.storage.live.base import LiveStore
+from ccsync.survivors import Survivors
 from ccsync.usage import BlocksOptions, ReportKind, ReportOptions, build_report
 from ccsync.usage.dedup import deduplicate
 from ccsync.usage.pricing import price_entry
@@ -37,6 +39,7 @@ class Reporter:
         self.history = history
         self.live = live
         self.clock = clock
+        self.survivors = Survivors(history)
 
     async def resolve_account(self, requested: str | None) -> str:
         """The account asked for, else the only one there is (``default`` when none)."""
@@ -66,13 +69,14 @@ class Reporter:
             since_ms = until_ms = None  # a block's start depends on the entries before it
         now = self.clock.now_ms()
         if device is None:
-            stored = await self.history.kept_entries(account, since_ms, until_ms)
+            stored = await self.survivors.entries(account, since_ms, until_ms)
             entries = [s.entry for s in stored]
         else:
             entries = deduplicate(
                 await self.history.device_entries(account, device, since_ms, until_ms)
             )
-        return build_report(kind, entries, options, now, blocks, deduplicated=True)
+        with paused():
+            return build_report(kind, entries, options, now, blocks, deduplicated=True)
 
     async def window(self, account: str) -> dict[str, Any]:
         """The account's current 5-hour window, as ``/api/window`` shows it."""
@@ -97,7 +101,7 @@ class Reporter:
 
     async def _window(self, account: str) -> tuple[Window, list[PricedEntry]]:
         now = self.clock.now_ms()
-        stored = await self.history.kept_entries(account, now - LOOKBACK_MS, None)
+        stored = await self.survivors.entries(account, now - LOOKBACK_MS, None)
         options = ReportOptions()
         priced = [
             PricedEntry(
@@ -122,7 +126,7 @@ class Reporter:
         zone = str((await self.history.get_settings()).get(SETTING_TIMEZONE) or "UTC")
         options = ReportOptions()
         result: dict[str, dict[str, float]] = {}
-        for item in await self.history.kept_entries(account, local_midnight_ms(now, zone), None):
+        for item in await self.survivors.entries(account, local_midnight_ms(now, zone), None):
             cost, _ = price_entry(item.entry, options.mode, options.prices)
             totals = result.setdefault(item.device_id, {"tokens": 0, "costUSD": 0.0})
             totals["tokens"] += item.entry.total_tokens

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import gc
 import json
 import re
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 from typing import Any, TypeVar
@@ -15,6 +13,7 @@ from typing import Any, TypeVar
 import click
 
 from ccsync.clock import SystemClock
+from ccsync.collector import paused
 from ccsync.usage import BlocksOptions, ReportKind, ReportOptions, build_report
 from ccsync.usage.discovery import NoDataDirsError
 from ccsync.usage.loader import Scan, scan_dirs
@@ -121,22 +120,6 @@ def _options(**kwargs: Any) -> ReportOptions:
     )
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Collection paused while a report is built.
-
-    A scan makes a few hundred thousand short-lived containers and no reference cycles;
-    the collector would only walk them again and again.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def _scan(claude_dirs: tuple[str, ...], as_json: bool) -> Scan:
     # Tables end with what was skipped; JSON has no place for it, so lines go uncounted.
     count_lines = not as_json
@@ -200,7 +183,7 @@ def _period_command(kind: ReportKind, help_text: str, weekly: bool = False) -> c
         if kwargs["server"] and not kwargs["claude_dirs"]:
             _emit_from_server(kind, kwargs, options)
             return
-        with _gc_paused():
+        with paused():
             found = _scan(kwargs["claude_dirs"], kwargs["as_json"])
             result = build_report(kind, found.entries, options, SystemClock().now_ms())
             _emit(kind, result, found, kwargs["as_json"], kwargs["breakdown"])
@@ -269,7 +252,7 @@ def blocks_command(**kwargs: Any) -> None:
         token_limit=kwargs["token_limit"],
         session_hours=kwargs["session_length"],
     )
-    with _gc_paused():
+    with paused():
         found = _scan(kwargs["claude_dirs"], kwargs["as_json"])
         result = build_report(
             ReportKind.BLOCKS, found.entries, options, SystemClock().now_ms(), blocks

@@ -102,6 +102,18 @@ class StoredEntry:
     entry: UsageEntry
 
 
+@dataclass(frozen=True, slots=True)
+class KeptChanges:
+    """How an account's survivors changed after one of its lines (``HistoryStore.kept_changes``)."""
+
+    last_id: int
+    """The newest line id of the account this read saw (the next ``after_id``)."""
+    kept: list[tuple[int, StoredEntry]] = field(default_factory=list)
+    """Lines (by id) that survive now: the new ones, and older ones decided again."""
+    dropped: list[int] = field(default_factory=list)
+    """Lines (by id) that do not survive now."""
+
+
 @dataclass(slots=True)
 class Capabilities:
     """What the backend offers beyond the interface (informational, for ``/api/status``)."""
@@ -176,6 +188,17 @@ class HistoryStore(abc.ABC):
     ) -> list[StoredEntry]:
         """The surviving entries of an account with ``since_ms <= timestamp < until_ms``,
         in time order (``ccsync.usage.entry.time_order``)."""
+
+    @abc.abstractmethod
+    async def kept_changes(self, account: str, after_id: int = 0) -> KeptChanges:
+        """What changed in the account's survivors since its line ``after_id`` was stored.
+
+        Every line stored after ``after_id``, and every older line sharing a message id
+        with one of them (the only lines whose decision a new line can change), with its
+        current decision; from the start (``after_id`` 0), only the surviving lines. Line
+        ids grow in the order an account's lines are stored, so applying each answer in
+        turn to a copy of ``kept_entries`` keeps it equal.
+        """
 
     @abc.abstractmethod
     async def device_entries(

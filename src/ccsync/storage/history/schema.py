@@ -81,6 +81,8 @@ entries = Table(
     Index("ix_entries_account_message", "account", "message_id"),
     Index("ix_entries_account_kept_time", "account", "kept", "timestamp_ms"),
     Index("ix_entries_account_device_time", "account", "device_id", "timestamp_ms"),
+    # What an account stored after a given line (``kept_changes``): an index range scan.
+    Index("ix_entries_account_id", "account", "id"),
 )
 
 blocks = Table(

@@ -43,6 +43,7 @@ from ccsync.storage.history.base import (
     Device,
     HistoryStore,
     IngestResult,
+    KeptChanges,
     StoredBlock,
     StoredEntry,
     TokenRecord,
@@ -120,6 +121,11 @@ def _decide(groups: Iterable[Sequence[UsageEntry]]) -> dict[_Identity, bool]:
             identity = _identity(entry)
             decided[identity] = identity in survivors
     return decided
+
+
+def _line(row: Sequence[Any]) -> tuple[int, bool, StoredEntry]:
+    """``(id, kept, stored entry)`` of an ``id, kept, device_id, <entry columns>`` row."""
+    return row[0], row[1], StoredEntry(row[2], UsageEntry(*row[3:]))
 
 
 def _time_range(since_ms: int | None, until_ms: int | None) -> list[ColumnElement[bool]]:
@@ -381,6 +387,35 @@ class SqlHistoryStore(HistoryStore):
             found = [StoredEntry(row[0], UsageEntry(*row[1:])) for row in result]
         found.sort(key=lambda stored: time_order(stored.entry))
         return found
+
+    async def kept_changes(self, account: str, after_id: int = 0) -> KeptChanges:
+        columns = (t.entries.c.id, t.entries.c.kept, t.entries.c.device_id, *_ENTRY_COLUMNS)
+        lines: list[tuple[int, bool, StoredEntry]] = []
+        async with self._db.read() as conn:
+            stmt = (
+                select(*columns)
+                .where(t.entries.c.account == account, t.entries.c.id > after_id)
+                # From the start, only survivors matter (nothing older to decide again).
+                .where(*([t.entries.c.kept == true()] if after_id == 0 else []))
+                # In time order: the mirror then holds them in memory in the order
+                # reports walk them (the first load is ~2x faster to report on so).
+                .order_by(t.entries.c.timestamp_ms)
+            )
+            lines.extend(_line(row) for row in await conn.execute(stmt))
+            last_id = max((line[0] for line in lines), default=after_id)
+            message_ids = sorted({s.entry.message_id for _, _, s in lines if s.entry.message_id})
+            for chunk in _chunks(message_ids, self._chunk):
+                stmt = select(*columns).where(
+                    t.entries.c.account == account,
+                    t.entries.c.id <= after_id,
+                    self._among(t.entries.c.message_id, chunk, Text),
+                )
+                lines.extend(_line(row) for row in await conn.execute(stmt))
+        return KeptChanges(
+            last_id=last_id,
+            kept=[(line_id, stored) for line_id, kept, stored in lines if kept],
+            dropped=[line_id for line_id, kept, _ in lines if not kept],
+        )
 
     async def device_entries(
         self, account: str, device_id: str, since_ms: int | None = None, until_ms: int | None = None
