@@ -10,6 +10,8 @@ usage: python bench/bench_agent.py [--lines 40] [--calls 40] [--corpus DIR]
   process, JSON on stdin), with a fresh cache and with the server down; next to it
   ``ccusage statusline`` on the same machine (``--corpus``, uncached and cached), in the
   same run.
+- agent memory (with ``--corpus``): ``ccsync agent`` importing the corpus's first device
+  and then tailing it; peak and settled resident set size.
 """
 
 from __future__ import annotations
@@ -164,6 +166,29 @@ def statusline_latency(calls: int, corpus: Path | None) -> None:
     shutil.rmtree(work, ignore_errors=True)
 
 
+def agent_memory(device: Path) -> tuple[float, float, int]:
+    """Peak and settled RSS (MB) of ``ccsync agent`` importing ``device`` and then tailing it."""
+    from fixtures.processes import agent_process, server_process
+
+    work = Path(tempfile.mkdtemp(prefix="ccsync-bench-rss-"))
+    with (
+        server_process(work / "server") as server,
+        agent_process(device, "bench", server.url, work / "agent") as agent,
+    ):
+        seen, stable_since = -1, time.monotonic()
+        while time.monotonic() - stable_since < 5:  # imported: nothing new for 5 s
+            time.sleep(0.5)
+            count = server.entries()
+            if count != seen:
+                seen, stable_since = count, time.monotonic()
+        time.sleep(5)  # tailing, idle
+        status = Path(f"/proc/{agent.pid}/status").read_text()
+    shutil.rmtree(work, ignore_errors=True)
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    peak, now = (int(fields[name].split()[0]) / 1024 for name in ("VmHWM", "VmRSS"))
+    return peak, now, seen
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -179,6 +204,14 @@ def main() -> None:
         f"line appended → WebSocket subscriber: p50 {p50:.0f} ms, p99 {p99:.0f} ms ({args.lines} lines)"
     )
     statusline_latency(args.calls, args.corpus)
+    if args.corpus is not None:
+        device = sorted(p for p in args.corpus.iterdir() if (p / "projects").is_dir())[0]
+        size = sum(f.stat().st_size for f in (device / "projects").rglob("*.jsonl"))
+        peak, settled, entries = agent_memory(device)
+        print(
+            f"agent RSS importing {size / 1e6:,.0f} MB ({entries:,} lines) then tailing: "
+            f"peak {peak:.1f} MB, settled {settled:.1f} MB"
+        )
 
 
 if __name__ == "__main__":

@@ -19,8 +19,10 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -65,6 +67,46 @@ def same_totals(ours: dict[str, object], theirs: dict[str, object]) -> bool:
     return all(a[k] == b[k] for k in tokens) and abs(a["totalCost"] - b["totalCost"]) < 1e-6
 
 
+def server_report_times(
+    roots: list[Path], report: str, rounds: int
+) -> tuple[float, list[float], dict[str, Any]]:
+    """The same report from the server's history once the corpus is ingested (SQLite):
+    the first one (which loads the account's survivors into memory) and ``rounds`` more."""
+    import asyncio
+
+    from ccsync.clock import SystemClock
+    from ccsync.reporting import Reporter
+    from ccsync.storage.history import open_history_store
+    from ccsync.storage.live.memory import MemoryLiveStore
+    from ccsync.usage import ReportKind, ReportOptions
+    from ccsync.usage.loader import scan
+    from ccsync.wire import WireEntry
+
+    async def run(path: Path) -> tuple[float, list[float], dict[str, Any]]:
+        store = await open_history_store(f"sqlite:///{path}")
+        try:
+            for root in roots:
+                rows = [WireEntry.from_entry(e).to_entry(root.name) for e in scan([root]).entries]
+                for start in range(0, len(rows), 5_000):
+                    await store.ingest("default", root.name, rows[start : start + 5_000], 0)
+            reporter = Reporter(store, MemoryLiveStore(), SystemClock())
+            kind, options = ReportKind(report), ReportOptions(timezone="UTC")
+            started = time.perf_counter()
+            result = await reporter.report(kind, "default", options)
+            first = time.perf_counter() - started
+            times = []
+            for _ in range(rounds):
+                started = time.perf_counter()
+                result = await reporter.report(kind, "default", options)
+                times.append(time.perf_counter() - started)
+            return first, times, result
+        finally:
+            await store.aclose()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return asyncio.run(run(Path(tmp) / "history.db"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -78,6 +120,11 @@ def main() -> None:
     parser.add_argument("--devices", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--report", default="monthly")
+    parser.add_argument(
+        "--server",
+        action="store_true",
+        help="also time the report from the server's history once the corpus is ingested",
+    )
     args = parser.parse_args()
 
     roots = ensure_corpus(args.corpus, args.size_mb, args.devices)
@@ -106,6 +153,16 @@ def main() -> None:
     for name, times in (("ccusage", theirs_times), ("ccsync", ours_times)):
         print(f"{name:10} {statistics.median(times):8.3f} {min(times):8.3f} {max(times):8.3f}  s")
     print(f"ratio ccsync/ccusage (medians): {ours_med / theirs_med:.2f}")
+    if args.server:
+        first, warm, served = server_report_times(roots, args.report, args.rounds)
+        if not same_totals(served, json.loads(theirs_out)):
+            sys.exit("the server's report differs from ccusage's: no timing is reported")
+        served_med = statistics.median(warm)
+        print(
+            f"from the server's history: first {first:.3f} s, then median {served_med:.3f} s "
+            f"(min {min(warm):.3f}, max {max(warm):.3f}); "
+            f"ratio to ccusage's cold median: {served_med / theirs_med:.3f}"
+        )
     print("| corpus | rounds | ccusage median | ccsync median | ratio |")
     print("| --- | --- | --- | --- | --- |")
     print(
