@@ -8,11 +8,35 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from typing import Any
 
-_STANDARD = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
+_STANDARD = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime", "color_message"}
 _SECRET_WORDS = ("token", "password", "secret", "authorization")
+_SECRET_QUERY = re.compile(
+    r"([?&][^=&\s\"]*(?:token|password|secret|key)[^=&\s\"]*=)[^&\s\"]*", re.IGNORECASE
+)
+"""A query parameter whose name says secret (``?token=…`` authenticates WebSockets)."""
+_QUIET = {"alembic": logging.WARNING}
+"""Libraries whose INFO lines say nothing an operator needs (alembic's plugin set-up)."""
+
+
+def redact(text: str) -> str:
+    """``text`` with the values of secret-named query parameters replaced by ``***``."""
+    return _SECRET_QUERY.sub(r"\1***", text)
+
+
+class RedactQueries(logging.Filter):
+    """Masks secret query parameters in a record's arguments (uvicorn's access lines
+    carry each request's full path, ``?token=`` included)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        return True
 
 
 def _fields(record: logging.LogRecord) -> dict[str, Any]:
@@ -52,6 +76,9 @@ class JsonFormatter(logging.Formatter):
 def configure_logging(level: str = "info", as_json: bool = False) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if as_json else KeyValueFormatter())
+    handler.addFilter(RedactQueries())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    for name, quiet in _QUIET.items():
+        logging.getLogger(name).setLevel(max(quiet, root.level))

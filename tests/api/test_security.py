@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import stat
@@ -172,3 +173,41 @@ def _wait_healthy(port: int) -> None:
         except httpx.HTTPError:
             time.sleep(0.1)
     raise AssertionError("the server did not become healthy")
+
+
+def test_secrets_never_reach_the_log(tmp_path: Path) -> None:
+    """Access lines name each request's path: a ``?token=`` in it is masked."""
+    port = free_port()
+    secret = "ccs_admin-0123456789abcdef"
+    env = {
+        **os.environ,
+        "CCSYNC_DATA_DIR": str(tmp_path),
+        "PORT": str(port),
+        "CCSYNC_ADMIN_TOKEN": secret,
+        "REDIS_URL": "redis://:hunter2-redis@127.0.0.1:1/0",
+    }
+    env.pop("DATABASE_URL", None)
+    argv = [sys.executable, "-m", "ccsync", "serve", "--no-local-agent", "--log-level", "info"]
+    unreachable = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+    assert unreachable.returncode == 1 and "hunter2" not in unreachable.stderr
+    env.pop("REDIS_URL")
+    server = subprocess.Popen(argv, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_healthy(port)
+        base = f"http://127.0.0.1:{port}"
+        assert httpx.get(f"{base}/api/status", params={"token": secret}).status_code == 401
+        headers = {"Authorization": f"Bearer {secret}"}
+        assert httpx.get(f"{base}/api/window?token={secret}", headers=headers).status_code == 200
+
+        async def websocket() -> None:
+            async with connect(f"ws://127.0.0.1:{port}/ws?deviceId=d&token={secret}") as ws:
+                assert json.loads(await ws.recv())["type"] == "initial-data"
+
+        asyncio.run(websocket())
+    finally:
+        server.terminate()
+        _, stderr = server.communicate(timeout=20)
+    assert secret not in stderr
+    assert 'GET /api/window?token=*** HTTP/1.1" 200' in stderr
+    assert "/ws?deviceId=d&token=***" in stderr
+    assert "setup plugin alembic" not in stderr
