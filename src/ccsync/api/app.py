@@ -17,7 +17,7 @@ from ccsync import __version__, wire
 from ccsync.api import errors
 from ccsync.api.hub import SocketHub
 from ccsync.api.limits import BodySizeLimit, RateLimiter
-from ccsync.api.rest import config, cron, live, system, tokens, usage
+from ccsync.api.rest import config, cron, dashboard, live, system, tokens, usage
 from ccsync.api.ws import router as ws_router
 from ccsync.clock import Clock
 from ccsync.services import Services, build_services
@@ -135,6 +135,7 @@ def create_app(
         tokens.router,
         cron.aliases,
         cron.router,
+        dashboard.router,
         ws_router,
     ):
         app.include_router(router)
