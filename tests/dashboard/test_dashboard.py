@@ -109,13 +109,17 @@ async def test_the_board_shows_the_api_and_follows_it_live(
         await expect(page.locator(f"#job-rows tr[data-job='{job['id']}']")).to_contain_text(
             "0 4 * * *"
         )
-        await expect(page.locator("#live-chart polyline")).to_have_attribute("data-points", "2")
+        # The window's start, then a point per 5-minute step with activity.
+        points = str(1 + len(window["timeline"]))
+        await expect(page.locator("#live-chart polyline")).to_have_attribute("data-points", points)
 
         # A push reaches the open page over the WebSocket: no reload.
         await _push(http, "laptop", now_entry(now, 3, minutes_ago=1, tokens=400_000))
         after = (await http.get("/api/window")).json()
         await expect(page.locator("#window-tokens")).to_have_text(_compact(after["tokens"]))
-        await expect(page.locator("#live-chart polyline")).to_have_attribute("data-points", "3")
+        points = str(1 + len(after["timeline"]))
+        await expect(page.locator("#live-chart polyline")).to_have_attribute("data-points", points)
+        assert after["timeline"][-1][1] == after["tokens"]
 
         # Running a job from the board records a run, and the row shows how it went
         # (no ccusage on this PATH: the run fails and the job is marked).

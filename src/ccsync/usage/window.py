@@ -77,6 +77,7 @@ class Window:
                 start=None,
                 end=None,
                 lastActivity=None,
+                timeline=[],
                 resetInSeconds=None,
                 tokens=extra_tokens,
                 costUSD=extra_cost,
@@ -103,6 +104,7 @@ class Window:
                     "cacheReadInputTokens": sums.cache_read,
                 },
                 entries=len(block.entries),
+                timeline=timeline(block, self.now_ms),
                 models=[m for m in block.totals().models if m is not None],
                 burnRate=None
                 if rate is None
@@ -143,6 +145,30 @@ class Window:
             for d in sorted(self.devices, key=lambda d: (-d.tokens, d.device_id))
         ]
         return result
+
+
+TIMELINE_STEP_MS = 5 * 60_000
+
+
+def timeline(block: Block, now_ms: int) -> list[list[Any]]:
+    """The block's tokens so far at the end of each 5-minute step with activity (or at
+    ``now_ms`` within the current step): ``[[iso time, cumulative tokens], …]``, at most
+    60 points, for charts."""
+    points: list[list[Any]] = []
+    total = 0
+    for item in block.entries:
+        total += item.entry.total_tokens
+        step_end = (
+            block.start_ms
+            + ((item.entry.timestamp_ms - block.start_ms) // TIMELINE_STEP_MS + 1)
+            * TIMELINE_STEP_MS
+        )
+        stamp = iso_millis(min(step_end, block.end_ms, max(now_ms, item.entry.timestamp_ms)))
+        if points and points[-1][0] == stamp:
+            points[-1][1] = total
+        else:
+            points.append([stamp, total])
+    return points
 
 
 def current_window(
