@@ -13,6 +13,7 @@ PostgreSQL by a transaction-scoped advisory lock per account (any number of proc
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.expression import Executable
 from sqlalchemy.types import TypeEngine
@@ -88,6 +89,22 @@ def _unnest_insert() -> Executable:
 
 _UNNEST_INSERT = _unnest_insert()
 _UNNEST_PARAMS = tuple(f"{key}_values" for key in (*_ENTRY_KEYS, "kept"))
+
+_SQLITE_INSERT_ROWS = 32_000 // len(_INSERT_KEYS)
+"""Lines per multi-row ``INSERT`` on SQLite (its limit is 32,766 parameters a statement)."""
+
+
+@functools.lru_cache(maxsize=8)
+def _sqlite_insert(rows: int) -> str:
+    """``INSERT INTO entries (…) VALUES (?, …), … ON CONFLICT DO NOTHING RETURNING …`` for
+    ``rows`` lines, as the driver takes it: SQLAlchemy's per-row parameter handling costs
+    more than the insert itself here (the values are plain ints, strings, bools, floats)."""
+    one = "(" + ", ".join("?" * len(_INSERT_KEYS)) + ")"
+    return (
+        f"INSERT INTO entries ({', '.join(_INSERT_KEYS)}) VALUES {', '.join([one] * rows)} "
+        "ON CONFLICT (source, line_offset) DO NOTHING RETURNING id, source, line_offset"
+    )
+
 
 _Identity = tuple[str, int]
 """A line's identity: ``(source, offset)``."""
@@ -346,17 +363,13 @@ class SqlHistoryStore(HistoryStore):
             params: dict[str, Any] = {"account": account, "device_id": device_id}
             params.update(zip(_UNNEST_PARAMS, map(list, zip(*rows, strict=True)), strict=True))
             result = await conn.execute(_UNNEST_INSERT, params)
-        else:
-            stmt = (
-                sqlite.insert(t.entries)
-                .on_conflict_do_nothing(index_elements=_LINE_IDENTITY)
-                .returning(t.entries.c.id, t.entries.c.source, t.entries.c.line_offset)
-            )
-            result = await conn.execute(
-                stmt,
-                [dict(zip(_INSERT_KEYS, (account, device_id, *row), strict=True)) for row in rows],
-            )
-        return {(source, offset): row_id for row_id, source, offset in result}
+            return {(source, offset): row_id for row_id, source, offset in result}
+        inserted: dict[_Identity, int] = {}
+        for chunk in _chunks(rows, _SQLITE_INSERT_ROWS):
+            values = [value for row in chunk for value in (account, device_id, *row)]
+            result = await conn.exec_driver_sql(_sqlite_insert(len(chunk)), tuple(values))
+            inserted.update(((source, offset), row_id) for row_id, source, offset in result)
+        return inserted
 
     @staticmethod
     def _decide_with(
