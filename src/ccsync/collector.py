@@ -22,3 +22,16 @@ def paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def settle() -> None:
+    """Move every object alive now (modules, metadata, prices: what a server builds at
+    start-up) out of the collector's reach for good (``gc.freeze``).
+
+    A full collection walks every tracked object; with start-up's tens of thousands of
+    them in the oldest generation, one took 150 ms in the middle of delivering an event
+    to 1,000 sockets. Frozen, they are never walked again (they live as long as the
+    process anyway).
+    """
+    gc.collect()
+    gc.freeze()

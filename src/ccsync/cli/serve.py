@@ -91,6 +91,7 @@ def serve(
 async def _run(settings: Settings, log_level: str) -> int:
     import uvicorn
 
+    from ccsync import collector
     from ccsync.api.app import create_app
     from ccsync.services import build_services
     from ccsync.storage import StorageUnavailableError
@@ -114,6 +115,7 @@ async def _run(settings: Settings, log_level: str) -> int:
                 err=True,
             )
             server = uvicorn.Server(config)
+            collector.settle()
             await server.serve()
             return 0 if server.started else 1
     except StorageUnavailableError as exc:
