@@ -3,7 +3,8 @@
 Reading an account's 35,000 survivors from SQLite takes about 0.2 s, and the window is
 computed after every push. The mirror instead asks the store, on each read, what changed
 since the last line it saw (``HistoryStore.kept_changes``: one index range scan when
-nothing did) and applies it, so it is exact whatever other server processes wrote. The
+nothing did) and applies it, so it is exact whatever other server processes wrote; after
+a ``prune`` (a new generation) it loads the account again. The
 entries are kept in report order (``time_order``); a read returns a time range of them.
 
 An account with more than ``max_entries`` survivors is not mirrored: its reads go to the
@@ -31,6 +32,7 @@ _stamp: Callable[[StoredEntry], int] = lambda stored: stored.entry.timestamp_ms 
 @dataclass
 class _Mirror:
     last_id: int = 0
+    generation: int = 0
     by_id: dict[int, StoredEntry] = field(default_factory=dict)
     ordered: list[StoredEntry] = field(default_factory=list)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -50,6 +52,12 @@ class _Mirror:
                 self.by_id[line_id] = stored
                 bisect.insort(self.ordered, stored, key=_order)
         self.last_id = changes.last_id
+        self.generation = changes.generation
+
+    def reset(self) -> None:
+        self.last_id = 0
+        self.by_id.clear()
+        self.ordered.clear()
 
     def _remove(self, stored: StoredEntry) -> None:
         key = _order(stored)
@@ -84,7 +92,12 @@ class Survivors:
             return await self.history.kept_entries(account, since_ms, until_ms)
         mirror = self._mirrors.setdefault(account, _Mirror())
         async with mirror.lock:
-            mirror.apply(await self.history.kept_changes(account, mirror.last_id))
+            changes = await self.history.kept_changes(account, mirror.last_id)
+            if mirror.last_id and changes.generation != mirror.generation:
+                # Lines were pruned (and survivors decided again): start over.
+                mirror.reset()
+                changes = await self.history.kept_changes(account, 0)
+            mirror.apply(changes)
             if len(mirror.by_id) > self.max_entries:
                 del self._mirrors[account]
                 self._too_big.add(account)

@@ -264,13 +264,27 @@ async def test_reports_endpoints(
 
 async def test_config(server: RunningServer) -> None:
     async with server.client() as http:
-        assert (await http.get("/api/config")).json() == {"timezone": "UTC", "planTokenLimit": None}
+        assert (await http.get("/api/config")).json() == {
+            "timezone": "UTC",
+            "planTokenLimit": None,
+            "retentionDays": None,
+            "warmups": [],
+        }
         changed = (await http.put("/api/config", json={"timezone": "Europe/Berlin"})).json()
         assert changed["timezone"] == "Europe/Berlin"
         assert (await http.put("/api/config", json={"timezone": "Nowhere/City"})).status_code == 422
         assert (await http.put("/api/config", json={"colour": "blue"})).status_code == 422
         assert (await http.put("/api/config", json={"planTokenLimit": -5})).status_code == 422
         assert (await http.get("/api/config")).json()["timezone"] == "Europe/Berlin"
+        assert (await http.put("/api/config", json={"retentionDays": 0})).status_code == 422
+        await http.post(
+            "/api/cron",
+            json={"name": "w", "kind": "warmup", "resetAt": ["08:00"], "timezone": "UTC"},
+        )
+        warmups = (await http.get("/api/config")).json()["warmups"]
+        assert [(w["name"], w["resetAt"], w["schedule"]) for w in warmups] == [
+            ("w", ["08:00"], "0 3 * * *")
+        ]
         redis = (await http.get("/api/config/redis")).json()
         assert redis["connected"] is True and redis["backend"] in ("memory", "redis")
         refused = await http.put(
@@ -404,3 +418,27 @@ async def test_deeply_nested_json_is_a_4xx(server: RunningServer) -> None:
                 method, path, content=deep, headers={"content-type": "application/json"}
             )
             assert 400 <= response.status_code < 500, (path, response.status_code)
+
+
+async def test_retention_prunes_old_history(server: RunningServer) -> None:
+    now = int(time.time() * 1000)
+    day = 86_400_000
+    async with server.client() as http:
+        await http.post(
+            "/api/usage/laptop",
+            json={"entries": [now_entry(now, 1, minutes_ago=3 * 24 * 60), now_entry(now, 2)]},
+        )
+        before = (await http.get("/api/reports/daily")).json()
+        assert len(before["daily"]) == 2
+        config = (await http.put("/api/config", json={"retentionDays": 2})).json()
+        assert config["retentionDays"] == 2
+        after = (await http.get("/api/reports/daily")).json()
+        assert [d["date"] for d in after["daily"]] == [before["daily"][-1]["date"]]
+        assert after["totals"]["totalTokens"] == before["daily"][-1]["totalTokens"]
+        # The window and the statuses keep working on what is left.
+        assert (await http.get("/api/window")).json()["active"] is True
+        cleared = (await http.put("/api/config", json={"retentionDays": None})).json()
+        assert cleared["retentionDays"] is None
+        # Nothing comes back, and newer lines are kept again.
+        await http.post("/api/usage/laptop", json={"entries": [now_entry(now - day, 3)]})
+        assert len((await http.get("/api/reports/daily")).json()["daily"]) == 2

@@ -4,9 +4,11 @@ whatever order, duplicates and concurrent writers the pushes come with (SQLite, 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 
-from ccsync.storage.history.base import HistoryStore, StoredEntry
+from ccsync.storage.history.base import HistoryStore, PruneResult, StoredBlock, StoredEntry
+from ccsync.storage.history.jobs import JobRecord, RunRecord
 from ccsync.storage.history.sql import SqlHistoryStore
 from ccsync.survivors import Survivors
 from ccsync.usage.entry import UsageEntry
@@ -111,3 +113,38 @@ async def test_too_big_accounts_are_read_from_the_store(history_store: SqlHistor
     assert _view(await survivors.entries("acc", 2_000, 40_000)) == _view(
         await history_store.kept_entries("acc", 2_000, 40_000)
     )
+
+
+async def test_prune_deletes_old_history_and_decides_again(history_store: SqlHistoryStore) -> None:
+    # Message m1: a big old line (the survivor) and a smaller newer replay of it.
+    old_big = entry(0, device="d1", ts=1_000, mid="m1", rid="r1", tokens=500)
+    new_small = entry(1, device="d2", file="p/s2.jsonl", ts=9_000, mid="m1", rid="r1", tokens=100)
+    lonely_old = entry(2, device="d1", ts=2_000, mid="m2", tokens=7)
+    recent = entry(3, device="d1", ts=8_000, mid="m3", tokens=9)
+    await history_store.ingest("acc", "d1", [old_big, lonely_old, recent], 1)
+    await history_store.ingest("acc", "d2", [new_small], 1)
+    survivors = Survivors(history_store)
+    assert {s.entry.offset for s in await survivors.entries("acc")} == {0, 2, 3}
+
+    block = StoredBlock("acc", "d1", "b-old", 0, 4_000, 3_000, False, False, 1, 1, 1, 0, 0, 0.1)
+    await history_store.replace_blocks(
+        "acc", "d1", [block, dataclasses.replace(block, block_id="b-new", end_ms=20_000)]
+    )
+    jobs = history_store.jobs
+    await jobs.create_job(JobRecord(id="j", name="j", schedule="* * * * *", command="ccusage"))
+    for started, ended in ((1_000, 1_500), (2_000, None), (9_000, 9_500)):
+        run = RunRecord(
+            "j", "command", "schedule", "i", started, scheduled_ms=started, ended_ms=ended
+        )
+        await jobs.start_run(run)
+
+    result = await history_store.prune(5_000)
+    assert (result.entries, result.blocks, result.runs, result.redecided) == (2, 1, 1, 1)
+    kept = await history_store.kept_entries("acc")
+    assert [(s.device_id, s.entry.offset) for s in kept] == [("d1", 3), ("d2", 1)]
+    # The mirror sees the new generation and loads again.
+    assert _view(await survivors.entries("acc")) == _view(kept)
+    assert [b.block_id for b in await history_store.blocks("acc")] == ["b-new"]
+    # A run still going is never deleted.
+    assert sorted(r.started_ms for r in await jobs.runs("j")) == [2_000, 9_000]
+    assert await history_store.prune(5_000) == PruneResult()

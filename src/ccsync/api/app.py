@@ -20,6 +20,7 @@ from ccsync.api.limits import BodySizeLimit, RateLimiter
 from ccsync.api.rest import config, cron, dashboard, live, system, tokens, usage
 from ccsync.api.ws import router as ws_router
 from ccsync.clock import Clock
+from ccsync.retention import prune_forever
 from ccsync.services import Services, build_services
 from ccsync.settings import Settings
 from ccsync.storage import StorageUnavailableError
@@ -91,6 +92,9 @@ def create_app(
             if running.host_agent is not None:
                 tasks.append(asyncio.create_task(_follow_host(running), name="host-agent"))
             tasks.append(asyncio.create_task(running.scheduler.run(), name="scheduler"))
+            tasks.append(
+                asyncio.create_task(prune_forever(running.history, running.clock), name="retention")
+            )
             try:
                 yield {
                     "services": running,

@@ -12,6 +12,7 @@ from ccsync.api import deps
 from ccsync.api.deps import Admin, Reader
 from ccsync.api.errors import ApiError
 from ccsync.reporting import SETTING_TIMEZONE, SETTING_TOKEN_LIMIT
+from ccsync.retention import SETTING_RETENTION, prune_expired
 from ccsync.services import REDIS_URL_SETTING
 from ccsync.settings import mask_url
 from ccsync.storage import StorageUnavailableError
@@ -31,6 +32,8 @@ class RuntimeConfig(BaseModel):
     """IANA zone for reports and "today" (default UTC)."""
     planTokenLimit: Annotated[int, Field(ge=1, le=10**13)] | None = None  # noqa: N815 (JSON name)
     """Tokens per 5-hour window to measure against (default: the largest past block)."""
+    retentionDays: Annotated[int, Field(ge=1, le=36_500)] | None = None  # noqa: N815
+    """Delete history older than this many days (``null``: keep everything, the default)."""
 
     @field_validator("timezone")
     @classmethod
@@ -67,9 +70,24 @@ class RedisConfig(BaseModel):
 
 async def _config(request: Request) -> dict[str, Any]:
     stored = await deps.services(request).history.get_settings()
+    jobs = await deps.services(request).history.jobs.list_jobs()
     return {
         "timezone": stored.get(SETTING_TIMEZONE) or "UTC",
         "planTokenLimit": stored.get(SETTING_TOKEN_LIMIT),
+        "retentionDays": stored.get(SETTING_RETENTION),
+        "warmups": [
+            {
+                "jobId": job.id,
+                "name": job.name,
+                "enabled": job.enabled,
+                "schedule": job.schedule,
+                "timezone": job.timezone,
+                "resetAt": job.options.get("resetAt"),
+                "startAt": job.options.get("startAt"),
+            }
+            for job in jobs
+            if job.kind == "warmup"
+        ],
     }
 
 
@@ -78,11 +96,21 @@ async def get_config(request: Request, who: Reader) -> dict[str, Any]:
     return await _config(request)
 
 
-@router.put("/api/config", summary="Change runtime settings (the fields given)")
+@router.put(
+    "/api/config",
+    summary="Change runtime settings (the fields given; warm-up times are warm-up jobs)",
+)
 async def put_config(request: Request, who: Admin, change: RuntimeConfig) -> dict[str, Any]:
     values = change.model_dump(exclude_unset=True)
-    mapping = {"timezone": SETTING_TIMEZONE, "planTokenLimit": SETTING_TOKEN_LIMIT}
-    await deps.services(request).history.put_settings({mapping[k]: v for k, v in values.items()})
+    mapping = {
+        "timezone": SETTING_TIMEZONE,
+        "planTokenLimit": SETTING_TOKEN_LIMIT,
+        "retentionDays": SETTING_RETENTION,
+    }
+    services = deps.services(request)
+    await services.history.put_settings({mapping[k]: v for k, v in values.items()})
+    if values.get("retentionDays"):
+        await prune_expired(services.history, services.clock)
     return await _config(request)
 
 

@@ -112,6 +112,18 @@ class KeptChanges:
     """Lines (by id) that survive now: the new ones, and older ones decided again."""
     dropped: list[int] = field(default_factory=list)
     """Lines (by id) that do not survive now."""
+    generation: int = 0
+    """Changes with every ``prune``: a copy built before it must be built again."""
+
+
+@dataclass(frozen=True, slots=True)
+class PruneResult:
+    """What ``HistoryStore.prune`` deleted, and how many survivors it decided again."""
+
+    entries: int = 0
+    blocks: int = 0
+    runs: int = 0
+    redecided: int = 0
 
 
 @dataclass(slots=True)
@@ -199,6 +211,13 @@ class HistoryStore(abc.ABC):
         ids grow in the order an account's lines are stored, so applying each answer in
         turn to a copy of ``kept_entries`` keeps it equal.
         """
+
+    @abc.abstractmethod
+    async def prune(self, before_ms: int) -> PruneResult:
+        """Delete what is older than ``before_ms``: lines by timestamp, ccusage blocks by
+        end, finished cron runs by start. Message ids that lost lines are decided again
+        over the lines left (so a newer duplicate of a deleted survivor survives), and the
+        ``generation`` of ``kept_changes`` moves on. Atomic."""
 
     @abc.abstractmethod
     async def device_entries(

@@ -45,6 +45,7 @@ from ccsync.storage.history.base import (
     HistoryStore,
     IngestResult,
     KeptChanges,
+    PruneResult,
     StoredBlock,
     StoredEntry,
     TokenRecord,
@@ -105,6 +106,9 @@ def _sqlite_insert(rows: int) -> str:
         "ON CONFLICT (source, line_offset) DO NOTHING RETURNING id, source, line_offset"
     )
 
+
+_GENERATION_SETTING = "history.generation"
+"""The settings row ``prune`` moves on (``KeptChanges.generation``)."""
 
 _Identity = tuple[str, int]
 """A line's identity: ``(source, offset)``."""
@@ -405,6 +409,8 @@ class SqlHistoryStore(HistoryStore):
         columns = (t.entries.c.id, t.entries.c.kept, t.entries.c.device_id, *_ENTRY_COLUMNS)
         lines: list[tuple[int, bool, StoredEntry]] = []
         async with self._db.read() as conn:
+            # First: a prune after this read shows as a new generation next time.
+            generation = await self._generation(conn)
             stmt = (
                 select(*columns)
                 .where(t.entries.c.account == account, t.entries.c.id > after_id)
@@ -428,7 +434,77 @@ class SqlHistoryStore(HistoryStore):
             last_id=last_id,
             kept=[(line_id, stored) for line_id, kept, stored in lines if kept],
             dropped=[line_id for line_id, kept, _ in lines if not kept],
+            generation=generation,
         )
+
+    @staticmethod
+    async def _generation(conn: AsyncConnection) -> int:
+        value = await conn.scalar(
+            select(t.settings.c.value).where(t.settings.c.key == _GENERATION_SETTING)
+        )
+        return int(json.loads(value)) if value is not None else 0
+
+    async def prune(self, before_ms: int) -> PruneResult:
+        old = t.entries.c.timestamp_ms < before_ms
+        async with self._db.write() as conn:
+            touched: dict[str, set[str]] = {}
+            stmt = (
+                select(t.entries.c.account, t.entries.c.message_id)
+                .where(old, t.entries.c.message_id.is_not(None))
+                .distinct()
+            )
+            for account, message_id in await conn.execute(stmt):
+                touched.setdefault(account, set()).add(message_id)
+            if self._db.backend == "postgresql":
+                for account in sorted(touched):  # the locks ingest takes, in one order
+                    key = advisory_lock_key("ingest", self._db.schema or "", account)
+                    await conn.execute(select(func.pg_advisory_xact_lock(key)))
+            entries = (await conn.execute(delete(t.entries).where(old))).rowcount
+            redecided = 0
+            for account, message_ids in sorted(touched.items()):
+                redecided += await self._redecide(conn, account, sorted(message_ids))
+            blocks = (
+                await conn.execute(delete(t.blocks).where(t.blocks.c.end_ms < before_ms))
+            ).rowcount
+            runs = (
+                await conn.execute(
+                    delete(t.cron_runs).where(
+                        t.cron_runs.c.started_ms < before_ms, t.cron_runs.c.ended_ms.is_not(None)
+                    )
+                )
+            ).rowcount
+            if entries or redecided:
+                generation = await self._generation(conn) + 1
+                upsert = self._db.insert(t.settings).values(
+                    key=_GENERATION_SETTING, value=json.dumps(generation)
+                )
+                await conn.execute(
+                    upsert.on_conflict_do_update(
+                        index_elements=[t.settings.c.key], set_={"value": upsert.excluded.value}
+                    )
+                )
+        return PruneResult(entries=entries, blocks=blocks, runs=runs, redecided=redecided)
+
+    async def _redecide(self, conn: AsyncConnection, account: str, message_ids: list[str]) -> int:
+        """Decide the message ids again over their stored lines; how many lines flipped."""
+        stored = await self._lines_of(conn, account, message_ids)
+        groups: dict[str, list[UsageEntry]] = {}
+        for line in stored.values():
+            assert line.entry.message_id is not None
+            groups.setdefault(line.entry.message_id, []).append(line.entry)
+        decided = _decide(groups.values())
+        flips: dict[bool, list[int]] = {True: [], False: []}
+        for key, line in stored.items():
+            if decided[key] != line.kept:
+                flips[decided[key]].append(line.id)
+        for kept, flipped in flips.items():
+            for chunk in _chunks(flipped, self._chunk):
+                await conn.execute(
+                    update(t.entries)
+                    .where(self._among(t.entries.c.id, chunk, BigInteger))
+                    .values(kept=kept)
+                )
+        return len(flips[True]) + len(flips[False])
 
     async def device_entries(
         self, account: str, device_id: str, since_ms: int | None = None, until_ms: int | None = None

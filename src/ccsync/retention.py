@@ -1,0 +1,57 @@
+"""History retention: what is older than ``retentionDays`` (a runtime setting) is deleted.
+
+Unset, everything is kept (reports then equal ccusage's over the whole history). Set, the
+server prunes at once and then hourly: usage lines by timestamp, ccusage blocks by end,
+finished cron runs by start (``HistoryStore.prune``). Every replica may prune; deleting
+what is already gone changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from ccsync.clock import Clock
+from ccsync.storage import StorageUnavailableError
+from ccsync.storage.history.base import HistoryStore, PruneResult
+from ccsync.usage.timestamps import MS_PER_DAY
+
+log = logging.getLogger("ccsync.retention")
+
+SETTING_RETENTION = "retentionDays"
+PRUNE_EVERY_SECONDS = 3600.0
+
+
+async def retention_days(history: HistoryStore) -> int | None:
+    value = (await history.get_settings()).get(SETTING_RETENTION)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+async def prune_expired(history: HistoryStore, clock: Clock) -> PruneResult | None:
+    """Prune by the current setting; ``None`` when everything is kept."""
+    days = await retention_days(history)
+    if days is None:
+        return None
+    result = await history.prune(clock.now_ms() - days * MS_PER_DAY)
+    if result.entries or result.blocks or result.runs:
+        log.info(
+            "retention.pruned",
+            extra={
+                "days": days,
+                "entries": result.entries,
+                "blocks": result.blocks,
+                "runs": result.runs,
+                "redecided": result.redecided,
+            },
+        )
+    return result
+
+
+async def prune_forever(history: HistoryStore, clock: Clock) -> None:
+    """Prune now and then every hour, for as long as the server runs."""
+    while True:
+        try:
+            await prune_expired(history, clock)
+        except StorageUnavailableError as exc:
+            log.warning("retention.failed", extra={"error": str(exc)})
+        await asyncio.sleep(PRUNE_EVERY_SECONDS)
