@@ -14,7 +14,7 @@ from typing import Any
 from ccsync import events
 from ccsync.clock import Clock
 from ccsync.reporting import DEFAULT_ACCOUNT, Reporter, official_limits_key
-from ccsync.storage.history.base import Device, HistoryStore, StoredBlock
+from ccsync.storage.history.base import Device, HistoryStore, StoredBlock, StreamMark
 from ccsync.storage.live.base import LiveStore
 from ccsync.usage.timestamps import iso_millis, parse_timestamp
 from ccsync.wire import CcusageBlock, PushAck, RateLimits, UsagePush
@@ -93,6 +93,7 @@ class IngestService:
         )
         errors = list(errors or [])
         accepted = duplicate = 0
+        mark = None
         if push.entries is not None:
             entries = []
             for index, wire_entry in enumerate(push.entries):
@@ -102,8 +103,11 @@ class IngestService:
                     rejected += 1
                     if len(errors) < 10:
                         errors.append(f"entries[{index}]: {exc}")
-            result = await self.history.ingest(account, device_id, entries, now)
-            accepted, duplicate = result.accepted, result.duplicate
+            numbered = None
+            if push.stream is not None and push.seq is not None:
+                numbered = StreamMark(push.stream, push.seq, push.acked or 0)
+            result = await self.history.ingest(account, device_id, entries, now, mark=numbered)
+            accepted, duplicate, mark = result.accepted, result.duplicate, result.mark
         elif push.blocks is not None:
             blocks = []
             for index, block in enumerate(push.blocks):
@@ -147,6 +151,8 @@ class IngestService:
             rejected=rejected,
             errors=errors,
             window=window,
+            history_id=await self.history.history_id(),
+            mark=mark,
         )
 
     async def report_limits(self, device_id: str, limits: RateLimits) -> dict[str, Any]:

@@ -50,6 +50,8 @@ TABLES = {
     "settings",
     "cron_jobs",
     "cron_runs",
+    "history_identity",
+    "device_marks",
     "alembic_version",
 }
 

@@ -4,6 +4,13 @@ A file is known by device and inode, so a rename changes nothing. A file that sh
 was rewritten and is read again from the start under a new source name. Only whole lines
 are read (a trailing partial line waits for its newline, unless it already is a complete
 usage line); new files and sub-agent folders are found on every scan.
+
+A file under an inode the agent does not know is first compared with the known files
+that are gone (same path, or same first line): when its first bytes are exactly what was
+read of one of them (``ccsync.agent.digest``), it is that file, replaced by a copy of
+itself (``cp`` + ``mv``, rsync, a sync tool, an editor) and read on from where it was.
+When a resync is pending (``ccsync.agent.identity``), every file found is read again from
+the start, under the same source names.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from pathlib import Path
 
 import msgspec
 
+from ccsync.agent.digest import Running, digest_of
 from ccsync.agent.state import AgentState, FileState
 from ccsync.usage.discovery import PROJECTS, attribute, find_transcripts
 from ccsync.usage.entry import UsageEntry
@@ -64,31 +72,71 @@ class Tailer:
         return result
 
     def _work(self) -> list[tuple[Path, FileState, int]]:
-        work = []
+        resync = self.state.resync_pending()
+        found: list[tuple[Path, os.stat_result, bytes]] = []
         for transcript in find_transcripts(self.roots):
             try:
                 info = os.stat(transcript.path)
             except OSError:
                 continue  # gone since it was listed
             head = _head(transcript.path)
-            if head is None:
-                continue
-            known = self.state.file(info.st_dev, info.st_ino)
-            if known is None:
-                known = self.state.new_file(info.st_dev, info.st_ino, str(transcript.path), head)
-            elif info.st_size < known.offset or not head.startswith(known.head):
-                # Rewritten, or a new file that was given a deleted file's inode.
-                known = self.state.restart_file(known, head)
-            elif len(head) > len(known.head):
+            if head is not None:
+                found.append((transcript.path, info, head))
+        present = {(info.st_dev, info.st_ino) for _, info, _ in found}
+        followed = [
+            (path, self._identify(path, info, head, present, resync is None), info.st_size)
+            for path, info, head in found
+        ]
+        if resync is not None:
+            self.state.rewind(known for _, known, _ in followed)
+        return [(path, known, size) for path, known, size in followed if size > known.offset]
+
+    def _identify(
+        self,
+        path: Path,
+        info: os.stat_result,
+        head: bytes,
+        present: set[tuple[int, int]],
+        check: bool,
+    ) -> FileState:
+        """What the agent knows of the file at ``path`` (new knowledge if nothing)."""
+        known = self.state.file(info.st_dev, info.st_ino)
+        if known is not None and info.st_size >= known.offset and head.startswith(known.head):
+            if len(head) > len(known.head):
                 self.state.extend_head(known, head)
-            known.path = str(transcript.path)
-            if info.st_size > known.offset:
-                work.append((transcript.path, known, info.st_size))
-        return work
+            known.path = str(path)
+            if known.digest is None and check:  # followed by an older agent: compute it once
+                digest = digest_of(path, known.offset)
+                if digest is not None:
+                    self.state.set_digest(known, digest)
+            return known
+        # A new inode, or one that holds something else now (rewritten, or a deleted
+        # file's inode given to a new one): a copy of a file that is gone goes on from
+        # where that one was; anything else is new content, read under a new name.
+        copied = self._copy_of(path, info, head, present)
+        if copied is not None:
+            return copied
+        if known is None:
+            return self.state.new_file(info.st_dev, info.st_ino, str(path), head)
+        known = self.state.restart_file(known, head)
+        known.path = str(path)
+        return known
+
+    def _copy_of(
+        self, path: Path, info: os.stat_result, head: bytes, present: set[tuple[int, int]]
+    ) -> FileState | None:
+        """The known file, no longer present, whose content this file starts with."""
+        for gone in self.state.look_alikes(str(path), head):
+            if (gone.dev, gone.ino) in present or not head.startswith(gone.head):
+                continue
+            if info.st_size >= gone.offset and digest_of(path, gone.offset) == gone.digest:
+                return self.state.adopt(gone, info.st_dev, info.st_ino, str(path))
+        return None
 
     def _read(self, path: Path, known: FileState, size: int) -> int:
         parts = self._parts(path)
         reader = TranscriptReader(attribute(parts, known.source), known.offset, self.stats)
+        running = None if known.digest is None else Running(known.digest)
         queued = 0
         try:
             with open(path, "rb") as handle:
@@ -102,7 +150,10 @@ class Tailer:
                     entries = reader.feed(chunk)
                     if remaining <= 0:
                         entries += reader.flush_if_complete()
-                    self.state.advance(known, reader.offset, size, [_wire(e) for e in entries])
+                    consumed = reader.offset - known.offset
+                    digest = None if running is None else running.advance(chunk, consumed)
+                    wire = [_wire(e) for e in entries]
+                    self.state.advance(known, reader.offset, size, wire, digest)
                     queued += len(entries)
         except OSError:
             pass  # vanished or unreadable now: what was read is committed, the rest waits

@@ -7,10 +7,12 @@ On connect the server sends ``initial-data`` (every live key). Then, from the cl
 ``get-live-data {key}``     → ``live-data-response {key, data}``
 ``subscribe {channel}``     → ``subscribed {channel}``; from then on only subscribed channels'
                             events arrive (``unsubscribe`` undoes it)
-``hello {deviceId, …}``     an agent names its device → ``welcome {deviceId}``; the device is
-                            online while the socket is open (also ``?deviceId=`` on connect)
+``hello {deviceId, …}``     an agent names its device → ``welcome {deviceId, historyId}``
+                            (and ``mark`` for its ``stream``); the device is online while the
+                            socket is open (also ``?deviceId=&stream=`` on connect)
 ``usage_update`` /          a push (``entries``, ``blocks`` or ``tokens``, as REST) →
-``update_usage {deviceId}`` ``sync_response {success, syncWindow, accepted, duplicate, rejected}``
+``update_usage {deviceId}`` ``sync_response {success, syncWindow, accepted, duplicate, rejected,
+                            historyId, mark}``
 =========================== =================================================================
 
 Errors are ``{"type": "error", "code": 4000-4003, "message": …}`` — invalid data,
@@ -48,7 +50,11 @@ AUTH_FAILED = 4002
 PROCESSING_FAILED = 4003
 
 DEVICE_ID = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
-PUSH_FIELDS = ("entries", "blocks", "tokens", "account", "device", "version")
+STREAM = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+PUSH_FIELDS = (
+    *("entries", "blocks", "tokens", "account", "device", "version"),
+    *("stream", "seq", "acked"),
+)
 
 
 def error(code: int, message: str, **extra: Any) -> dict[str, Any]:
@@ -76,7 +82,8 @@ async def socket(websocket: WebSocket) -> None:
         connection.send({"type": "initial-data", "data": await services.live.items()})
         announced = websocket.query_params.get("deviceId")
         if announced:
-            await _hello(services, connection, {"deviceId": announced})
+            stream = websocket.query_params.get("stream")
+            await _hello(services, connection, {"deviceId": announced, "stream": stream})
         while True:
             try:
                 frame = await websocket.receive()
@@ -204,7 +211,16 @@ async def _hello(services: Services, connection: Connection, message: dict[str, 
     await services.live.set(device_key(device_id), DeviceState(device, online=True).to_json())
     if first:
         await services.live.publish(events.device_event(events.DEVICE_CONNECTED, device_id, now))
-    connection.send({"type": "welcome", "deviceId": device_id, "account": account})
+    welcome: dict[str, Any] = {
+        "type": "welcome",
+        "deviceId": device_id,
+        "account": account,
+        "historyId": await services.history.history_id(),
+    }
+    stream = message.get("stream")
+    if isinstance(stream, str) and STREAM.match(stream):  # what it holds of the agent's lines
+        welcome["mark"] = await services.history.device_mark(device_id, stream)
+    connection.send(welcome)
 
 
 async def _usage_update(
@@ -247,6 +263,8 @@ async def _usage_update(
             "rejected": ack.rejected,
             "errors": ack.errors,
             "syncWindow": ack.window,
+            "historyId": ack.history_id,
+            "mark": ack.mark,
         }
     )
 

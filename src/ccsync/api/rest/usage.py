@@ -115,6 +115,31 @@ async def one_device(request: Request, who: Reader, deviceId: DeviceId) -> dict[
     )
 
 
+@router.get(
+    "/api/usage/{deviceId}/mark",
+    summary="What the server holds of an agent's numbered lines: its history id and the mark",
+)
+async def mark(
+    request: Request,
+    who: Reader,
+    deviceId: DeviceId,  # noqa: N803
+    stream: Annotated[
+        str, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="the agent's stream id")
+    ],
+) -> dict[str, Any]:
+    """``historyId``: random, made with the database (a new one: a new, wiped or replaced
+    database). ``mark``: every line of the stream numbered up to it is stored."""
+    services = deps.services(request)
+    if not who.may_push_for(deviceId):
+        raise ApiError(403, f"this token speaks for another device, not {deviceId!r}")
+    return {
+        "historyId": await services.history.history_id(),
+        "deviceId": deviceId,
+        "stream": stream,
+        "mark": await services.history.device_mark(deviceId, stream),
+    }
+
+
 @router.post(
     "/api/usage/{deviceId}",
     summary="Push usage for a device: entries, ccusage blocks, or a token counter",

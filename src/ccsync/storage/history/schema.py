@@ -130,6 +130,27 @@ settings = Table(
     PrimaryKeyConstraint("key", name="pk_settings"),
 )
 
+history_identity = Table(
+    "history_identity",
+    metadata,
+    # One row (slot 1): the random id made with the database (``SqlHistoryStore.history_id``).
+    Column("slot", Integer, nullable=False),
+    Column("history_id", Text, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    PrimaryKeyConstraint("slot", name="pk_history_identity"),
+)
+
+device_marks = Table(
+    "device_marks",
+    metadata,
+    # Every line an agent's stream numbered up to ``mark`` is stored (``wire.UsagePush``).
+    Column("device_id", Text, nullable=False),
+    Column("stream", Text, nullable=False),
+    Column("mark", BigInteger, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+    PrimaryKeyConstraint("device_id", "stream", name="pk_device_marks"),
+)
+
 cron_jobs = Table(
     "cron_jobs",
     metadata,
