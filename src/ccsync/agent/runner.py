@@ -21,7 +21,6 @@ import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_jitter
 
@@ -218,10 +217,10 @@ class Agent:
                 wait=wait_exponential_jitter(initial=BACKOFF_FIRST, max=BACKOFF_MAX),
                 retry=retry_if_exception_type(DeliveryError),
             )
-            asked = self._acked
-            welcome: dict[str, Any] | None = None
+            asked, welcome = self._acked, None
             async for attempt in retrying:
                 with attempt:
+                    asked = self._acked  # what the welcome must account for at least
                     welcome = await self.link.open()
             view = ServerView.from_message(welcome or {})
             self.numbered = view is not None

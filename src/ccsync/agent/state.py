@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from ccsync.agent.digest import EMPTY
+from ccsync.agent.digest import EMPTY, Content
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
@@ -43,12 +43,13 @@ CREATE TABLE IF NOT EXISTS sources (name TEXT PRIMARY KEY);
 UPGRADES = (
     # 0.2: the content identity of each file (``ccsync.agent.digest``).
     ("files", "digest", "ALTER TABLE files ADD COLUMN digest TEXT"),
+    ("files", "tail", "ALTER TABLE files ADD COLUMN tail BLOB"),
 )
 INDEXES = """
 CREATE INDEX IF NOT EXISTS files_path ON files (path);
 CREATE INDEX IF NOT EXISTS files_head ON files (head);
 """
-_FILE_COLUMNS = "dev, ino, path, source, offset, size, head, digest"
+_FILE_COLUMNS = "dev, ino, path, source, offset, size, head, digest, tail"
 STREAM_KEY = "stream"
 RESYNC_KEY = "resync.pending"
 ACKED_KEY = "outbox.acked"
@@ -73,6 +74,9 @@ class FileState:
     digest: str | None = EMPTY
     """Checksum of the bytes ``[0, offset)`` (``ccsync.agent.digest``); ``None`` for a file
     followed by an older agent, until it is computed."""
+    tail: bytes | None = b""
+    """The last bytes before ``offset`` (up to ``digest.TAIL_BYTES``): the file under this
+    inode must still have them there to be this file (``None``: not known yet)."""
 
 
 class AgentState:
@@ -111,14 +115,16 @@ class AgentState:
         return None if row is None else FileState(*row)
 
     def new_file(self, dev: int, ino: int, path: str, head: bytes) -> FileState:
-        """Start following a file, under its path as source name (see ``_issue_source``)."""
+        """Start following a file from its start, under its path as source name, or
+        ``path~N`` if that name was used (see ``_issue_source``)."""
         with self.transaction() as db:
             source = self._issue_source(db, path)
             db.execute(
-                f"INSERT OR REPLACE INTO files ({_FILE_COLUMNS}) VALUES (?, ?, ?, ?, 0, 0, ?, ?)",
+                f"INSERT OR REPLACE INTO files ({_FILE_COLUMNS})"
+                " VALUES (?, ?, ?, ?, 0, 0, ?, ?, x'')",
                 (dev, ino, path, source, head, EMPTY),
             )
-        return FileState(dev, ino, path, source, 0, 0, head, EMPTY)
+        return FileState(dev, ino, path, source, 0, 0, head, EMPTY, b"")
 
     def extend_head(self, state: FileState, head: bytes) -> None:
         """Keep more of the first bytes of a file that was short when first seen."""
@@ -127,10 +133,17 @@ class AgentState:
         )
         state.head = head
 
-    def restart_file(self, state: FileState, head: bytes) -> FileState:
-        """A file that was rewritten (it shrank, or its first bytes changed): read it again
-        from the start, under a new source name."""
-        return self.new_file(state.dev, state.ino, state.path, head)
+    def retire(self, dev: int, ino: int) -> None:
+        """What the agent knew under this inode is of a file that is not there any more
+        (the inode holds another file now): it is kept, under no inode (``dev`` -1), for
+        a copy of it to be recognised (``look_alikes``)."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE files SET dev = -1,"
+                " ino = (SELECT coalesce(min(ino), 0) - 1 FROM files WHERE dev = -1)"
+                " WHERE dev = ? AND ino = ?",
+                (dev, ino),
+            )
 
     @staticmethod
     def _issue_source(db: sqlite3.Connection, path: str) -> str:
@@ -151,28 +164,29 @@ class AgentState:
         offset: int,
         size: int,
         entries: Sequence[str],
-        digest: str | None,
+        content: Content | None,
     ) -> None:
-        """Record that the file was read up to ``offset`` (``digest``: the checksum of
+        """Record that the file was read up to ``offset`` (``content``: what identifies
         ``[0, offset)``), queueing ``entries`` (wire JSON)."""
+        digest, tail = (None, None) if content is None else (content.digest, content.tail)
         with self.transaction() as db:
             db.executemany("INSERT INTO outbox (entry) VALUES (?)", [(e,) for e in entries])
             db.execute(
-                "UPDATE files SET offset = ?, size = ?, path = ?, digest = ?"
+                "UPDATE files SET offset = ?, size = ?, path = ?, digest = ?, tail = ?"
                 " WHERE dev = ? AND ino = ?",
-                (offset, size, state.path, digest, state.dev, state.ino),
+                (offset, size, state.path, digest, tail, state.dev, state.ino),
             )
         state.offset = offset
         state.size = size
-        state.digest = digest
+        state.digest, state.tail = digest, tail
 
-    def set_digest(self, state: FileState, digest: str) -> None:
-        """The checksum of ``[0, offset)`` of a file an older agent followed."""
+    def set_content(self, state: FileState, content: Content) -> None:
+        """What identifies ``[0, offset)`` of a file an older agent followed."""
         self._db.execute(
-            "UPDATE files SET digest = ? WHERE dev = ? AND ino = ? AND offset = ?",
-            (digest, state.dev, state.ino, state.offset),
+            "UPDATE files SET digest = ?, tail = ? WHERE dev = ? AND ino = ? AND offset = ?",
+            (content.digest, content.tail, state.dev, state.ino, state.offset),
         )
-        state.digest = digest
+        state.digest, state.tail = content.digest, content.tail
 
     def look_alikes(self, path: str, head: bytes) -> list[FileState]:
         """Files that a file at ``path`` starting with ``head`` may be a copy of: those
@@ -186,11 +200,10 @@ class AgentState:
         return [FileState(*row) for row in rows]
 
     def adopt(self, state: FileState, dev: int, ino: int, path: str) -> FileState:
-        """The file at ``(dev, ino)`` is ``state``'s file under a new inode: it goes on
-        from ``state``'s offset under its source name (what the inode held before is
-        forgotten)."""
+        """The file at ``(dev, ino)`` (which the agent knows nothing of, or ``retire``d)
+        is ``state``'s file under a new inode: it goes on from ``state``'s offset, under
+        its source name."""
         with self.transaction() as db:
-            db.execute("DELETE FROM files WHERE dev = ? AND ino = ?", (dev, ino))
             db.execute(
                 "UPDATE files SET dev = ?, ino = ?, path = ? WHERE dev = ? AND ino = ?",
                 (dev, ino, path, state.dev, state.ino),
@@ -204,13 +217,14 @@ class AgentState:
         states = list(states)
         with self.transaction() as db:
             db.executemany(
-                "UPDATE files SET offset = 0, size = 0, digest = ? WHERE dev = ? AND ino = ?",
+                "UPDATE files SET offset = 0, size = 0, digest = ?, tail = x''"
+                " WHERE dev = ? AND ino = ?",
                 [(EMPTY, state.dev, state.ino) for state in states],
             )
             db.execute("DELETE FROM meta WHERE key = ?", (RESYNC_KEY,))
         for state in states:
             state.offset = state.size = 0
-            state.digest = EMPTY
+            state.digest, state.tail = EMPTY, b""
 
     def files(self) -> list[FileState]:
         return [FileState(*row) for row in self._db.execute(f"SELECT {_FILE_COLUMNS} FROM files")]

@@ -5,10 +5,12 @@ was rewritten and is read again from the start under a new source name. Only who
 are read (a trailing partial line waits for its newline, unless it already is a complete
 usage line); new files and sub-agent folders are found on every scan.
 
-A file under an inode the agent does not know is first compared with the known files
-that are gone (same path, or same first line): when its first bytes are exactly what was
-read of one of them (``ccsync.agent.digest``), it is that file, replaced by a copy of
-itself (``cp`` + ``mv``, rsync, a sync tool, an editor) and read on from where it was.
+A file under an inode the agent does not know (or that holds something else now) is
+first compared with the known files that are gone (same path, or same first line): when
+its first bytes are exactly what was read of one of them (``ccsync.agent.digest``), it is
+that file, replaced by a copy of itself (``cp`` + ``mv``, rsync, a sync tool, an editor,
+a restore) and read on from where it was. Known files that are gone stay known (retired
+from their inode) for that.
 When a resync is pending (``ccsync.agent.identity``), every file found is read again from
 the start, under the same source names.
 """
@@ -22,7 +24,7 @@ from pathlib import Path
 
 import msgspec
 
-from ccsync.agent.digest import Running, digest_of
+from ccsync.agent.digest import Running, content_of
 from ccsync.agent.state import AgentState, FileState
 from ccsync.usage.discovery import PROJECTS, attribute, find_transcripts
 from ccsync.usage.entry import UsageEntry
@@ -73,70 +75,70 @@ class Tailer:
 
     def _work(self) -> list[tuple[Path, FileState, int]]:
         resync = self.state.resync_pending()
-        found: list[tuple[Path, os.stat_result, bytes]] = []
+        found: list[tuple[Path, os.stat_result, bytes, FileState | None]] = []
         for transcript in find_transcripts(self.roots):
             try:
                 info = os.stat(transcript.path)
             except OSError:
                 continue  # gone since it was listed
-            head = _head(transcript.path)
-            if head is not None:
-                found.append((transcript.path, info, head))
-        present = {(info.st_dev, info.st_ino) for _, info, _ in found}
-        followed = [
-            (path, self._identify(path, info, head, present, resync is None), info.st_size)
-            for path, info, head in found
-        ]
+            state = self.state.file(info.st_dev, info.st_ino)
+            look = _look(transcript.path, state, info.st_size)
+            if look is not None:
+                head, same = look
+                found.append((transcript.path, info, head, state if same else None))
+        present = {(state.dev, state.ino) for *_, state in found if state is not None}
+        # What the other inodes held before (a deleted file's inode number is soon given
+        # to a new file) is set aside first: it may be what one of them is a copy of.
+        for _, info, _, state in found:
+            if state is None:
+                self.state.retire(info.st_dev, info.st_ino)
+        followed = []
+        for path, info, head, state in found:
+            if state is not None:
+                self._known(path, head, state, legacy=resync is None)
+            else:
+                state = self._copy_of(path, info, head, present) or self.state.new_file(
+                    info.st_dev, info.st_ino, str(path), head
+                )
+                present.add((state.dev, state.ino))
+            followed.append((path, state, info.st_size))
         if resync is not None:
-            self.state.rewind(known for _, known, _ in followed)
-        return [(path, known, size) for path, known, size in followed if size > known.offset]
+            self.state.rewind(state for _, state, _ in followed)
+        return [(path, state, size) for path, state, size in followed if size > state.offset]
 
-    def _identify(
-        self,
-        path: Path,
-        info: os.stat_result,
-        head: bytes,
-        present: set[tuple[int, int]],
-        check: bool,
-    ) -> FileState:
-        """What the agent knows of the file at ``path`` (new knowledge if nothing)."""
-        known = self.state.file(info.st_dev, info.st_ino)
-        if known is not None and info.st_size >= known.offset and head.startswith(known.head):
-            if len(head) > len(known.head):
-                self.state.extend_head(known, head)
-            known.path = str(path)
-            if known.digest is None and check:  # followed by an older agent: compute it once
-                digest = digest_of(path, known.offset)
-                if digest is not None:
-                    self.state.set_digest(known, digest)
-            return known
-        # A new inode, or one that holds something else now (rewritten, or a deleted
-        # file's inode given to a new one): a copy of a file that is gone goes on from
-        # where that one was; anything else is new content, read under a new name.
-        copied = self._copy_of(path, info, head, present)
-        if copied is not None:
-            return copied
-        if known is None:
-            return self.state.new_file(info.st_dev, info.st_ino, str(path), head)
-        known = self.state.restart_file(known, head)
-        known.path = str(path)
-        return known
+    def _known(self, path: Path, head: bytes, state: FileState, legacy: bool) -> None:
+        """A file still under the inode the agent knows it by."""
+        if len(head) > len(state.head):
+            self.state.extend_head(state, head)
+        state.path = str(path)
+        if state.tail is None and legacy:  # followed by an older agent: computed once
+            content = content_of(path, state.offset)
+            if content is not None:
+                self.state.set_content(state, content)
 
     def _copy_of(
         self, path: Path, info: os.stat_result, head: bytes, present: set[tuple[int, int]]
     ) -> FileState | None:
-        """The known file, no longer present, whose content this file starts with."""
+        """The known file, not present any more, whose content this file starts with: it
+        goes on from where that one was, under its source name."""
         for gone in self.state.look_alikes(str(path), head):
             if (gone.dev, gone.ino) in present or not head.startswith(gone.head):
                 continue
-            if info.st_size >= gone.offset and digest_of(path, gone.offset) == gone.digest:
+            if info.st_size < gone.offset:
+                continue
+            content = content_of(path, gone.offset)
+            if content is not None and content.digest == gone.digest:
                 return self.state.adopt(gone, info.st_dev, info.st_ino, str(path))
         return None
 
     def _read(self, path: Path, known: FileState, size: int) -> int:
         parts = self._parts(path)
         reader = TranscriptReader(attribute(parts, known.source), known.offset, self.stats)
-        running = None if known.digest is None else Running(known.digest)
+        running = (
+            None
+            if known.digest is None or known.tail is None
+            else Running(known.digest, known.tail)
+        )
         queued = 0
         try:
             with open(path, "rb") as handle:
@@ -151,9 +153,9 @@ class Tailer:
                     if remaining <= 0:
                         entries += reader.flush_if_complete()
                     consumed = reader.offset - known.offset
-                    digest = None if running is None else running.advance(chunk, consumed)
+                    content = None if running is None else running.advance(chunk, consumed)
                     wire = [_wire(e) for e in entries]
-                    self.state.advance(known, reader.offset, size, wire, digest)
+                    self.state.advance(known, reader.offset, size, wire, content)
                     queued += len(entries)
         except OSError:
             pass  # vanished or unreadable now: what was read is committed, the rest waits
@@ -168,15 +170,23 @@ class Tailer:
         return (path.name,)
 
 
-def _head(path: Path) -> bytes | None:
-    """The first line (with its newline), or all there is of it so far."""
+def _look(path: Path, known: FileState | None, size: int) -> tuple[bytes, bool] | None:
+    """The file's first line (or all there is of it so far), and whether the file is still
+    ``known``: the same first line, and the bytes read last still before the offset."""
     try:
         with open(path, "rb") as handle:
             start = handle.read(HEAD_BYTES)
+            end = start.find(b"\n")
+            head = start if end == -1 else start[: end + 1]
+            if known is None or size < known.offset or not head.startswith(known.head):
+                return head, False
+            tail = known.tail
+            if not tail:  # nothing read yet, or not known (an older agent's): head only
+                return head, True
+            handle.seek(known.offset - len(tail))
+            return head, handle.read(len(tail)) == tail
     except OSError:
         return None
-    end = start.find(b"\n")
-    return start if end == -1 else start[: end + 1]
 
 
 def _wire(entry: UsageEntry) -> str:
