@@ -61,9 +61,9 @@ def following(devices: list[Path], server: str, states: Path) -> Iterator[list[P
             state.mkdir(parents=True, exist_ok=True)
             log = state / "agent.log"
             handle = stack.enter_context(log.open("w"))
+            argv = ["agent", "--device", device.name, "--claude-dir", str(device)]
             process = subprocess.Popen(
-                [sys.executable, "-m", "ccsync", "agent", "--device", device.name]
-                + ["--claude-dir", str(device)],
+                [sys.executable, "-m", "ccsync", *argv],
                 env=agent_env(state, state, server),
                 stderr=handle,
                 text=True,
@@ -131,6 +131,7 @@ def test_a_wiped_database_gets_every_history_back(
             server.start()
             took = seconds_until_parity(parity, server.url)
             assert server.entries() == stored  # every line once
+            assert len(resyncs(logs)) == 3  # each agent said why, once
             print(f"\nD8 wipe (SQLite): totals back {took:.1f} s after the restart")
     finally:
         server.stop()
@@ -169,6 +170,7 @@ def test_a_database_restored_from_an_older_backup_gets_the_rest_back(
             assert server.entries() == half  # the backup's content
             took = seconds_until_parity(parity, server.url)
             assert server.entries() == stored
+            assert len(resyncs(logs)) == 3 and all("backup" in line for line in resyncs(logs))
             print(f"\nD8 restore (SQLite): totals back {took:.1f} s after the restart")
     finally:
         server.stop()
@@ -196,6 +198,7 @@ def test_a_new_postgresql_database_gets_every_history_back(
             server.start()
             took = seconds_until_parity(parity, server.url)
             assert server.entries() == stored
+            assert len(resyncs(logs)) == 3
             print(f"\nD8 wipe (PostgreSQL): totals back {took:.1f} s after the restart")
     finally:
         server.stop()
@@ -292,9 +295,9 @@ def no_id_lines(start: int, count: int) -> list[str]:
 def local_report(report: str, device: Path) -> object:
     """ccsync's own report of the device's final files: the engine whose output equals
     ccusage's on every parity case (tests/parity)."""
+    argv = ["report", report, "--json", "--timezone", "UTC", "--claude-dir", str(device)]
     done = subprocess.run(
-        [sys.executable, "-m", "ccsync", "report", report, "--json", "--timezone", "UTC"]
-        + ["--claude-dir", str(device)],
+        [sys.executable, "-m", "ccsync", *argv],
         capture_output=True,
         text=True,
         check=True,
