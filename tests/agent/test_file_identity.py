@@ -169,7 +169,8 @@ def test_files_an_older_agent_followed_get_their_identity(root: Path, state: Age
     path = write_transcript(root, "p/s.jsonl", [line(1), line(2)])
     tailer = Tailer(state, [root])
     tailer.scan()
-    state._db.execute("UPDATE files SET digest = NULL, tail = NULL")  # as 0.1 left them
+    # Columns added since 0.1 are empty in its state.
+    state._db.execute("UPDATE files SET digest = NULL, tail = NULL, stamp = NULL, head_key = NULL")
     assert tailer.scan().entries == 0
     (known,) = state.files()
     assert known.digest == content_of(path, known.offset).digest  # type: ignore[union-attr]
@@ -209,3 +210,37 @@ def test_the_running_identity_is_that_of_the_bytes_read(root: Path, tmp_path: Pa
         offset = max(offset, end)
         assert content == content_of(path, offset)
     assert len(running.content.tail) == min(TAIL_BYTES, len(data))
+
+
+def test_the_state_of_an_older_agent_is_taken_over(root: Path, tmp_path: Path) -> None:
+    """An ``agent.db`` as 0.1 made it (no content identity yet): opened, it goes on, and
+    its files are recognised when replaced by copies afterwards."""
+    import sqlite3
+
+    path = write_transcript(root, "p/s.jsonl", [line(1), line(2)])
+    info = path.stat()
+    db = sqlite3.connect(tmp_path / "old.db")
+    db.executescript(
+        "CREATE TABLE files (dev INTEGER NOT NULL, ino INTEGER NOT NULL, path TEXT NOT NULL,"
+        " source TEXT NOT NULL, offset INTEGER NOT NULL DEFAULT 0, size INTEGER NOT NULL"
+        " DEFAULT 0, head BLOB NOT NULL DEFAULT x'', PRIMARY KEY (dev, ino));"
+        "CREATE TABLE sources (name TEXT PRIMARY KEY);"
+    )
+    head = path.read_bytes().split(b"\n")[0] + b"\n"
+    size = info.st_size
+    db.execute(
+        "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (info.st_dev, info.st_ino, str(path), str(path), size, size, head),
+    )
+    db.execute("INSERT INTO sources VALUES (?)", (str(path),))
+    db.commit()
+    db.close()
+    state = AgentState(tmp_path / "old.db")
+    try:
+        tailer = Tailer(state, [root])
+        assert tailer.scan().entries == 0
+        replace_by_copy(path, line(3))
+        assert tailer.scan().entries == 1
+        assert queued(state) == [(str(path), size)]
+    finally:
+        state.close()

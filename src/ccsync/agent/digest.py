@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 READ_BYTES = 4 * 1024 * 1024
-TAIL_BYTES = 4096
+TAIL_BYTES = 1024
 
 
 class Digest:

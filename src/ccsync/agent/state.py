@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import uuid
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -44,12 +45,14 @@ UPGRADES = (
     # 0.2: the content identity of each file (``ccsync.agent.digest``).
     ("files", "digest", "ALTER TABLE files ADD COLUMN digest TEXT"),
     ("files", "tail", "ALTER TABLE files ADD COLUMN tail BLOB"),
+    ("files", "stamp", "ALTER TABLE files ADD COLUMN stamp TEXT"),
+    ("files", "head_key", "ALTER TABLE files ADD COLUMN head_key INTEGER"),
 )
 INDEXES = """
 CREATE INDEX IF NOT EXISTS files_path ON files (path);
-CREATE INDEX IF NOT EXISTS files_head ON files (head);
+CREATE INDEX IF NOT EXISTS files_head_key ON files (head_key);
 """
-_FILE_COLUMNS = "dev, ino, path, source, offset, size, head, digest, tail"
+_FILE_COLUMNS = "dev, ino, path, source, offset, size, head, digest, tail, stamp"
 STREAM_KEY = "stream"
 RESYNC_KEY = "resync.pending"
 ACKED_KEY = "outbox.acked"
@@ -77,6 +80,14 @@ class FileState:
     tail: bytes | None = b""
     """The last bytes before ``offset`` (up to ``digest.TAIL_BYTES``): the file under this
     inode must still have them there to be this file (``None``: not known yet)."""
+    stamp: str | None = None
+    """Size, modification and change times when the file was last found to be this file:
+    while they stay, it is (a new file given this inode has another change time)."""
+
+
+def _key(head: bytes) -> int:
+    """What ``look_alikes`` finds a first line by (an index on the line would copy it)."""
+    return zlib.crc32(head)
 
 
 class AgentState:
@@ -120,16 +131,17 @@ class AgentState:
         with self.transaction() as db:
             source = self._issue_source(db, path)
             db.execute(
-                f"INSERT OR REPLACE INTO files ({_FILE_COLUMNS})"
-                " VALUES (?, ?, ?, ?, 0, 0, ?, ?, x'')",
-                (dev, ino, path, source, head, EMPTY),
+                f"INSERT OR REPLACE INTO files ({_FILE_COLUMNS}, head_key)"
+                " VALUES (?, ?, ?, ?, 0, 0, ?, ?, x'', NULL, ?)",
+                (dev, ino, path, source, head, EMPTY, _key(head)),
             )
         return FileState(dev, ino, path, source, 0, 0, head, EMPTY, b"")
 
     def extend_head(self, state: FileState, head: bytes) -> None:
         """Keep more of the first bytes of a file that was short when first seen."""
         self._db.execute(
-            "UPDATE files SET head = ? WHERE dev = ? AND ino = ?", (head, state.dev, state.ino)
+            "UPDATE files SET head = ?, head_key = ? WHERE dev = ? AND ino = ?",
+            (head, _key(head), state.dev, state.ino),
         )
         state.head = head
 
@@ -165,26 +177,41 @@ class AgentState:
         size: int,
         entries: Sequence[str],
         content: Content | None,
+        stamp: str | None = None,
     ) -> None:
-        """Record that the file was read up to ``offset`` (``content``: what identifies
-        ``[0, offset)``), queueing ``entries`` (wire JSON)."""
+        """Record that the file (as ``stamp`` says) was read up to ``offset``
+        (``content``: what identifies ``[0, offset)``), queueing ``entries`` (wire JSON)."""
         digest, tail = (None, None) if content is None else (content.digest, content.tail)
         with self.transaction() as db:
             db.executemany("INSERT INTO outbox (entry) VALUES (?)", [(e,) for e in entries])
             db.execute(
-                "UPDATE files SET offset = ?, size = ?, path = ?, digest = ?, tail = ?"
-                " WHERE dev = ? AND ino = ?",
-                (offset, size, state.path, digest, tail, state.dev, state.ino),
+                "UPDATE files SET offset = ?, size = ?, path = ?, digest = ?, tail = ?,"
+                " stamp = ? WHERE dev = ? AND ino = ?",
+                (offset, size, state.path, digest, tail, stamp, state.dev, state.ino),
             )
         state.offset = offset
         state.size = size
-        state.digest, state.tail = digest, tail
+        state.digest, state.tail, state.stamp = digest, tail, stamp
+
+    def set_stamp(self, state: FileState, stamp: str) -> None:
+        """The file was found to be this file, as ``stamp`` says, at ``path``."""
+        self._db.execute(
+            "UPDATE files SET stamp = ?, path = ? WHERE dev = ? AND ino = ?",
+            (stamp, state.path, state.dev, state.ino),
+        )
+        state.stamp = stamp
+
+    def stamps(self) -> dict[tuple[int, int], tuple[str | None, str, int]]:
+        """Every file under an inode: its stamp, path and offset (one light query)."""
+        rows = self._db.execute("SELECT dev, ino, stamp, path, offset FROM files WHERE dev >= 0")
+        return {(dev, ino): (stamp, path, offset) for dev, ino, stamp, path, offset in rows}
 
     def set_content(self, state: FileState, content: Content) -> None:
         """What identifies ``[0, offset)`` of a file an older agent followed."""
         self._db.execute(
-            "UPDATE files SET digest = ?, tail = ? WHERE dev = ? AND ino = ? AND offset = ?",
-            (content.digest, content.tail, state.dev, state.ino, state.offset),
+            "UPDATE files SET digest = ?, tail = ?, stamp = NULL, head_key = ?"
+            " WHERE dev = ? AND ino = ? AND offset = ?",
+            (content.digest, content.tail, _key(state.head), state.dev, state.ino, state.offset),
         )
         state.digest, state.tail = content.digest, content.tail
 
@@ -193,9 +220,9 @@ class AgentState:
         last seen at that path or with the same first line, with something read."""
         rows = self._db.execute(
             f"SELECT {_FILE_COLUMNS} FROM files"
-            " WHERE (path = ? OR head = ?) AND digest IS NOT NULL AND offset > 0"
+            " WHERE (path = ? OR head_key = ?) AND digest IS NOT NULL AND offset > 0"
             " ORDER BY path = ? DESC, offset DESC",
-            (path, head, path),
+            (path, _key(head), path),
         )
         return [FileState(*row) for row in rows]
 
@@ -205,10 +232,11 @@ class AgentState:
         its source name."""
         with self.transaction() as db:
             db.execute(
-                "UPDATE files SET dev = ?, ino = ?, path = ? WHERE dev = ? AND ino = ?",
+                "UPDATE files SET dev = ?, ino = ?, path = ?, stamp = NULL"
+                " WHERE dev = ? AND ino = ?",
                 (dev, ino, path, state.dev, state.ino),
             )
-        state.dev, state.ino, state.path = dev, ino, path
+        state.dev, state.ino, state.path, state.stamp = dev, ino, path, None
         return state
 
     def rewind(self, states: Iterable[FileState]) -> None:
@@ -217,14 +245,14 @@ class AgentState:
         states = list(states)
         with self.transaction() as db:
             db.executemany(
-                "UPDATE files SET offset = 0, size = 0, digest = ?, tail = x''"
+                "UPDATE files SET offset = 0, size = 0, digest = ?, tail = x'', stamp = NULL"
                 " WHERE dev = ? AND ino = ?",
                 [(EMPTY, state.dev, state.ino) for state in states],
             )
             db.execute("DELETE FROM meta WHERE key = ?", (RESYNC_KEY,))
         for state in states:
             state.offset = state.size = 0
-            state.digest, state.tail = EMPTY, b""
+            state.digest, state.tail, state.stamp = EMPTY, b"", None
 
     def files(self) -> list[FileState]:
         return [FileState(*row) for row in self._db.execute(f"SELECT {_FILE_COLUMNS} FROM files")]

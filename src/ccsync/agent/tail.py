@@ -56,55 +56,78 @@ class Tailer:
 
     def pending_bytes(self) -> int:
         """How much is there to read now (for a progress bar)."""
-        return sum(size - known.offset for _, known, size in self._work())
+        return sum(size - known.offset for _, known, size, _ in self._work())
 
     def scan(self, progress: ScanProgress | None = None) -> TailResult:
         """Read everything new in every transcript; return what was queued."""
         work = self._work()
         result = TailResult()
         if progress is not None:
-            progress.start(sum(size - known.offset for _, known, size in work), len(work))
-        for path, known, size in work:
+            progress.start(sum(size - known.offset for _, known, size, _ in work), len(work))
+        for path, known, size, stamp in work:
             before = known.offset
-            result.entries += self._read(path, known, size)
+            result.entries += self._read(path, known, size, stamp)
             result.files += 1
             result.bytes += known.offset - before
             if progress is not None:
                 progress.advance(size - before)
         return result
 
-    def _work(self) -> list[tuple[Path, FileState, int]]:
+    def _work(self) -> list[tuple[Path, FileState, int, str]]:
+        """The files with something to read: each with what the agent knows of it, its
+        size and stamp now."""
         resync = self.state.resync_pending()
-        found: list[tuple[Path, os.stat_result, bytes, FileState | None]] = []
+        stamps = self.state.stamps()
+        present: set[tuple[int, int]] = set()
+        followed: list[tuple[Path, FileState, int, str]] = []
+        unsure: list[tuple[Path, os.stat_result, str, bytes, FileState | None]] = []
+        taken: list[tuple[int, int]] = []
         for transcript in find_transcripts(self.roots):
+            path = transcript.path
             try:
-                info = os.stat(transcript.path)
+                info = os.stat(path)
             except OSError:
                 continue  # gone since it was listed
-            state = self.state.file(info.st_dev, info.st_ino)
-            look = _look(transcript.path, state, info.st_size)
+            key, stamp = (info.st_dev, info.st_ino), _stamp(info)
+            seen = stamps.get(key)
+            if seen is not None and seen[:2] == (stamp, str(path)) and resync is None:
+                present.add(key)  # untouched since it was last found to be this file
+                if info.st_size > seen[2]:  # a last line that waits for its end
+                    known = self.state.file(*key)
+                    if known is not None:
+                        followed.append((path, known, info.st_size, stamp))
+                continue
+            known = None if seen is None else self.state.file(*key)
+            look = _look(path, known, info.st_size)
             if look is not None:
                 head, same = look
-                found.append((transcript.path, info, head, state if same else None))
-        present = {(state.dev, state.ino) for *_, state in found if state is not None}
+                unsure.append((path, info, stamp, head, known if same else None))
+                if same:
+                    present.add(key)
+                elif known is not None:
+                    taken.append(key)
         # What the other inodes held before (a deleted file's inode number is soon given
         # to a new file) is set aside first: it may be what one of them is a copy of.
-        for _, info, _, state in found:
-            if state is None:
-                self.state.retire(info.st_dev, info.st_ino)
-        followed = []
-        for path, info, head, state in found:
-            if state is not None:
-                self._known(path, head, state, legacy=resync is None)
+        for dev, ino in taken:
+            self.state.retire(dev, ino)
+        for path, info, stamp, head, known in unsure:
+            if known is not None:
+                self._known(path, head, known, legacy=resync is None)
             else:
-                state = self._copy_of(path, info, head, present) or self.state.new_file(
+                known = self._copy_of(path, info, head, present) or self.state.new_file(
                     info.st_dev, info.st_ino, str(path), head
                 )
-                present.add((state.dev, state.ino))
-            followed.append((path, state, info.st_size))
+                present.add((known.dev, known.ino))
+            followed.append((path, known, info.st_size, stamp))
         if resync is not None:
-            self.state.rewind(state for _, state, _ in followed)
-        return [(path, state, size) for path, state, size in followed if size > state.offset]
+            self.state.rewind(known for _, known, _, _ in followed)
+        work = []
+        for path, known, size, stamp in followed:
+            if size > known.offset:
+                work.append((path, known, size, stamp))
+            elif known.stamp != stamp:
+                self.state.set_stamp(known, stamp)
+        return work
 
     def _known(self, path: Path, head: bytes, state: FileState, legacy: bool) -> None:
         """A file still under the inode the agent knows it by."""
@@ -131,7 +154,7 @@ class Tailer:
                 return self.state.adopt(gone, info.st_dev, info.st_ino, str(path))
         return None
 
-    def _read(self, path: Path, known: FileState, size: int) -> int:
+    def _read(self, path: Path, known: FileState, size: int, stamp: str) -> int:
         parts = self._parts(path)
         reader = TranscriptReader(attribute(parts, known.source), known.offset, self.stats)
         running = (
@@ -155,7 +178,7 @@ class Tailer:
                     consumed = reader.offset - known.offset
                     content = None if running is None else running.advance(chunk, consumed)
                     wire = [_wire(e) for e in entries]
-                    self.state.advance(known, reader.offset, size, wire, content)
+                    self.state.advance(known, reader.offset, size, wire, content, stamp)
                     queued += len(entries)
         except OSError:
             pass  # vanished or unreadable now: what was read is committed, the rest waits
@@ -168,6 +191,10 @@ class Tailer:
             except ValueError:
                 continue
         return (path.name,)
+
+
+def _stamp(info: os.stat_result) -> str:
+    return f"{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}"
 
 
 def _look(path: Path, known: FileState | None, size: int) -> tuple[bytes, bool] | None:
