@@ -110,6 +110,7 @@ class Agent:
             sink = self.link if self.link.connected else self.http
             if sink is self.http and self.numbered is None:
                 await self.ask_server()
+            self._acked = self.state.acked()  # another process sharing the state may move it
             numbering = Numbering(self.stream, max(ids), self._acked) if self.numbered else None
             try:
                 ack = await sink.push(rows, numbering)
@@ -126,7 +127,7 @@ class Agent:
     async def ask_server(self) -> None:
         """Ask over HTTP what the server holds of this agent's lines (``DeliveryError``
         when it cannot be reached)."""
-        asked = self._acked
+        asked = self._acked = self.state.acked()
         answer = await self.http.mark(self.stream)
         self.numbered = answer is not None
         if answer is not None:

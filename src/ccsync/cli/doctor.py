@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,20 +72,27 @@ def _agent_checks(state_dir: str) -> list[Check]:
                 required=False,
             )
         ]
+    from ccsync.agent.identity import last_resync
+
     state = AgentState(path)
     try:
         waiting = state.outbox_size()
         followed = len(state.files())
+        resync = last_resync(state)
     finally:
         state.close()
     advice = "" if not waiting else "lines wait for the server: is it reachable (see below)?"
-    return [
+    checks = [
         Check(
             waiting == 0,
             f"agent: following {followed} files, {waiting} lines waiting to be sent",
             advice,
         )
     ]
+    if resync is not None:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(float(resync.get("at") or 0)))
+        checks.append(Check(True, f"agent read everything again on {when}: {resync.get('reason')}"))
+    return checks
 
 
 def _server_checks(server: str, token: str | None) -> list[Check]:
