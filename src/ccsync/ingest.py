@@ -81,6 +81,7 @@ class IngestService:
     ) -> PushAck:
         """Take a push for ``device_id``; the acknowledgement carries the account window."""
         now = self.clock.now_ms()
+        history_id = await self.history.history_id()
         account = await self.account_of(device_id, push.account)
         info = push.device
         device = await self.history.register_device(
@@ -151,7 +152,7 @@ class IngestService:
             rejected=rejected,
             errors=errors,
             window=window,
-            history_id=await self.history.history_id(),
+            history_id=history_id,
             mark=mark,
         )
 

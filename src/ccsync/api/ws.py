@@ -206,11 +206,6 @@ async def _hello(services: Services, connection: Connection, message: dict[str, 
         hostname=_text(message.get("hostname")),
         version=_text(message.get("version")),
     )
-    first = connection.device_id is None
-    connection.device_id = device_id
-    await services.live.set(device_key(device_id), DeviceState(device, online=True).to_json())
-    if first:
-        await services.live.publish(events.device_event(events.DEVICE_CONNECTED, device_id, now))
     welcome: dict[str, Any] = {
         "type": "welcome",
         "deviceId": device_id,
@@ -220,6 +215,11 @@ async def _hello(services: Services, connection: Connection, message: dict[str, 
     stream = message.get("stream")
     if isinstance(stream, str) and STREAM.match(stream):  # what it holds of the agent's lines
         welcome["mark"] = await services.history.device_mark(device_id, stream)
+    first = connection.device_id is None
+    connection.device_id = device_id
+    await services.live.set(device_key(device_id), DeviceState(device, online=True).to_json())
+    if first:
+        await services.live.publish(events.device_event(events.DEVICE_CONNECTED, device_id, now))
     connection.send(welcome)
 
 
