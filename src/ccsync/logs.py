@@ -27,8 +27,9 @@ _AUTHORIZATION = re.compile(
 _TOKEN = re.compile(r"\bccs_[A-Za-z0-9_-]{16,}")
 """A ccsync token wherever it appears (``tokens.TOKEN_PREFIX``)."""
 _URL_PASSWORD = re.compile(r"(://[^/\s:@]*:)[^@/\s]+@")
-_QUIET = {"alembic": logging.WARNING}
-"""Libraries whose INFO lines say nothing an operator needs (alembic's plugin set-up)."""
+_QUIET = {"alembic": logging.WARNING, "aiosqlite": logging.INFO}
+"""Libraries whose lines say nothing an operator needs (alembic's plugin set-up at INFO,
+aiosqlite's every call at DEBUG)."""
 
 
 def _mask_parameter(match: re.Match[str]) -> str:
