@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 import msgspec
 
-from ccsync.bounds import RESET_AHEAD_MS, time_problem
+from ccsync.bounds import RESET_AHEAD_MS, acceptable, time_problem
 from ccsync.usage.entry import UsageEntry
 
 WIRE_VERSION = 1
@@ -75,12 +75,11 @@ class WireEntry(msgspec.Struct, forbid_unknown_fields=True, rename="camel", omit
         """
         if self.cache_creation_1h_tokens > self.cache_creation_tokens:
             raise ValueError("cacheCreation1hTokens exceeds cacheCreationTokens")
-        problem = time_problem(self.timestamp, now_ms)
-        if problem is not None:
-            raise ValueError(f"timestamp {problem}")
+        if not acceptable(self.timestamp, now_ms):
+            raise ValueError(f"timestamp {time_problem(self.timestamp, now_ms)}")
         reset = self.usage_limit_reset
-        if reset is not None and (problem := time_problem(reset, now_ms, RESET_AHEAD_MS)):
-            raise ValueError(f"usageLimitReset {problem}")
+        if reset is not None and not acceptable(reset, now_ms, RESET_AHEAD_MS):
+            raise ValueError(f"usageLimitReset {time_problem(reset, now_ms, RESET_AHEAD_MS)}")
         return UsageEntry(
             self.timestamp,
             self.input_tokens,
