@@ -332,7 +332,8 @@ def _ccsync(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
 async def test_invalid_utf8_and_lone_surrogates_are_a_400(server: RunningServer) -> None:
     """C1: invalid UTF-8 inside ``entries`` (and a surrogate encoded as UTF-8 bytes, and one
     escaped) is a 400 with a message, on pushes and on limits; over the WebSocket an escaped
-    lone surrogate is an error frame 4000 and the connection stays open."""
+    lone surrogate (in a push, in a hello) is an error frame 4000 and the connection stays
+    open. (Invalid UTF-8 in a WebSocket text frame is closed with 1007 by the protocol.)"""
     entry = (
         b'{"entries":[{"source":"/p/%s","offset":8,"timestamp":%d,"project":"p",'
         b'"session":"s","projectPath":"/p"}]}'
@@ -363,3 +364,8 @@ async def test_invalid_utf8_and_lone_surrogates_are_a_400(server: RunningServer)
         assert refused["type"] == "error" and refused["code"] == 4000
         await ws.send(text)
         assert (await _next(ws, "sync_response"))["accepted"] == 1
+        await ws.send(json.dumps({"type": "hello", "deviceId": "d2", "name": "x\ud800"}))
+        refused = await _next(ws, "error")
+        assert refused["code"] == 4000 and "not valid Unicode" in refused["message"]
+        await ws.send(json.dumps({"type": "hello", "deviceId": "d2", "name": "tablet"}))
+        assert (await _next(ws, "welcome"))["deviceId"] == "d2"
