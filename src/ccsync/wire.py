@@ -19,6 +19,7 @@ from typing import Annotated, Any
 
 import msgspec
 
+from ccsync.bounds import RESET_AHEAD_MS, acceptable, time_problem
 from ccsync.usage.entry import UsageEntry
 
 WIRE_VERSION = 1
@@ -81,10 +82,19 @@ class WireEntry(msgspec.Struct, forbid_unknown_fields=True, rename="camel", omit
     usage_limit_reset: EpochMs | None = None
     """Milliseconds since the epoch when an API error announced the limit resets."""
 
-    def to_entry(self, device_id: str) -> UsageEntry:
-        """The entry as the server stores it (its source qualified by the device)."""
+    def to_entry(self, device_id: str, now_ms: int) -> UsageEntry:
+        """The entry as the server stores it (its source qualified by the device).
+
+        ``ValueError`` says why the server refuses it: inconsistent counts, or a time
+        outside ``bounds`` at ``now_ms`` (the server's clock).
+        """
         if self.cache_creation_1h_tokens > self.cache_creation_tokens:
             raise ValueError("cacheCreation1hTokens exceeds cacheCreationTokens")
+        if not acceptable(self.timestamp, now_ms):
+            raise ValueError(f"timestamp {time_problem(self.timestamp, now_ms)}")
+        reset = self.usage_limit_reset
+        if reset is not None and not acceptable(reset, now_ms, RESET_AHEAD_MS):
+            raise ValueError(f"usageLimitReset {time_problem(reset, now_ms, RESET_AHEAD_MS)}")
         return UsageEntry(
             self.timestamp,
             self.input_tokens,
@@ -243,11 +253,18 @@ MAX_REPORTED_ERRORS = 10
 def decode_push(body: bytes | str) -> tuple[UsagePush, int, list[str]]:
     """A push from JSON, with the number of entries rejected and why (the first few).
 
-    A push whose envelope is wrong (not JSON, unknown fields, none or several of
-    ``entries``/``blocks``/``tokens``) raises ``msgspec.ValidationError`` or
-    ``msgspec.DecodeError``. Within ``entries``, each entry stands alone: the valid ones
+    A push whose envelope is wrong (not JSON, not UTF-8, a lone surrogate, unknown fields,
+    none or several of ``entries``/``blocks``/``tokens``) raises ``msgspec.ValidationError``
+    or ``msgspec.DecodeError``. Within ``entries``, each entry stands alone: the valid ones
     are taken and the others counted as rejected.
     """
+    try:
+        return _decode_push(body)
+    except UnicodeError as exc:  # msgspec checks UTF-8 only where it reads a string
+        raise msgspec.DecodeError(f"the body is not valid UTF-8: {exc}") from None
+
+
+def _decode_push(body: bytes | str) -> tuple[UsagePush, int, list[str]]:
     try:
         return _push_decoder.decode(body), 0, []
     except msgspec.ValidationError as error:
@@ -273,6 +290,18 @@ def decode_push(body: bytes | str) -> tuple[UsagePush, int, list[str]]:
     except ValueError as exc:  # the envelope's own rules (version), as decoding reports them
         raise msgspec.ValidationError(str(exc)) from None
     return push, len(errors), errors[:MAX_REPORTED_ERRORS]
+
+
+_limits_decoder = msgspec.json.Decoder(RateLimits)
+
+
+def decode_limits(body: bytes | str) -> RateLimits:
+    """``RateLimits`` from JSON; ``msgspec.DecodeError`` (or its subclass
+    ``ValidationError``) when it is not, invalid UTF-8 included."""
+    try:
+        return _limits_decoder.decode(body)
+    except UnicodeError as exc:
+        raise msgspec.DecodeError(f"the body is not valid UTF-8: {exc}") from None
 
 
 def push_schema() -> tuple[dict[str, Any], dict[str, Any]]:

@@ -46,6 +46,7 @@ TABLES = {
     "devices",
     "entries",
     "blocks",
+    "quarantined_entries",
     "tokens",
     "settings",
     "cron_jobs",

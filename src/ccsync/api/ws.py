@@ -152,6 +152,8 @@ async def _handle(services: Services, connection: Connection, text: str) -> None
         await handler(services, connection, message)
     except StorageUnavailableError as exc:
         connection.send(error(PROCESSING_FAILED, str(exc)))
+    except UnicodeError:  # an escaped lone surrogate (``_text``)
+        connection.send(error(INVALID_DATA, f"'{kind}' holds text that is not valid Unicode"))
     except Exception:
         log.exception("ws.message_failed", extra={"type": kind})
         connection.send(error(PROCESSING_FAILED, f"could not process '{kind}'"))
@@ -298,7 +300,10 @@ async def _admit(
 
 
 def _text(value: object) -> str | None:
-    return value[:1024] if isinstance(value, str) and value else None
+    if not isinstance(value, str) or not value:
+        return None
+    value[:1024].encode()  # a lone surrogate: UnicodeEncodeError, refused as invalid data
+    return value[:1024]
 
 
 _HANDLERS = {

@@ -15,13 +15,13 @@ from ccsync.api import deps
 from ccsync.api.admission import admit
 from ccsync.api.deps import Reader
 from ccsync.api.errors import ApiError
-from ccsync.ingest import DeviceState, device_key
+from ccsync.ingest import DeviceState, IngestError, device_key
 from ccsync.services import Services
 from ccsync.storage.history.base import Device
 from ccsync.usage import ReportKind, ReportOptions
 from ccsync.usage.reports import Order, Weekday
 from ccsync.usage.timestamps import UnknownTimezoneError, iso_millis, resolve_timezone
-from ccsync.wire import RateLimits, decode_push, device_id_problem, encode
+from ccsync.wire import decode_limits, decode_push, device_id_problem, encode
 
 router = APIRouter(tags=["usage"])
 
@@ -176,13 +176,16 @@ async def official_limits(request: Request, who: Reader, deviceId: DeviceId) -> 
     services = deps.services(request)
     body = await request.body()
     try:
-        limits = msgspec.json.decode(body, type=RateLimits)
+        limits = decode_limits(body)
     except msgspec.ValidationError as exc:  # a subclass of DecodeError: it goes first
         raise ApiError(422, f"invalid limits: {exc}") from None
     except msgspec.DecodeError as exc:
         raise ApiError(400, f"malformed JSON: {exc}") from None
     await _admit(request, who, deviceId, limits.account)
-    window = await services.ingest.report_limits(deviceId, limits)
+    try:
+        window = await services.ingest.report_limits(deviceId, limits)
+    except IngestError as exc:
+        raise ApiError(422, f"invalid limits: {exc}") from None
     return {"success": True, "window": window}
 
 
