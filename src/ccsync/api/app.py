@@ -38,11 +38,27 @@ ERROR_STATUSES = {
     "404": "Not found",
     "409": "Conflicts with how the server runs",
     "413": "Body too large",
+    "415": "The body is not application/json",
+    "421": "Not a name this server answers to",
     "422": "Invalid request",
     "429": "Too many requests",
     "503": "A backend is unavailable",
 }
 RELAY_RETRY_SECONDS = (0.5, 1, 2, 5)
+LINKS = (
+    ("post", "/api/cron", "201", "/api/cron/{job_id}", {"job_id": "$response.body#/job/id"}),
+    ("post", "/api/tokens", "201", "/api/tokens/{token_id}", {"token_id": "$response.body#/id"}),
+    (
+        "post",
+        "/api/usage/{deviceId}",
+        "200",
+        "/api/usage/{deviceId}",
+        {"deviceId": "$request.path.deviceId"},
+    ),
+    ("post", "/api/metrics/{key}", "200", "/api/metrics/{key}", {"key": "$request.path.key"}),
+)
+"""OpenAPI links: what a created thing's id leads to (every operation under that path).
+Clients and stateful testers (schemathesis) follow them."""
 
 
 async def relay_events(live: LiveStore, hub: SocketHub, telemetry: Telemetry) -> None:
@@ -195,5 +211,24 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                     "description": description,
                     "content": {"application/json": {"schema": error_ref}},
                 }
+    _add_links(schema)
     app.openapi_schema = schema
     return schema
+
+
+def _add_links(schema: dict[str, Any]) -> None:
+    paths: dict[str, dict[str, Any]] = schema.get("paths", {})
+    for method, path, status, target, parameters in LINKS:
+        response = paths.get(path, {}).get(method, {}).get("responses", {}).get(status)
+        if response is None:
+            continue
+        links = response.setdefault("links", {})
+        for other, operations in paths.items():
+            if other != target and not other.startswith(target + "/"):
+                continue
+            for verb, operation in operations.items():
+                if "operationId" in operation and (other, verb) != (path, method):
+                    links[operation["operationId"]] = {
+                        "operationId": operation["operationId"],
+                        "parameters": parameters,
+                    }
