@@ -51,6 +51,8 @@ class Settings:
     push_rate: float = 20.0
     """Pushes per second allowed per device (a burst of ``push_burst`` on top)."""
     push_burst: int = 100
+    max_runs: int = 4
+    """Cron runs at once in this server process (``CCSYNC_MAX_RUNS``, ``--max-runs``)."""
 
     @property
     def live_url(self) -> str:
@@ -85,7 +87,7 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Settings from ``PORT``, ``HOST``, ``REDIS_URL`` (or ``REDIS_HOST``/``REDIS_PORT``/
         ``REDIS_PASSWORD``/``REDIS_DB``), ``DATABASE_URL``, ``CCSYNC_ADMIN_TOKEN``,
-        ``CCSYNC_DATA_DIR``, ``CCSYNC_ENV`` and ``CCSYNC_REDIS_PREFIX``."""
+        ``CCSYNC_DATA_DIR``, ``CCSYNC_ENV``, ``CCSYNC_REDIS_PREFIX`` and ``CCSYNC_MAX_RUNS``."""
         env = os.environ if env is None else env
         values: dict[str, Any] = {}
         if env.get("HOST"):
@@ -103,6 +105,8 @@ class Settings:
             values["redis_prefix"] = env["CCSYNC_REDIS_PREFIX"]
         if env.get("CCSYNC_DATA_DIR"):
             values["data_dir"] = Path(env["CCSYNC_DATA_DIR"]).expanduser()
+        if env.get("CCSYNC_MAX_RUNS"):
+            values["max_runs"] = _count(env["CCSYNC_MAX_RUNS"], "CCSYNC_MAX_RUNS")
         if env.get("CCSYNC_ENV"):
             environment = env["CCSYNC_ENV"]
             if environment not in ("development", "production"):
@@ -114,6 +118,7 @@ class Settings:
 
     def validated(self) -> Settings:
         _port(str(self.port), "port")
+        _count(str(self.max_runs), "the most cron runs at once")
         if self.redis_url and not self.redis_url.startswith(
             ("redis://", "rediss://", "unix://", "memory://")
         ):
@@ -137,6 +142,16 @@ def _port(value: str, name: str) -> int:
     if not 0 <= port <= 65535:
         raise SettingsError(f"{name} must be between 0 and 65535, not {port}")
     return port
+
+
+def _count(value: str, name: str) -> int:
+    try:
+        count = int(value)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, not {value!r}") from None
+    if not 1 <= count <= 1000:
+        raise SettingsError(f"{name} must be between 1 and 1000, not {count}")
+    return count
 
 
 def _redis_url_from_parts(env: Mapping[str, str]) -> str | None:

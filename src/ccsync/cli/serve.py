@@ -38,6 +38,11 @@ from ccsync.settings import Settings, SettingsError, mask_url
     help="Let cron jobs run programs other than claude and ccusage.",
 )
 @click.option(
+    "--max-runs",
+    type=click.IntRange(1, 1000),
+    help="Cron runs at once in this server process (CCSYNC_MAX_RUNS; default 4).",
+)
+@click.option(
     "--log-level",
     type=click.Choice(["debug", "info", "warning", "error"]),
     default="info",
@@ -52,6 +57,7 @@ def serve(
     no_local_agent: bool,
     claude_dirs: tuple[str, ...],
     allow_commands: bool,
+    max_runs: int | None,
     log_level: str,
 ) -> None:
     """Run the server: REST and WebSocket at http://HOST:PORT/ (OpenAPI at /docs)."""
@@ -70,6 +76,7 @@ def serve(
                 claude_dirs=claude_dirs or None,
                 local_agent=False if no_local_agent else None,
                 allow_commands=True if allow_commands else None,
+                max_runs=max_runs,
             )
             .validated()
         )
