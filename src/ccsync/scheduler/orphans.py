@@ -14,10 +14,13 @@ such runs when it starts (before its first tick) and every ``SWEEP_SECONDS`` aft
   stops its process group when it starts;
 - a run of a live instance is that instance's business.
 
-A process group is only signalled when one of its members carries the run's tag in its
-environment (``CCSYNC_RUN``, set when the program starts): a pid reused after a reboot is
-never taken for an orphan. That check reads ``/proc``; where there is none, orphans are
-closed but not signalled.
+Processes are found by their tag, not by a recorded id: every program a run starts
+carries ``CCSYNC_RUN=<instance>/<run id>`` in its environment (children inherit it), so
+a pid or group id reused after a reboot is never taken for an orphan, and an orphan is
+found even when its server died before recording its process group. The same sweep stops
+tagged processes of dead instances on this host whose runs were closed already (by a
+replica on another host, say). Finding them reads ``/proc``; where there is none, orphans
+are closed but not signalled.
 """
 
 from __future__ import annotations
@@ -28,11 +31,13 @@ import os
 import signal
 import socket
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 from ccsync.scheduler.environment import RUN_TAG_VARIABLE
 from ccsync.scheduler.execution import DEFAULT_TIMEOUT_SECONDS, WARMUP_TIMEOUT_SECONDS
+from ccsync.scheduler.warmup import DEFAULT_MAX_WAIT_MINUTES
 from ccsync.storage.history.jobs import JobRecord, RunRecord
 
 SWEEP_SECONDS: Final = 60.0
@@ -101,11 +106,12 @@ def on_this_host(instance: str) -> bool:
 
 def longest_run_ms(job: JobRecord | None) -> int:
     """How long a run of ``job`` can last at most, with its warm-up wait and grace."""
-    if job is None:
-        return int(DEFAULT_TIMEOUT_SECONDS * 1000) + MARGIN_MS
-    fallback = WARMUP_TIMEOUT_SECONDS if job.kind == "warmup" else DEFAULT_TIMEOUT_SECONDS
-    timeout = float(job.options.get("timeoutSeconds", fallback))
-    wait = float(job.options.get("maxWaitMinutes", 30)) * 60 if job.kind == "warmup" else 0.0
+    warmup = job is not None and job.kind == "warmup"
+    options = {} if job is None else job.options
+    timeout = float(
+        options.get("timeoutSeconds", WARMUP_TIMEOUT_SECONDS if warmup else DEFAULT_TIMEOUT_SECONDS)
+    )
+    wait = float(options.get("maxWaitMinutes", DEFAULT_MAX_WAIT_MINUTES)) * 60 if warmup else 0.0
     return int((timeout + wait + STOP_GRACE_SECONDS) * 1000) + MARGIN_MS
 
 
@@ -125,10 +131,45 @@ def process_started_ms(pid: int) -> int | None:
     return boot * 1000 + int(fields[19]) * 1000 // ticks
 
 
-def group_members(pgid: int) -> list[int] | None:
-    """The live (not zombie) processes of group ``pgid``; ``None`` without ``/proc``."""
-    if not (PROC / "self" / "stat").exists():
+@dataclass(frozen=True, slots=True)
+class TaggedGroup:
+    """A process group on this host whose processes were started for a run."""
+
+    pgid: int
+    started_ms: int | None
+    """When its oldest tagged process started (``None``: not known)."""
+
+
+def tagged_groups() -> dict[str, list[TaggedGroup]] | None:
+    """This host's live processes started for runs (``CCSYNC_RUN``), by run tag, as their
+    process groups; ``None`` without ``/proc``. Only this user's processes can be read."""
+    if not (PROC / "self" / "environ").exists():
         return None
+    found: dict[str, dict[int, int | None]] = {}
+    prefix = f"{RUN_TAG_VARIABLE}=".encode()
+    for entry in PROC.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # another user's, or it ended meanwhile
+        tags = [v[len(prefix) :] for v in environ.split(b"\0") if v.startswith(prefix)]
+        if not tags or len(fields) < 3 or fields[0] == "Z":
+            continue
+        groups = found.setdefault(tags[0].decode(errors="replace"), {})
+        pgid, started = int(fields[2]), process_started_ms(int(entry.name))
+        earlier = groups.get(pgid, started)
+        groups[pgid] = started if earlier is None or started is None else min(earlier, started)
+    return {
+        tag: [TaggedGroup(pgid, started) for pgid, started in groups.items()]
+        for tag, groups in found.items()
+    }
+
+
+def group_members(pgid: int) -> list[int]:
+    """The live (not zombie) processes of group ``pgid``."""
     members = []
     for entry in PROC.iterdir():
         if not entry.name.isdigit():
@@ -142,36 +183,38 @@ def group_members(pgid: int) -> list[int] | None:
     return members
 
 
-def carries_tag(pid: int, tag: str) -> bool:
-    """Whether process ``pid`` was started with ``CCSYNC_RUN=tag`` (or inherited it)."""
-    try:
-        environ = (PROC / str(pid) / "environ").read_bytes()
-    except OSError:
-        return False
-    return f"{RUN_TAG_VARIABLE}={tag}".encode() in environ.split(b"\0")
+def abandoned(groups: dict[str, list[TaggedGroup]], this_instance: str, now_ms: int) -> list[str]:
+    """The run tags in ``groups`` whose server process is dead (their processes orphans)."""
+    tags = []
+    for tag, found in groups.items():
+        instance = tag.rpartition("/")[0]
+        starts = [group.started_ms for group in found if group.started_ms is not None]
+        if instance_is_dead(instance, this_instance, min(starts, default=now_ms)):
+            tags.append(tag)
+    return tags
 
 
-async def stop_orphan_group(pgid: int, tag: str, grace: float = STOP_GRACE_SECONDS) -> str:
-    """Stop the process group of an orphaned run; what happened, in words for the record."""
-    members = group_members(pgid)
-    if members is None:
-        return f"its process group {pgid} was left alone (no /proc to check it on this system)"
-    if not members:
-        return f"its process group {pgid} had ended"
-    if not any(carries_tag(pid, tag) for pid in members):
-        return f"its process group {pgid} had ended (the id now belongs to other processes)"
-    _signal(pgid, signal.SIGTERM)
+async def stop_groups(pgids: list[int], grace: float = STOP_GRACE_SECONDS) -> str:
+    """SIGTERM to each group, SIGKILL to those still there after ``grace``; in words."""
+    names = ", ".join(str(pgid) for pgid in pgids)
+    for pgid in pgids:
+        _signal(pgid, signal.SIGTERM)
     deadline = time.monotonic() + grace
-    while group_members(pgid) and time.monotonic() < deadline:
+    while await _alive(pgids) and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
-    if group_members(pgid):
+    if not await _alive(pgids):
+        return f"its process group {names} was stopped (SIGTERM)"
+    for pgid in pgids:
         _signal(pgid, signal.SIGKILL)
-        for _ in range(20):
-            if not group_members(pgid):
-                break
-            await asyncio.sleep(0.1)
-        return f"its process group {pgid} was stopped (SIGTERM, then SIGKILL)"
-    return f"its process group {pgid} was stopped (SIGTERM)"
+    for _ in range(20):
+        if not await _alive(pgids):
+            break
+        await asyncio.sleep(0.1)
+    return f"its process group {names} was stopped (SIGTERM, then SIGKILL)"
+
+
+async def _alive(pgids: list[int]) -> bool:
+    return any(await asyncio.to_thread(lambda: [bool(group_members(p)) for p in pgids]))
 
 
 def _signal(pgid: int, sig: signal.Signals) -> None:

@@ -113,10 +113,11 @@ class Runner:
             await asyncio.wait(list(self._tasks), timeout=SHUTDOWN_SECONDS)
 
     async def close_orphans(self) -> list[RunRecord]:
-        """Close the runs orphaned by dead server processes as ``lost`` (stopping their
-        process groups on this host); the runs closed."""
+        """Close the runs orphaned by dead server processes as ``lost``, stopping their
+        processes on this host (and any other processes of dead servers' runs here)."""
         now = self.clock.now_ms()
         jobs = {job.id: job for job in await self.jobs.list_jobs()}
+        groups = await asyncio.to_thread(orphans.tagged_groups)
         closed = []
         for run in await self.jobs.runs(statuses=RUNNING, limit=1000):
             job = jobs.get(run.job_id)
@@ -126,13 +127,14 @@ class Runner:
             with contextlib.suppress(StorageUnavailableError):
                 if not await self.live.claim(f"cron:lost:{run.id}", CLAIM_TTL_SECONDS):
                     continue  # another replica is closing it
-            if run.process_group is None:
-                reason += "; its process group was not recorded"
-            elif orphans.on_this_host(run.instance):
-                tag = orphans.run_tag(run.instance, run.id)
-                reason += "; " + await orphans.stop_orphan_group(run.process_group, tag)
+            if orphans.on_this_host(run.instance):
+                reason += "; " + await _stop(groups, orphans.run_tag(run.instance, run.id))
             log.warning("cron.run_lost", extra={"job": job.id, "run": run.id, "reason": reason})
             closed.append(await self._finish(job, run, Outcome("lost", error=reason)))
+        for tag in orphans.abandoned(groups or {}, self.instance, now):
+            log.warning(
+                "cron.orphan_stopped", extra={"run": tag, "result": await _stop(groups, tag)}
+            )
         return closed
 
     # -- one run -------------------------------------------------------------------------
@@ -245,3 +247,13 @@ class Runner:
         self._tasks.discard(task)
         if not task.cancelled() and (exc := task.exception()) is not None:
             log.error("cron.task_failed", extra={"error": f"{type(exc).__name__}: {exc}"})
+
+
+async def _stop(groups: dict[str, list[orphans.TaggedGroup]] | None, tag: str) -> str:
+    """Stop the processes of the run ``tag`` (taking them out of ``groups``); in words."""
+    if groups is None:
+        return "its processes were left alone (no /proc to find them on this system)"
+    found = groups.pop(tag, [])
+    if not found:
+        return "its processes had ended"
+    return await orphans.stop_groups([group.pgid for group in found])
