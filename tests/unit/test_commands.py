@@ -164,6 +164,7 @@ def test_the_attack_commands_are_refused() -> None:
         ("claude 'hello'", "add -p"),
         ("claude --model haiku", "add -p"),
         ("claude -p", "needs a prompt"),
+        ("claude -p '  '", "needs a prompt"),
         ("claude --print=hi", "--print takes no value"),
         ("claude -p hi --verbose=yes", "--verbose takes no value"),
         ("claude -p hi --model", "--model needs a value"),

@@ -309,7 +309,7 @@ def check_claude_args(args: tuple[str, ...]) -> None:
         )
     if not headless:
         raise _not_headless()
-    if not operands:
+    if not operands or not operands[0].strip():
         raise CommandError(f"claude -p needs a prompt, e.g. {EXAMPLE}")
     if len(operands) > 1:
         words = ", ".join(repr(w) for w in operands)

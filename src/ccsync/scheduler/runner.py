@@ -203,14 +203,18 @@ class Runner:
         return await self._finish(job, started, outcome)
 
     async def _record_skip(self, job: JobRecord, due_ms: int, reason: str) -> RunRecord | None:
-        started = await self.jobs.start_run(
+        now = self.clock.now_ms()
+        started = await self.jobs.start_run(  # stored skipped: never seen as running
             RunRecord(
                 job_id=job.id,
                 job_kind=job.kind,
                 trigger="schedule",
                 instance=self.instance,
-                started_ms=self.clock.now_ms(),
+                started_ms=now,
                 scheduled_ms=due_ms,
+                ended_ms=now,
+                status="skipped",
+                output=reason,
             )
         )
         if started is None:
