@@ -194,13 +194,26 @@ class Scheduler:
         while True:
             try:
                 if self.clock.now_ms() >= next_sweep:
-                    await self.runner.close_orphans()
-                    next_sweep = self.clock.now_ms() + int(orphans.SWEEP_SECONDS * 1000)
+                    swept = await self._close_orphans()
+                    delay = orphans.SWEEP_SECONDS if swept else RETRY_SECONDS
+                    next_sweep = self.clock.now_ms() + int(delay * 1000)
                 wake = await self._tick()
             except StorageUnavailableError as exc:
                 log.warning("cron.tick_failed", extra={"error": str(exc)})
                 wake = self.clock.now_ms() + int(RETRY_SECONDS * 1000)
             await self._sleep_until(wake)
+
+    async def _close_orphans(self) -> bool:
+        """One orphan sweep; whether it went through (else it is tried again soon)."""
+        try:
+            await self.runner.close_orphans()
+        except StorageUnavailableError as exc:
+            log.warning("cron.orphan_sweep_failed", extra={"error": str(exc)})
+            return False
+        except Exception:  # a bug in the sweep must not stop the scheduler
+            log.exception("cron.orphan_sweep_failed")
+            return False
+        return True
 
     @property
     def busy(self) -> set[str]:
