@@ -105,6 +105,7 @@ async def build_services(
             executor,
             clock,
             allow_commands=settings.allow_commands,
+            max_runs=settings.max_runs,
         )
         stack.push_async_callback(scheduler.aclose)
         yield Services(

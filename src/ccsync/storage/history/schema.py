@@ -199,6 +199,7 @@ cron_runs = Table(
     Column("output", Text, nullable=False),
     Column("error", Text, nullable=True),
     Column("details", Text, nullable=False),  # a JSON object
+    Column("process_group", Integer, nullable=True),  # on the instance's host
     PrimaryKeyConstraint("id", name="pk_cron_runs"),
     # One run per job and fire time: the second process to start a tick finds it taken.
     UniqueConstraint("job_id", "scheduled_ms", name="uq_cron_runs_tick"),
@@ -305,6 +306,7 @@ def run_from_row(row: Row[Any]) -> RunRecord:
         output=row.output,
         error=row.error,
         details=json.loads(row.details),
+        process_group=row.process_group,
     )
 
 
@@ -323,4 +325,5 @@ def run_values(run: RunRecord) -> dict[str, Any]:
         "output": run.output,
         "error": run.error,
         "details": json.dumps(run.details),
+        "process_group": run.process_group,
     }
