@@ -29,6 +29,7 @@ from typing import Any, Protocol
 
 from ccsync import events
 from ccsync.clock import Clock
+from ccsync.live_keys import cron_claim
 from ccsync.reporting import SETTING_TIMEZONE
 from ccsync.scheduler.definitions import (
     JobError,
@@ -269,7 +270,7 @@ class Scheduler:
 
     async def _fire(self, job: JobRecord, due_ms: int, zone: tzinfo) -> RunRecord | None:
         try:
-            won = await self.live.claim(f"cron:{job.id}:{due_ms}", CLAIM_TTL_SECONDS)
+            won = await self.live.claim(cron_claim(job.id, due_ms), CLAIM_TTL_SECONDS)
         except StorageUnavailableError as exc:
             # The database still lets one process record the tick.
             log.warning("cron.claim_unavailable", extra={"job": job.id, "error": str(exc)})
