@@ -16,6 +16,7 @@ from fastapi.openapi.utils import get_openapi
 from ccsync import __version__, wire
 from ccsync.api import errors
 from ccsync.api.hub import SocketHub
+from ccsync.api.initial_data import InitialData
 from ccsync.api.limits import BodySizeLimit, RateLimiter
 from ccsync.api.rest import config, cron, dashboard, live, system, tokens, usage
 from ccsync.api.ws import router as ws_router
@@ -101,6 +102,7 @@ def create_app(
                     "hub": hub,
                     "telemetry": telemetry,
                     "push_limiter": RateLimiter(settings.push_rate, settings.push_burst),
+                    "initial_data": InitialData(running.live, settings.initial_data_bytes),
                 }
             finally:
                 hub.close_all()

@@ -10,6 +10,7 @@ from starlette.requests import HTTPConnection
 from ccsync.access import Principal
 from ccsync.api.errors import ApiError
 from ccsync.api.hub import SocketHub
+from ccsync.api.initial_data import InitialData
 from ccsync.api.limits import RateLimiter
 from ccsync.services import Services
 from ccsync.telemetry import Telemetry
@@ -29,6 +30,10 @@ def telemetry(conn: HTTPConnection) -> Telemetry:
 
 def push_limiter(conn: HTTPConnection) -> RateLimiter:
     return cast(RateLimiter, conn.state.push_limiter)
+
+
+def initial_data(conn: HTTPConnection) -> InitialData:
+    return cast(InitialData, conn.state.initial_data)
 
 
 def bearer_token(conn: HTTPConnection, allow_query: bool = False) -> str | None:
