@@ -39,6 +39,7 @@ from ccsync.storage.live.base import (
     LiveSnapshot,
     LiveStats,
     LiveStore,
+    LiveStoreFullError,
 )
 from ccsync.storage.live.common import (
     MAX_PENDING,
@@ -290,9 +291,9 @@ class RedisLiveStore(LiveStore):
                     keys=self._script_keys(key),
                     args=[key, text, ms, expires, self.caps.keys, self.caps.total_bytes],
                 )
-            if not stored:
-                raise store_full(self.caps, keys, total, len(text)) or AssertionError(
-                    "the caps refused a value they fit"
+            if not stored:  # the script applied the same rule as store_full
+                raise store_full(self.caps, keys, total, len(text)) or LiveStoreFullError(
+                    "the live store is full", self.caps.keys
                 )
             return
         async with self._guard(), self._client.pipeline(transaction=True) as pipe:
@@ -322,9 +323,10 @@ class RedisLiveStore(LiveStore):
                 if raw is None:
                     gone.append(key)
                     continue
-                value = self._decoded(key, raw)
-                if value is not None or raw == b"null":
-                    found[LIVE_PREFIX + key] = value
+                try:
+                    found[LIVE_PREFIX + key] = decode(raw)
+                except ValueError as exc:  # unreadable: as if missing
+                    self._unreadable.report(key, exc)
             if gone:
                 await self._forget(gone)
         return found
