@@ -19,6 +19,9 @@ DEVICE_DISCONNECTED: Final = "device_disconnected"
 SYNC_STATUS: Final = "sync_status"
 SYNC_REQUEST: Final = "sync_request"
 CRON_JOB_EXECUTED: Final = "cron_job_executed"
+TOKEN_REVOKED: Final = "token_revoked"
+"""Internal: every replica closes the sockets of a revoked token; never sent to clients."""
+INTERNAL: Final = frozenset({TOKEN_REVOKED})
 
 CHANNELS: Final[dict[str, str]] = {
     LIVE_DATA_UPDATE: "metrics",
@@ -81,3 +84,7 @@ def cron_job_executed(run: dict[str, Any], name: str, now_ms: int) -> dict[str, 
         "executedAt": run["startedAt"],
         "timestamp": iso_millis(now_ms),
     }
+
+
+def token_revoked(token_id: str, now_ms: int) -> dict[str, Any]:
+    return {"type": TOKEN_REVOKED, "tokenId": token_id, "timestamp": iso_millis(now_ms)}

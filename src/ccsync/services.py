@@ -16,6 +16,7 @@ from ccsync.access import Authenticator
 from ccsync.clock import Clock, SystemClock
 from ccsync.host_agent import HostAgent, host_device_id
 from ccsync.ingest import IngestService
+from ccsync.private import private_dir
 from ccsync.reporting import DEFAULT_ACCOUNT, Reporter
 from ccsync.scheduler.execution import Executor, HostIdentity
 from ccsync.scheduler.service import Scheduler
@@ -84,7 +85,7 @@ async def build_services(
         auth = Authenticator(history, clock, settings.admin_token, settings.local_mode)
         host_agent = None
         if settings.local_agent:
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            private_dir(settings.data_dir)
             host_agent = HostAgent(
                 ingest, settings.data_dir / "host-agent.db", settings.claude_dirs
             )

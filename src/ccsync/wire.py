@@ -14,6 +14,7 @@ the same path on two machines is two files, and sending a line twice changes not
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 import msgspec
@@ -32,9 +33,23 @@ MAX_COST_USD = 1e9
 """More than any one request or block can cost: keeps every sum finite."""
 Text = Annotated[str, msgspec.Meta(max_length=1024)]
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+DEVICE_ID_PATTERN = r"^[A-Za-z0-9._:@-]{1,128}$"
+"""A device id: 1-128 letters, digits and ``._:@-`` (the same rule on every door)."""
+RESERVED_DEVICE_IDS = frozenset({"sync", "ccusage"})
+"""Names the REST API uses for itself under ``/api/usage/``."""
 DeviceId = Annotated[
     str, msgspec.Meta(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@-]+$")
 ]
+_DEVICE_ID = re.compile(DEVICE_ID_PATTERN)
+
+
+def device_id_problem(value: object) -> str | None:
+    """What is wrong with ``value`` as a device id; ``None`` when it is a good one."""
+    if not isinstance(value, str) or not _DEVICE_ID.match(value):
+        return "a device id is 1-128 letters, digits and ._:@-"
+    if value in RESERVED_DEVICE_IDS:
+        return f"{value!r} is a reserved name: choose another device id"
+    return None
 
 
 class WireEntry(msgspec.Struct, forbid_unknown_fields=True, rename="camel", omit_defaults=True):

@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from ccsync.private import private_file
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
     dev INTEGER NOT NULL,
@@ -53,7 +55,7 @@ class FileState:
 
 class AgentState:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(path)
         self.path = path
         self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")

@@ -24,6 +24,9 @@ from ccsync import __version__
 log = logging.getLogger("ccsync.agent")
 
 RESPONSE_TIMEOUT = 30.0
+MAX_FRAME_BYTES = 16 * 1024 * 1024
+"""The largest frame the agent takes from a server (which sends small answers, and an
+``initial-data`` it bounds to a few MiB): a hostile one cannot make it buffer more."""
 APP_PING_SECONDS = 60.0
 """How often the agent tells the server it is still there (the server keeps a device
 online for 300 s after it last heard from it)."""
@@ -132,7 +135,7 @@ class SocketLink:
                 additional_headers=self.headers,
                 open_timeout=10,
                 ping_interval=20,
-                max_size=None,
+                max_size=MAX_FRAME_BYTES,
             )
             await ws.send(
                 json.dumps(

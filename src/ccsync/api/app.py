@@ -15,10 +15,12 @@ from fastapi.openapi.utils import get_openapi
 
 from ccsync import __version__, wire
 from ccsync.api import errors
+from ccsync.api.admission import NewDeviceLimiter
+from ccsync.api.guard import HostPolicy, RequestGuard
 from ccsync.api.hub import SocketHub
 from ccsync.api.initial_data import InitialData
 from ccsync.api.limits import BodySizeLimit, RateLimiter
-from ccsync.api.rest import config, cron, dashboard, live, system, tokens, usage
+from ccsync.api.rest import config, cron, dashboard, docs, live, system, tokens, usage
 from ccsync.api.ws import router as ws_router
 from ccsync.clock import Clock
 from ccsync.retention import prune_forever
@@ -102,6 +104,7 @@ def create_app(
                     "hub": hub,
                     "telemetry": telemetry,
                     "push_limiter": RateLimiter(settings.push_rate, settings.push_burst),
+                    "device_limiter": NewDeviceLimiter(settings.new_devices_per_hour),
                     "initial_data": InitialData(running.live, settings.initial_data_bytes),
                 }
             finally:
@@ -118,9 +121,14 @@ def create_app(
         version=__version__,
         summary="Claude Code token usage across every device: ccusage-identical reports and the live 5-hour window.",
         lifespan=lifespan,
+        # Served by api/rest/docs.py, behind a token off local mode.
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
     errors.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestGuard, hosts=HostPolicy.of(settings.host_names))
 
     @app.middleware("http")
     async def measure(
@@ -142,6 +150,7 @@ def create_app(
         cron.aliases,
         cron.router,
         dashboard.router,
+        docs.router,
         ws_router,
     ):
         app.include_router(router)

@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from starlette.requests import HTTPConnection
 
 from ccsync.access import Principal
+from ccsync.api.admission import NewDeviceLimiter
 from ccsync.api.errors import ApiError
 from ccsync.api.hub import SocketHub
 from ccsync.api.initial_data import InitialData
@@ -32,8 +33,17 @@ def push_limiter(conn: HTTPConnection) -> RateLimiter:
     return cast(RateLimiter, conn.state.push_limiter)
 
 
+def device_limiter(conn: HTTPConnection) -> NewDeviceLimiter:
+    return cast(NewDeviceLimiter, conn.state.device_limiter)
+
+
 def initial_data(conn: HTTPConnection) -> InitialData:
     return cast(InitialData, conn.state.initial_data)
+
+
+def client_address(conn: HTTPConnection) -> str:
+    """The peer's address (what per-client limits are keyed by)."""
+    return conn.client.host if conn.client is not None else "unknown"
 
 
 def bearer_token(conn: HTTPConnection, allow_query: bool = False) -> str | None:

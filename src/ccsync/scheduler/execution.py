@@ -22,6 +22,7 @@ import msgspec
 
 from ccsync.clock import Clock
 from ccsync.ingest import IngestService
+from ccsync.private import private_dir
 from ccsync.reporting import Reporter
 from ccsync.scheduler.claude import AuthStatus, ClaudeResult, parse_auth_status, parse_result
 from ccsync.scheduler.commands import Command, CommandError, check_allowed, parse_command
@@ -135,7 +136,7 @@ class Executor:
 
     # -- running -------------------------------------------------------------------------
     async def _run(self, command: Command, timeout: float) -> ProcessResult:
-        self.workdir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.workdir)
         return await run_process(
             command.argv,
             timeout=timeout,

@@ -10,7 +10,9 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from ccsync import events
+from ccsync.access import Principal
 from ccsync.api import deps
+from ccsync.api.admission import admit
 from ccsync.api.deps import Reader
 from ccsync.api.errors import ApiError
 from ccsync.ingest import DeviceState
@@ -21,7 +23,7 @@ from ccsync.storage.history.base import Device
 from ccsync.usage import ReportKind, ReportOptions
 from ccsync.usage.reports import Order, Weekday
 from ccsync.usage.timestamps import UnknownTimezoneError, iso_millis, resolve_timezone
-from ccsync.wire import RateLimits, decode_push, encode
+from ccsync.wire import RateLimits, decode_push, device_id_problem, encode
 
 router = APIRouter(tags=["usage"])
 
@@ -29,7 +31,17 @@ DeviceId = Annotated[
     str, Path(pattern=r"^[A-Za-z0-9._:@-]{1,128}$", description="letters, digits and ._:@-")
 ]
 Account = Annotated[str | None, Query(max_length=256, description="default: the only account")]
-RESERVED_IDS = frozenset({"sync", "ccusage"})
+
+
+async def _admit(request: Request, who: Principal, device_id: str, account: str | None) -> None:
+    await admit(
+        deps.services(request).history,
+        deps.device_limiter(request),
+        who,
+        device_id,
+        account,
+        deps.client_address(request),
+    )
 
 
 async def _account_devices(
@@ -124,8 +136,9 @@ async def one_device(request: Request, who: Reader, deviceId: DeviceId) -> dict[
 )
 async def push(request: Request, who: Reader, deviceId: DeviceId) -> Response:  # noqa: N803
     services = deps.services(request)
-    if deviceId in RESERVED_IDS:
-        raise ApiError(400, f"{deviceId!r} is a reserved name: choose another device id")
+    problem = device_id_problem(deviceId)
+    if problem is not None:
+        raise ApiError(400, problem)
     if not who.may_push_for(deviceId):
         raise ApiError(403, f"this token speaks for another device, not {deviceId!r}")
     wait = deps.push_limiter(request).allow(deviceId)
@@ -147,6 +160,7 @@ async def push(request: Request, who: Reader, deviceId: DeviceId) -> Response:  
         raise ApiError(422, f"invalid push: {exc}") from None
     except msgspec.DecodeError as exc:
         raise ApiError(400, f"malformed JSON: {exc}") from None
+    await _admit(request, who, deviceId, payload.account)
     ack = await services.ingest.push(deviceId, payload, rejected, errors)
     telemetry = deps.telemetry(request)
     telemetry.pushes.labels("http").inc()
@@ -161,8 +175,6 @@ async def push(request: Request, who: Reader, deviceId: DeviceId) -> Response:  
 )
 async def official_limits(request: Request, who: Reader, deviceId: DeviceId) -> dict[str, Any]:  # noqa: N803
     services = deps.services(request)
-    if not who.may_push_for(deviceId):
-        raise ApiError(403, f"this token speaks for another device, not {deviceId!r}")
     body = await request.body()
     try:
         limits = msgspec.json.decode(body, type=RateLimits)
@@ -170,6 +182,7 @@ async def official_limits(request: Request, who: Reader, deviceId: DeviceId) -> 
         raise ApiError(422, f"invalid limits: {exc}") from None
     except msgspec.DecodeError as exc:
         raise ApiError(400, f"malformed JSON: {exc}") from None
+    await _admit(request, who, deviceId, limits.account)
     window = await services.ingest.report_limits(deviceId, limits)
     return {"success": True, "window": window}
 
