@@ -11,10 +11,17 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+
 from ccsync import events
 from ccsync.bounds import AHEAD_MS, RESET_AHEAD_MS, time_problem
 from ccsync.clock import Clock
-from ccsync.reporting import DEFAULT_ACCOUNT, Reporter, official_limits_key
+from ccsync.live_keys import device_key as device_key  # re-exported: older imports
+from ccsync.live_keys import official_limits_key
+from ccsync.live_keys import tokens_key as tokens_key
+from ccsync.live_keys import window_key as window_key
+from ccsync.live_values import official_readings
+from ccsync.reporting import DEFAULT_ACCOUNT, Reporter
 from ccsync.storage.history.base import Device, HistoryStore, StoredBlock
 from ccsync.storage.live.base import LiveStore
 from ccsync.usage.timestamps import iso_millis, parse_timestamp
@@ -48,18 +55,6 @@ class DeviceState:
             "lastSeen": None if d.last_seen_ms is None else iso_millis(d.last_seen_ms),
             "lastPush": None if d.last_push_ms is None else iso_millis(d.last_push_ms),
         }
-
-
-def device_key(device_id: str) -> str:
-    return f"device:{device_id}"
-
-
-def window_key(account: str) -> str:
-    return f"window:{account}"
-
-
-def tokens_key(device_id: str) -> str:
-    return f"device:{device_id}:tokens"
 
 
 class IngestService:
@@ -163,8 +158,8 @@ class IngestService:
         account = await self.account_of(device_id, limits.account)
         await self.history.register_device(device_id, account, now)
         key = official_limits_key(account)
-        stored = await self.live.get(key)
-        current: dict[str, Any] = stored if isinstance(stored, dict) else {}
+        kept = official_readings(key, await self.live.get(key))
+        current: dict[str, Any] = {name: msgspec.to_builtins(r) for name, r in kept.items()}
         ttl = 0.0
         for name, limit in (("fiveHour", limits.five_hour), ("sevenDay", limits.seven_day)):
             if limit is None:

@@ -8,6 +8,8 @@ from typing import Any
 from ccsync.bounds import EARLIEST_MS, latest_ms
 from ccsync.clock import Clock
 from ccsync.collector import paused
+from ccsync.live_keys import official_limits_key as official_limits_key  # re-exported
+from ccsync.live_values import official_readings
 from ccsync.storage.history.base import HistoryStore
 from ccsync.storage.live.base import LiveStore
 from ccsync.survivors import Survivors
@@ -148,18 +150,11 @@ class Reporter:
         ]
 
     async def official_limits(self, account: str) -> dict[str, OfficialLimit]:
-        stored = await self.live.get(official_limits_key(account))
-        limits: dict[str, OfficialLimit] = {}
-        if isinstance(stored, dict):
-            for name, value in stored.items():
-                if isinstance(value, dict):
-                    limits[name] = OfficialLimit(
-                        used_percentage=float(value["usedPercentage"]),
-                        resets_at_ms=value.get("resetsAtMs"),
-                        device_id=str(value["deviceId"]),
-                        reported_ms=int(value["reportedMs"]),
-                    )
-        return limits
+        """The official readings kept for the account (a reading that does not check out
+        reads as missing: ``live_values``)."""
+        key = official_limits_key(account)
+        readings = official_readings(key, await self.live.get(key))
+        return {name: reading.to_limit() for name, reading in readings.items()}
 
 
 def local_midnight_ms(now_ms: int, zone: str) -> int:
@@ -175,10 +170,6 @@ def _within_bounds(since_ms: int | None, until_ms: int | None, now_ms: int) -> t
     low = EARLIEST_MS if since_ms is None else max(since_ms, EARLIEST_MS)
     high = latest_ms(now_ms) + 1
     return low, high if until_ms is None else min(until_ms, high)
-
-
-def official_limits_key(account: str) -> str:
-    return f"limits:{account}"
 
 
 def _day_ms(day: date) -> int:

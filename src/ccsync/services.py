@@ -23,7 +23,7 @@ from ccsync.scheduler.service import Scheduler
 from ccsync.settings import Settings
 from ccsync.storage.history import open_history_store
 from ccsync.storage.history.base import HistoryStore
-from ccsync.storage.live import open_live_store
+from ccsync.storage.live import LiveCaps, open_live_store
 from ccsync.storage.live.base import LiveStore
 from ccsync.storage.live.switchable import SwitchableLiveStore
 from ccsync.usage.discovery import claude_account
@@ -67,7 +67,12 @@ async def build_services(
         owns_live = live is None
         if live is None:
             live = open_live_store(
-                await _live_url(settings, history), settings.live_ttl, settings.redis_prefix
+                await _live_url(settings, history),
+                settings.live_ttl,
+                settings.redis_prefix,
+                LiveCaps(
+                    settings.live_max_value_bytes, settings.live_max_keys, settings.live_max_bytes
+                ),
             )
         switchable = SwitchableLiveStore(live)
         if owns_live:

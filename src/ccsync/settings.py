@@ -52,6 +52,14 @@ class Settings:
     """Prepended to every Redis key and channel (lets tests and tenants share a server)."""
     max_body_bytes: int = 16 * 1024 * 1024
     max_frame_bytes: int = 4 * 1024 * 1024
+    live_max_value_bytes: int = 1024 * 1024
+    """The largest value a client may keep at a live key (``POST /api/metrics``): else 413."""
+    live_max_keys: int = 10_000
+    """How many client live keys (not the server's own, ``live_keys``) may live at once."""
+    live_max_bytes: int = 16 * 1024 * 1024
+    """The total size of the client live keys' values."""
+    initial_data_bytes: int = 1024 * 1024
+    """The largest ``initial-data`` a WebSocket gets on connect (the rest is left out)."""
     push_rate: float = 20.0
     """Pushes per second allowed per device (a burst of ``push_burst`` on top)."""
     push_burst: int = 100

@@ -1,6 +1,7 @@
 """The WebSocket protocol at ``/`` and ``/ws`` (SPEC §5).
 
-On connect the server sends ``initial-data`` (every live key). Then, from the client:
+On connect the server sends ``initial-data``: the live keys, up to ``initial_data_bytes``
+(``api.initial_data``; ``omitted`` counts the rest). Then, from the client:
 
 =========================== =================================================================
 ``ping``                    → ``pong``
@@ -35,7 +36,8 @@ from ccsync.api import deps
 from ccsync.api.admission import Admitted, admit
 from ccsync.api.errors import ApiError
 from ccsync.api.hub import REVOKED_CLOSE, Connection, write_loop
-from ccsync.ingest import DeviceState, device_key
+from ccsync.ingest import DeviceState
+from ccsync.live_keys import device_key
 from ccsync.services import Services
 from ccsync.storage import StorageUnavailableError
 from ccsync.usage.timestamps import iso_millis
@@ -75,7 +77,7 @@ async def socket(websocket: WebSocket) -> None:
     telemetry.sockets.inc()
     writer = asyncio.create_task(write_loop(connection))
     try:
-        connection.send({"type": "initial-data", "data": await services.live.items()})
+        connection.offer(await deps.initial_data(websocket).frame())
         announced = websocket.query_params.get("deviceId")
         if announced:
             await _hello(services, connection, {"deviceId": announced})

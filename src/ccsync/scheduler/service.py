@@ -26,6 +26,7 @@ from datetime import tzinfo
 from typing import Any
 
 from ccsync.clock import Clock
+from ccsync.live_keys import cron_claim
 from ccsync.reporting import SETTING_TIMEZONE
 from ccsync.scheduler import orphans
 from ccsync.scheduler.capacity import DEFAULT_MAX_RUNS
@@ -296,7 +297,7 @@ class Scheduler:
 
     async def _fire(self, job: JobRecord, due_ms: int, zone: tzinfo) -> RunRecord | None:
         try:
-            won = await self.live.claim(f"cron:{job.id}:{due_ms}", CLAIM_TTL_SECONDS)
+            won = await self.live.claim(cron_claim(job.id, due_ms), CLAIM_TTL_SECONDS)
         except StorageUnavailableError as exc:
             # The database still lets one process record the tick.
             log.warning("cron.claim_unavailable", extra={"job": job.id, "error": str(exc)})
