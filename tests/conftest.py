@@ -1,6 +1,7 @@
 """Test configuration: fixtures live in ``fixtures/`` and load as plugins."""
 
 pytest_plugins = [
+    "fixtures.hermetic",
     "fixtures.services",
     "fixtures.corpora",
     "fixtures.server",

@@ -22,6 +22,8 @@ class Principal:
     kind: PrincipalKind
     device_id: str | None = None
     token_id: str | None = None
+    token_hash: str | None = None
+    """Of a stored token: how ``still_valid`` finds it again."""
 
     @property
     def is_admin(self) -> bool:
@@ -57,5 +59,15 @@ class Authenticator:
             return None
         await self.history.touch_token(record.id, self.clock.now_ms())
         if record.kind == "admin":
-            return Principal("admin", token_id=record.id)
-        return Principal("device", device_id=record.device_id, token_id=record.id)
+            return Principal("admin", token_id=record.id, token_hash=digest)
+        return Principal(
+            "device", device_id=record.device_id, token_id=record.id, token_hash=digest
+        )
+
+    async def still_valid(self, principal: Principal) -> bool:
+        """Whether the token behind ``principal`` has not been revoked since (long-lived
+        WebSockets check now and then, besides hearing ``token_revoked`` events)."""
+        if principal.token_hash is None:
+            return True
+        record = await self.history.token_by_hash(principal.token_hash)
+        return record is not None and record.active

@@ -11,9 +11,17 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+
 from ccsync import events
+from ccsync.bounds import AHEAD_MS, RESET_AHEAD_MS, time_problem
 from ccsync.clock import Clock
-from ccsync.reporting import DEFAULT_ACCOUNT, Reporter, official_limits_key
+from ccsync.live_keys import device_key as device_key  # re-exported: older imports
+from ccsync.live_keys import official_limits_key
+from ccsync.live_keys import tokens_key as tokens_key
+from ccsync.live_keys import window_key as window_key
+from ccsync.live_values import official_readings
+from ccsync.reporting import DEFAULT_ACCOUNT, Reporter
 from ccsync.storage.history.base import Device, HistoryStore, StoredBlock, StreamMark
 from ccsync.storage.live.base import LiveStore
 from ccsync.usage.timestamps import iso_millis, parse_timestamp
@@ -47,18 +55,6 @@ class DeviceState:
             "lastSeen": None if d.last_seen_ms is None else iso_millis(d.last_seen_ms),
             "lastPush": None if d.last_push_ms is None else iso_millis(d.last_push_ms),
         }
-
-
-def device_key(device_id: str) -> str:
-    return f"device:{device_id}"
-
-
-def window_key(account: str) -> str:
-    return f"window:{account}"
-
-
-def tokens_key(device_id: str) -> str:
-    return f"device:{device_id}:tokens"
 
 
 class IngestService:
@@ -99,7 +95,7 @@ class IngestService:
             entries = []
             for index, wire_entry in enumerate(push.entries):
                 try:
-                    entries.append(wire_entry.to_entry(device_id))
+                    entries.append(wire_entry.to_entry(device_id, now))
                 except ValueError as exc:
                     rejected += 1
                     if len(errors) < 10:
@@ -112,13 +108,12 @@ class IngestService:
         elif push.blocks is not None:
             blocks = []
             for index, block in enumerate(push.blocks):
-                stored = _stored_block(account, device_id, block, now)
-                if stored is None:
+                try:
+                    blocks.append(_stored_block(account, device_id, block, now))
+                except ValueError as exc:
                     rejected += 1
                     if len(errors) < 10:
-                        errors.append(f"blocks[{index}]: startTime/endTime are not timestamps")
-                else:
-                    blocks.append(stored)
+                        errors.append(f"blocks[{index}]: {exc}")
             await self.history.replace_blocks(account, device_id, blocks)
             accepted = len(blocks)
         elif push.tokens is not None:
@@ -157,13 +152,21 @@ class IngestService:
         )
 
     async def report_limits(self, device_id: str, limits: RateLimits) -> dict[str, Any]:
-        """Keep the official percentages a device's Claude Code showed, until they reset."""
+        """Keep the official percentages a device's Claude Code showed, until they reset.
+
+        ``IngestError`` when a reset time is outside ``bounds`` (8 days ahead at most).
+        """
         now = self.clock.now_ms()
+        for name, limit in (("five_hour", limits.five_hour), ("seven_day", limits.seven_day)):
+            if limit is not None and limit.resets_at is not None:
+                problem = time_problem(int(limit.resets_at * 1000), now, RESET_AHEAD_MS)
+                if problem is not None:
+                    raise IngestError(f"{name}.resets_at {problem}")
         account = await self.account_of(device_id, limits.account)
         await self.history.register_device(device_id, account, now)
         key = official_limits_key(account)
-        stored = await self.live.get(key)
-        current: dict[str, Any] = stored if isinstance(stored, dict) else {}
+        kept = official_readings(key, await self.live.get(key))
+        current: dict[str, Any] = {name: msgspec.to_builtins(r) for name, r in kept.items()}
         ttl = 0.0
         for name, limit in (("fiveHour", limits.five_hour), ("sevenDay", limits.seven_day)):
             if limit is None:
@@ -184,14 +187,16 @@ class IngestService:
         return window
 
 
-def _stored_block(
-    account: str, device_id: str, block: CcusageBlock, now: int
-) -> StoredBlock | None:
-    start = parse_timestamp(block.start_time)
-    end = parse_timestamp(block.end_time)
-    if start is None or end is None:
-        return None
-    actual = None if block.actual_end_time is None else parse_timestamp(block.actual_end_time)
+def _stored_block(account: str, device_id: str, block: CcusageBlock, now: int) -> StoredBlock:
+    """The block as stored; ``ValueError`` says why not (a time that is not one, or out of
+    ``bounds``: a block may end up to a day after its start, so its end two days ahead)."""
+    start = _block_time("startTime", block.start_time, now, AHEAD_MS)
+    end = _block_time("endTime", block.end_time, now, 2 * AHEAD_MS)
+    actual = (
+        None
+        if block.actual_end_time is None
+        else _block_time("actualEndTime", block.actual_end_time, now, AHEAD_MS)
+    )
     counts = block.token_counts
     return StoredBlock(
         account=account,
@@ -211,3 +216,13 @@ def _stored_block(
         models=tuple(block.models),
         received_ms=now,
     )
+
+
+def _block_time(name: str, value: str, now: int, ahead_ms: int) -> int:
+    ms = parse_timestamp(value)
+    if ms is None:
+        raise ValueError(f"{name} is not a timestamp")
+    problem = time_problem(ms, now, ahead_ms)
+    if problem is not None:
+        raise ValueError(f"{name} {problem}")
+    return ms

@@ -1,7 +1,8 @@
 """Logging for the entry points: one line per event, ``event key=value …`` (JSON in production).
 
 Library code logs events named ``noun.verb`` with fields in ``extra``; only entry points
-call ``configure_logging``. Values of fields whose name says secret are masked.
+call ``configure_logging``. Values of fields whose name says secret are masked, and so is
+every secret the final line holds (``redact``), however it got there.
 """
 
 from __future__ import annotations
@@ -11,31 +12,53 @@ import logging
 import re
 import sys
 from typing import Any
+from urllib.parse import unquote_plus
 
 _STANDARD = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime", "color_message"}
 _SECRET_WORDS = ("token", "password", "secret", "authorization")
-_SECRET_QUERY = re.compile(
-    r"([?&][^=&\s\"]*(?:token|password|secret|key)[^=&\s\"]*=)[^&\s\"]*", re.IGNORECASE
+_SECRET_NAMES = ("token", "password", "passwd", "secret", "key", "auth", "credential")
+_QUERY_PARAMETER = re.compile(r"([?&;])([^=&;\s\"'#]+)=([^&;\s\"'#]*)")
+"""``?name=value`` in a URL; names are compared percent-decoded (``?%74oken=`` is
+``?token=`` to the server, so it is to the log too)."""
+_BEARER = re.compile(r"(?i)\b(bearer\s+)[^\s\"',;]+")
+_AUTHORIZATION = re.compile(
+    r"(?i)((?:proxy-)?authorization[\"']?\s*[:=]\s*[\"']?)(?!bearer\b)(?:[A-Za-z-]+\s+)?[^\s\"',;]+"
 )
-"""A query parameter whose name says secret (``?token=…`` authenticates WebSockets)."""
-_QUIET = {"alembic": logging.WARNING}
-"""Libraries whose INFO lines say nothing an operator needs (alembic's plugin set-up)."""
+_TOKEN = re.compile(r"\bccs_[A-Za-z0-9_-]{16,}")
+"""A ccsync token wherever it appears (``tokens.TOKEN_PREFIX``)."""
+_URL_PASSWORD = re.compile(r"(://[^/\s:@]*:)[^@/\s]+@")
+_QUIET = {"alembic": logging.WARNING, "aiosqlite": logging.INFO}
+"""Libraries whose lines say nothing an operator needs (alembic's plugin set-up at INFO,
+aiosqlite's every call at DEBUG)."""
+
+
+def _mask_parameter(match: re.Match[str]) -> str:
+    name = unquote_plus(match.group(2)).lower()
+    if any(word in name for word in _SECRET_NAMES):
+        return f"{match.group(1)}{match.group(2)}=***"
+    return match.group(0)
 
 
 def redact(text: str) -> str:
-    """``text`` with the values of secret-named query parameters replaced by ``***``."""
-    return _SECRET_QUERY.sub(r"\1***", text)
+    """``text`` with secrets masked: secret-named query parameters however spelled, bearer
+    and other ``Authorization`` credentials, ccsync tokens, passwords in URLs."""
+    text = _QUERY_PARAMETER.sub(_mask_parameter, text)
+    text = _BEARER.sub(r"\1***", text)
+    text = _AUTHORIZATION.sub(r"\1***", text)
+    text = _URL_PASSWORD.sub(r"\1***@", text)
+    return _TOKEN.sub("ccs_***", text)
 
 
-class RedactQueries(logging.Filter):
-    """Masks secret query parameters in a record's arguments (uvicorn's access lines
-    carry each request's full path, ``?token=`` included)."""
+class RedactSecrets(logging.Filter):
+    """Masks secrets in a record's message, whatever logged it (uvicorn's access lines carry
+    each request's full path, ``?token=`` included; the websockets library logs handshake
+    headers at debug level, ``Authorization`` included)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
-        elif isinstance(record.msg, str):
-            record.msg = redact(record.msg)
+        message = record.getMessage()
+        masked = redact(message)
+        if masked != message or record.args:
+            record.msg, record.args = masked, ()
         return True
 
 
@@ -56,7 +79,7 @@ class KeyValueFormatter(logging.Formatter):
         line = " ".join(parts)
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
-        return line
+        return redact(line)
 
 
 class JsonFormatter(logging.Formatter):
@@ -70,13 +93,13 @@ class JsonFormatter(logging.Formatter):
         }
         if record.exc_info:
             body["exception"] = self.formatException(record.exc_info)
-        return json.dumps(body, default=str)
+        return redact(json.dumps(body, default=str))
 
 
 def configure_logging(level: str = "info", as_json: bool = False) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if as_json else KeyValueFormatter())
-    handler.addFilter(RedactQueries())
+    handler.addFilter(RedactSecrets())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from ccsync.bounds import EARLIEST_MS, latest_ms
 from ccsync.clock import Clock
 from ccsync.collector import paused
+from ccsync.live_keys import official_limits_key as official_limits_key  # re-exported
+from ccsync.live_values import official_readings
 from ccsync.storage.history.base import HistoryStore
 from ccsync.storage.live.base import LiveStore
 from ccsync.survivors import Survivors
@@ -68,6 +71,7 @@ class Reporter:
         if kind is ReportKind.BLOCKS:
             since_ms = until_ms = None  # a block's start depends on the entries before it
         now = self.clock.now_ms()
+        since_ms, until_ms = _within_bounds(since_ms, until_ms, now)
         if device is None:
             stored = await self.survivors.entries(account, since_ms, until_ms)
             entries = [s.entry for s in stored]
@@ -101,7 +105,9 @@ class Reporter:
 
     async def _window(self, account: str) -> tuple[Window, list[PricedEntry]]:
         now = self.clock.now_ms()
-        stored = await self.survivors.entries(account, now - LOOKBACK_MS, None)
+        stored = await self.survivors.entries(
+            account, *_within_bounds(now - LOOKBACK_MS, None, now)
+        )
         options = ReportOptions()
         priced = [
             PricedEntry(
@@ -126,7 +132,8 @@ class Reporter:
         zone = str((await self.history.get_settings()).get(SETTING_TIMEZONE) or "UTC")
         options = ReportOptions()
         result: dict[str, dict[str, float]] = {}
-        for item in await self.survivors.entries(account, local_midnight_ms(now, zone), None):
+        since_ms, until_ms = _within_bounds(local_midnight_ms(now, zone), None, now)
+        for item in await self.survivors.entries(account, since_ms, until_ms):
             cost, _ = price_entry(item.entry, options.mode, options.prices)
             totals = result.setdefault(item.device_id, {"tokens": 0, "costUSD": 0.0})
             totals["tokens"] += item.entry.total_tokens
@@ -143,18 +150,11 @@ class Reporter:
         ]
 
     async def official_limits(self, account: str) -> dict[str, OfficialLimit]:
-        stored = await self.live.get(official_limits_key(account))
-        limits: dict[str, OfficialLimit] = {}
-        if isinstance(stored, dict):
-            for name, value in stored.items():
-                if isinstance(value, dict):
-                    limits[name] = OfficialLimit(
-                        used_percentage=float(value["usedPercentage"]),
-                        resets_at_ms=value.get("resetsAtMs"),
-                        device_id=str(value["deviceId"]),
-                        reported_ms=int(value["reportedMs"]),
-                    )
-        return limits
+        """The official readings kept for the account (a reading that does not check out
+        reads as missing: ``live_values``)."""
+        key = official_limits_key(account)
+        readings = official_readings(key, await self.live.get(key))
+        return {name: reading.to_limit() for name, reading in readings.items()}
 
 
 def local_midnight_ms(now_ms: int, zone: str) -> int:
@@ -164,8 +164,12 @@ def local_midnight_ms(now_ms: int, zone: str) -> int:
     return int(midnight.timestamp() * 1000)
 
 
-def official_limits_key(account: str) -> str:
-    return f"limits:{account}"
+def _within_bounds(since_ms: int | None, until_ms: int | None, now_ms: int) -> tuple[int, int]:
+    """A read's ``[since_ms, until_ms)`` narrowed to the instants ``bounds`` accepts at
+    ``now_ms``: a line stored out of them (before the rule, or by hand) is never read."""
+    low = EARLIEST_MS if since_ms is None else max(since_ms, EARLIEST_MS)
+    high = latest_ms(now_ms) + 1
+    return low, high if until_ms is None else min(until_ms, high)
 
 
 def _day_ms(day: date) -> int:

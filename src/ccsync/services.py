@@ -16,13 +16,14 @@ from ccsync.access import Authenticator
 from ccsync.clock import Clock, SystemClock
 from ccsync.host_agent import HostAgent, host_device_id
 from ccsync.ingest import IngestService
+from ccsync.private import private_dir
 from ccsync.reporting import DEFAULT_ACCOUNT, Reporter
 from ccsync.scheduler.execution import Executor, HostIdentity
 from ccsync.scheduler.service import Scheduler
 from ccsync.settings import Settings
 from ccsync.storage.history import open_history_store
 from ccsync.storage.history.base import HistoryStore
-from ccsync.storage.live import open_live_store
+from ccsync.storage.live import LiveCaps, open_live_store
 from ccsync.storage.live.base import LiveStore
 from ccsync.storage.live.switchable import SwitchableLiveStore
 from ccsync.usage.discovery import claude_account
@@ -66,7 +67,12 @@ async def build_services(
         owns_live = live is None
         if live is None:
             live = open_live_store(
-                await _live_url(settings, history), settings.live_ttl, settings.redis_prefix
+                await _live_url(settings, history),
+                settings.live_ttl,
+                settings.redis_prefix,
+                LiveCaps(
+                    settings.live_max_value_bytes, settings.live_max_keys, settings.live_max_bytes
+                ),
             )
         switchable = SwitchableLiveStore(live)
         if owns_live:
@@ -79,7 +85,7 @@ async def build_services(
         auth = Authenticator(history, clock, settings.admin_token, settings.local_mode)
         host_agent = None
         if settings.local_agent:
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            private_dir(settings.data_dir)
             host_agent = HostAgent(
                 ingest, settings.data_dir / "host-agent.db", settings.claude_dirs
             )
@@ -104,6 +110,7 @@ async def build_services(
             executor,
             clock,
             allow_commands=settings.allow_commands,
+            max_runs=settings.max_runs,
         )
         stack.push_async_callback(scheduler.aclose)
         yield Services(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,6 +22,9 @@ DEFAULT_PORT = 3000
 DEFAULT_HOST = "127.0.0.1"
 
 Environment = Literal["development", "production"]
+_HOST_PATTERN = re.compile(
+    r"^(\*|(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?)$"
+)
 
 
 class SettingsError(ValueError):
@@ -48,9 +52,27 @@ class Settings:
     """Prepended to every Redis key and channel (lets tests and tenants share a server)."""
     max_body_bytes: int = 16 * 1024 * 1024
     max_frame_bytes: int = 4 * 1024 * 1024
+    live_max_value_bytes: int = 1024 * 1024
+    """The largest value a client may keep at a live key (``POST /api/metrics``): else 413."""
+    live_max_keys: int = 10_000
+    """How many client live keys (not the server's own, ``live_keys``) may live at once."""
+    live_max_bytes: int = 16 * 1024 * 1024
+    """The total size of the client live keys' values."""
+    initial_data_bytes: int = 1024 * 1024
+    """The largest ``initial-data`` a WebSocket gets on connect (the rest is left out)."""
     push_rate: float = 20.0
     """Pushes per second allowed per device (a burst of ``push_burst`` on top)."""
     push_burst: int = 100
+    allowed_hosts: tuple[str, ...] = ()
+    """Names (besides loopback names and IP addresses) the server answers to: requests
+    with another ``Host`` get 421, and pages of another origin may not change anything
+    (``--allowed-host``, ``CCSYNC_ALLOWED_HOSTS``; ``*.example.com`` and ``*`` work)."""
+    new_devices_per_hour: int = 100
+    """Devices one client address may register per hour (a burst of as many at once);
+    ``0`` for no limit (``CCSYNC_NEW_DEVICES_PER_HOUR``). Device tokens register only their
+    own device and are not limited."""
+    max_runs: int = 4
+    """Cron runs at once in this server process (``CCSYNC_MAX_RUNS``, ``--max-runs``)."""
 
     @property
     def live_url(self) -> str:
@@ -73,6 +95,12 @@ class Settings:
             return False
 
     @property
+    def host_names(self) -> tuple[str, ...]:
+        """The allowed names, with the bind address when it is a name (``--host box.lan``)."""
+        bound = () if self.loopback or _is_address(self.host) else (self.host,)
+        return (*self.allowed_hosts, *bound)
+
+    @property
     def local_mode(self) -> bool:
         """Single-user mode: loopback and no admin token, so nothing asks for a token."""
         return self.loopback and self.admin_token is None
@@ -85,7 +113,8 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Settings from ``PORT``, ``HOST``, ``REDIS_URL`` (or ``REDIS_HOST``/``REDIS_PORT``/
         ``REDIS_PASSWORD``/``REDIS_DB``), ``DATABASE_URL``, ``CCSYNC_ADMIN_TOKEN``,
-        ``CCSYNC_DATA_DIR``, ``CCSYNC_ENV`` and ``CCSYNC_REDIS_PREFIX``."""
+        ``CCSYNC_DATA_DIR``, ``CCSYNC_ENV``, ``CCSYNC_REDIS_PREFIX``, ``CCSYNC_ALLOWED_HOSTS``
+        (comma-separated), ``CCSYNC_NEW_DEVICES_PER_HOUR`` and ``CCSYNC_MAX_RUNS``."""
         env = os.environ if env is None else env
         values: dict[str, Any] = {}
         if env.get("HOST"):
@@ -103,6 +132,16 @@ class Settings:
             values["redis_prefix"] = env["CCSYNC_REDIS_PREFIX"]
         if env.get("CCSYNC_DATA_DIR"):
             values["data_dir"] = Path(env["CCSYNC_DATA_DIR"]).expanduser()
+        if env.get("CCSYNC_ALLOWED_HOSTS"):
+            values["allowed_hosts"] = tuple(
+                name.strip() for name in env["CCSYNC_ALLOWED_HOSTS"].split(",") if name.strip()
+            )
+        if env.get("CCSYNC_NEW_DEVICES_PER_HOUR"):
+            values["new_devices_per_hour"] = _whole(
+                env["CCSYNC_NEW_DEVICES_PER_HOUR"], "CCSYNC_NEW_DEVICES_PER_HOUR"
+            )
+        if env.get("CCSYNC_MAX_RUNS"):
+            values["max_runs"] = _count(env["CCSYNC_MAX_RUNS"], "CCSYNC_MAX_RUNS")
         if env.get("CCSYNC_ENV"):
             environment = env["CCSYNC_ENV"]
             if environment not in ("development", "production"):
@@ -114,6 +153,12 @@ class Settings:
 
     def validated(self) -> Settings:
         _port(str(self.port), "port")
+        for name in self.allowed_hosts:
+            if not _HOST_PATTERN.match(name):
+                raise SettingsError(
+                    f"allowed host {name!r} is not a host name (e.g. box.lan, *.example.com, *)"
+                )
+        _count(str(self.max_runs), "the most cron runs at once")
         if self.redis_url and not self.redis_url.startswith(
             ("redis://", "rediss://", "unix://", "memory://")
         ):
@@ -137,6 +182,30 @@ def _port(value: str, name: str) -> int:
     if not 0 <= port <= 65535:
         raise SettingsError(f"{name} must be between 0 and 65535, not {port}")
     return port
+
+
+def _count(value: str, name: str) -> int:
+    try:
+        count = int(value)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, not {value!r}") from None
+    if not 1 <= count <= 1000:
+        raise SettingsError(f"{name} must be between 1 and 1000, not {count}")
+    return count
+
+
+def _whole(value: str, name: str) -> int:
+    if not value.strip().isdigit():
+        raise SettingsError(f"{name} must be a whole number ≥ 0, not {value!r}")
+    return int(value)
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _redis_url_from_parts(env: Mapping[str, str]) -> str | None:

@@ -13,6 +13,8 @@ import os
 import secrets
 from pathlib import Path
 
+from ccsync.private import private_dir
+
 TOKEN_PREFIX = "ccs_"
 ADMIN_TOKEN_FILE = "admin-token"
 
@@ -43,7 +45,7 @@ def ensure_admin_token(data_dir: Path) -> tuple[str, bool]:
         return path.read_text().strip(), False
     except FileNotFoundError:
         pass
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     token = new_token()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:

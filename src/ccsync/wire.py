@@ -22,10 +22,12 @@ its database) and the mark, so an agent learns when the server lost what it had.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 import msgspec
 
+from ccsync.bounds import RESET_AHEAD_MS, acceptable, time_problem
 from ccsync.usage.entry import UsageEntry
 
 WIRE_VERSION = 1
@@ -40,11 +42,25 @@ MAX_COST_USD = 1e9
 """More than any one request or block can cost: keeps every sum finite."""
 Text = Annotated[str, msgspec.Meta(max_length=1024)]
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+DEVICE_ID_PATTERN = r"^[A-Za-z0-9._:@-]{1,128}$"
+"""A device id: 1-128 letters, digits and ``._:@-`` (the same rule on every door)."""
+RESERVED_DEVICE_IDS = frozenset({"sync", "ccusage"})
+"""Names the REST API uses for itself under ``/api/usage/``."""
 DeviceId = Annotated[
     str, msgspec.Meta(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@-]+$")
 ]
 StreamId = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 """An agent's stream of numbered lines: a random id made with its state."""
+_DEVICE_ID = re.compile(DEVICE_ID_PATTERN)
+
+
+def device_id_problem(value: object) -> str | None:
+    """What is wrong with ``value`` as a device id; ``None`` when it is a good one."""
+    if not isinstance(value, str) or not _DEVICE_ID.match(value):
+        return "a device id is 1-128 letters, digits and ._:@-"
+    if value in RESERVED_DEVICE_IDS:
+        return f"{value!r} is a reserved name: choose another device id"
+    return None
 
 
 class WireEntry(msgspec.Struct, forbid_unknown_fields=True, rename="camel", omit_defaults=True):
@@ -76,10 +92,19 @@ class WireEntry(msgspec.Struct, forbid_unknown_fields=True, rename="camel", omit
     usage_limit_reset: EpochMs | None = None
     """Milliseconds since the epoch when an API error announced the limit resets."""
 
-    def to_entry(self, device_id: str) -> UsageEntry:
-        """The entry as the server stores it (its source qualified by the device)."""
+    def to_entry(self, device_id: str, now_ms: int) -> UsageEntry:
+        """The entry as the server stores it (its source qualified by the device).
+
+        ``ValueError`` says why the server refuses it: inconsistent counts, or a time
+        outside ``bounds`` at ``now_ms`` (the server's clock).
+        """
         if self.cache_creation_1h_tokens > self.cache_creation_tokens:
             raise ValueError("cacheCreation1hTokens exceeds cacheCreationTokens")
+        if not acceptable(self.timestamp, now_ms):
+            raise ValueError(f"timestamp {time_problem(self.timestamp, now_ms)}")
+        reset = self.usage_limit_reset
+        if reset is not None and not acceptable(reset, now_ms, RESET_AHEAD_MS):
+            raise ValueError(f"usageLimitReset {time_problem(reset, now_ms, RESET_AHEAD_MS)}")
         return UsageEntry(
             self.timestamp,
             self.input_tokens,
@@ -258,11 +283,18 @@ MAX_REPORTED_ERRORS = 10
 def decode_push(body: bytes | str) -> tuple[UsagePush, int, list[str]]:
     """A push from JSON, with the number of entries rejected and why (the first few).
 
-    A push whose envelope is wrong (not JSON, unknown fields, none or several of
-    ``entries``/``blocks``/``tokens``) raises ``msgspec.ValidationError`` or
-    ``msgspec.DecodeError``. Within ``entries``, each entry stands alone: the valid ones
+    A push whose envelope is wrong (not JSON, not UTF-8, a lone surrogate, unknown fields,
+    none or several of ``entries``/``blocks``/``tokens``) raises ``msgspec.ValidationError``
+    or ``msgspec.DecodeError``. Within ``entries``, each entry stands alone: the valid ones
     are taken and the others counted as rejected.
     """
+    try:
+        return _decode_push(body)
+    except UnicodeError as exc:  # msgspec checks UTF-8 only where it reads a string
+        raise msgspec.DecodeError(f"the body is not valid UTF-8: {exc}") from None
+
+
+def _decode_push(body: bytes | str) -> tuple[UsagePush, int, list[str]]:
     try:
         return _push_decoder.decode(body), 0, []
     except msgspec.ValidationError as error:
@@ -294,6 +326,18 @@ def decode_push(body: bytes | str) -> tuple[UsagePush, int, list[str]]:
     except ValueError as exc:  # the envelope's own rules (version), as decoding reports them
         raise msgspec.ValidationError(str(exc)) from None
     return push, len(errors), errors[:MAX_REPORTED_ERRORS]
+
+
+_limits_decoder = msgspec.json.Decoder(RateLimits)
+
+
+def decode_limits(body: bytes | str) -> RateLimits:
+    """``RateLimits`` from JSON; ``msgspec.DecodeError`` (or its subclass
+    ``ValidationError``) when it is not, invalid UTF-8 included."""
+    try:
+        return _limits_decoder.decode(body)
+    except UnicodeError as exc:
+        raise msgspec.DecodeError(f"the body is not valid UTF-8: {exc}") from None
 
 
 def push_schema() -> tuple[dict[str, Any], dict[str, Any]]:

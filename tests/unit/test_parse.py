@@ -160,6 +160,30 @@ def test_usage_limit_reset_time_from_api_error_lines() -> None:
     assert entry is not None and entry.usage_limit_reset_ms is None
 
 
+@pytest.mark.parametrize(
+    ("digits", "ms"),
+    [
+        # what ccusage 20.0.24 prints for each (checked): seconds as a signed 64-bit
+        # number, dropped when they are not > 0 or their milliseconds overflow it
+        ("0000000000000000000000001", 1_000),
+        ("9223372036854775", 9_223_372_036_854_775_000),
+        ("9223372036854776", None),
+        ("9223372036854775808", None),
+        ("0", None),
+        ("9" * 5000, None),  # int() of this many digits raises in Python
+    ],
+)
+def test_usage_limit_reset_times_ccusage_cannot_hold_are_dropped(
+    digits: str, ms: int | None
+) -> None:
+    error = baseline(model="<synthetic>", u=usage(0, 0), isApiErrorMessage=True)
+    error["message"]["content"] = [
+        {"type": "text", "text": f"Claude AI usage limit reached|{digits}"}
+    ]  # type: ignore[index]
+    entry = parse_line(dump(error).encode(), CONTEXT, 0, ParseStats())
+    assert entry is not None and entry.usage_limit_reset_ms == ms
+
+
 def test_buffer_counts_what_it_skips() -> None:
     lines = [
         dump(baseline(msg_id="a")),

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import re
+
 import msgspec
 import pytest
 
 from ccsync.usage.entry import UsageEntry
-from ccsync.wire import WIRE_VERSION, PushAck, UsagePush, WireEntry, decode_push, encode
+from ccsync.wire import (
+    WIRE_VERSION,
+    PushAck,
+    UsagePush,
+    WireEntry,
+    decode_limits,
+    decode_push,
+    encode,
+)
 
 ENTRY = UsageEntry(
     1_793_527_200_250,
@@ -23,20 +33,22 @@ ENTRY = UsageEntry(
     "s",
     0.5,
     True,
-    9,
+    1_793_527_200_250 + 3_600_000,
     "p",
     "s",
     "p",
     "/home/u/.claude/projects/p/s.jsonl",
     77,
 )
+NOW = 1_793_527_200_250 + 60_000
+"""The server's clock in these tests (2026-11-01T10:01:00.250Z)."""
 
 
 def test_an_entry_survives_the_wire() -> None:
     wire = WireEntry.from_entry(ENTRY)
     decoded = decode_push(encode(UsagePush(entries=[wire])))[0]
     assert decoded.entries is not None
-    server_side = decoded.entries[0].to_entry("laptop")
+    server_side = decoded.entries[0].to_entry("laptop", NOW)
     assert server_side == msgspec.structs.replace(ENTRY, source=f"laptop:{ENTRY.source}")
 
 
@@ -80,7 +92,56 @@ def test_each_entry_stands_alone() -> None:
 def test_the_cache_split_must_add_up() -> None:
     wire = msgspec.structs.replace(WireEntry.from_entry(ENTRY), cache_creation_1h_tokens=31)
     with pytest.raises(ValueError, match="cacheCreation1hTokens"):
-        wire.to_entry("d")
+        wire.to_entry("d", NOW)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        (
+            "timestamp",
+            253_402_300_799_999,
+            "timestamp 9999-12-31T23:59:59.999Z is more than a day ahead of the server's clock",
+        ),
+        ("timestamp", NOW + 86_400_001, "is more than a day ahead"),
+        ("timestamp", 1_672_531_199_999, "timestamp 2022-12-31T23:59:59.999Z is before 2023"),
+        ("usage_limit_reset", NOW + 8 * 86_400_000 + 1, "usageLimitReset 2026-11-09T"),
+        ("usage_limit_reset", 9_000, "usageLimitReset 1970-01-01T00:00:09.000Z is before 2023"),
+    ],
+)
+def test_times_out_of_bounds_are_refused(field: str, value: int, reason: str) -> None:
+    wire = msgspec.structs.replace(WireEntry.from_entry(ENTRY), **{field: value})
+    with pytest.raises(ValueError, match=re.escape(reason)):
+        wire.to_entry("d", NOW)
+
+
+def test_times_at_the_bounds_are_taken() -> None:
+    base = WireEntry.from_entry(ENTRY)
+    for field, value in (
+        ("timestamp", NOW + 86_400_000),
+        ("timestamp", 1_672_531_200_000),
+        ("usage_limit_reset", NOW + 8 * 86_400_000),
+    ):
+        msgspec.structs.replace(base, **{field: value}).to_entry("d", NOW)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"entries":[{"source":"/p/\xff\xfe","offset":8,"timestamp":1764000000000,'
+        b'"project":"p","session":"s","projectPath":"/p"}]}',
+        b'{"entries":[{"source":"/p/\xed\xa0\x80","offset":-8}]}',  # a surrogate, UTF-8 encoded
+        b'{"tokens":1,"account":"\xff"}',
+        b'{"tok\xffens":1}',
+        b'{"tokens":1,"account":"\\ud800"}',  # an escaped lone surrogate
+        '{"tokens":1,"account":"\ud800"}',  # a lone surrogate in text
+    ],
+)
+def test_text_that_is_not_unicode_is_a_decode_error(body: bytes | str) -> None:
+    with pytest.raises(msgspec.DecodeError):
+        decode_push(body)
+    with pytest.raises(msgspec.DecodeError):
+        decode_limits(body)
 
 
 def test_version() -> None:

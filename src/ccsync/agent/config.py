@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ccsync.agent.paths import state_dir
+from ccsync.private import private_dir
 
 DEFAULT_SERVER = "http://127.0.0.1:3000"
 CONFIG_FILE = "agent.json"
@@ -87,7 +88,7 @@ def read_stored(state_dir: Path) -> dict[str, object]:
 
 def store_config(config: AgentConfig) -> Path:
     """Write ``agent.json`` (mode 0600: it may hold the token)."""
-    config.state_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(config.state_dir)
     body = {
         "server": config.server,
         "device": config.device,

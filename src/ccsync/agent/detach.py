@@ -46,10 +46,11 @@ def spawn_detached(argv: list[str], log: str | None = None) -> bool:
 def detach_once(argv: list[str]) -> int:
     """Start ``ccsync <argv without --quiet> --skip-if-busy`` in the background; always 0."""
     from ccsync.agent.config import load_config
+    from ccsync.private import private_dir
 
     try:
         config = load_config()
-        config.state_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(config.state_dir)
         command = [
             sys.executable,
             "-m",

@@ -201,7 +201,9 @@ def _memory(state_dir: Path) -> dict[str, Any]:
 def _remember(state_dir: Path, path: Path, previous: object) -> None:
     memory = _memory(state_dir)
     memory[str(path.resolve())] = previous
-    state_dir.mkdir(parents=True, exist_ok=True)
+    from ccsync.private import private_dir
+
+    private_dir(state_dir)
     (state_dir / MEMORY_FILE).write_text(json.dumps(memory, indent=2))
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ccsync.agent.digest import EMPTY, Content
+from ccsync.private import private_file
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
@@ -92,7 +93,7 @@ def _key(head: bytes) -> int:
 
 class AgentState:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(path)
         self.path = path
         self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")

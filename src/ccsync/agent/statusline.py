@@ -169,9 +169,9 @@ def read_json(path: str | os.PathLike[str]) -> dict[str, Any]:
 def write_json(path: str | os.PathLike[str], data: object) -> None:
     """Replace ``path`` atomically (readers never see half a file)."""
     path = os.fspath(path)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
     tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{os.getpid()}.tmp")
-    with open(tmp, "w") as handle:
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
         json.dump(data, handle)
     os.replace(tmp, path)
 

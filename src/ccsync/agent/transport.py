@@ -28,6 +28,9 @@ from ccsync import __version__
 log = logging.getLogger("ccsync.agent")
 
 RESPONSE_TIMEOUT = 30.0
+MAX_FRAME_BYTES = 16 * 1024 * 1024
+"""The largest frame the agent takes from a server (which sends small answers, and an
+``initial-data`` it bounds to a few MiB): a hostile one cannot make it buffer more."""
 APP_PING_SECONDS = 60.0
 """How often the agent tells the server it is still there (the server keeps a device
 online for 300 s after it last heard from it)."""
@@ -173,7 +176,7 @@ class SocketLink:
                 additional_headers=self.headers,
                 open_timeout=10,
                 ping_interval=20,
-                max_size=None,
+                max_size=MAX_FRAME_BYTES,
             )
             await ws.send(
                 json.dumps(
@@ -198,7 +201,8 @@ class SocketLink:
     @staticmethod
     async def _welcome(ws: ClientConnection) -> dict[str, Any] | None:
         """The first ``welcome`` (the answer to ``?deviceId=``), before any push is sent:
-        it tells whether the server numbers pushes, and what it holds."""
+        it tells whether the server numbers pushes, and what it holds. ``None`` without
+        one (a connection that fails now fails ``serve`` next)."""
         try:
             async with asyncio.timeout(RESPONSE_TIMEOUT):
                 while True:
@@ -211,7 +215,7 @@ class SocketLink:
                         return dict(message)
                     if kind == "error":
                         return None
-        except TimeoutError:
+        except (TimeoutError, OSError, WebSocketException):
             return None
 
     async def serve(self) -> None:

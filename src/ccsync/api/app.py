@@ -15,9 +15,12 @@ from fastapi.openapi.utils import get_openapi
 
 from ccsync import __version__, wire
 from ccsync.api import errors
+from ccsync.api.admission import NewDeviceLimiter
+from ccsync.api.guard import HostPolicy, RequestGuard
 from ccsync.api.hub import SocketHub
+from ccsync.api.initial_data import InitialData
 from ccsync.api.limits import BodySizeLimit, RateLimiter
-from ccsync.api.rest import config, cron, dashboard, live, system, tokens, usage
+from ccsync.api.rest import config, cron, dashboard, docs, live, system, tokens, usage
 from ccsync.api.ws import router as ws_router
 from ccsync.clock import Clock
 from ccsync.retention import prune_forever
@@ -36,11 +39,27 @@ ERROR_STATUSES = {
     "404": "Not found",
     "409": "Conflicts with how the server runs",
     "413": "Body too large",
+    "415": "The body is not application/json",
+    "421": "Not a name this server answers to",
     "422": "Invalid request",
     "429": "Too many requests",
     "503": "A backend is unavailable",
 }
 RELAY_RETRY_SECONDS = (0.5, 1, 2, 5)
+LINKS = (
+    ("post", "/api/cron", "201", "/api/cron/{job_id}", {"job_id": "$response.body#/job/id"}),
+    ("post", "/api/tokens", "201", "/api/tokens/{token_id}", {"token_id": "$response.body#/id"}),
+    (
+        "post",
+        "/api/usage/{deviceId}",
+        "200",
+        "/api/usage/{deviceId}",
+        {"deviceId": "$request.path.deviceId"},
+    ),
+    ("post", "/api/metrics/{key}", "200", "/api/metrics/{key}", {"key": "$request.path.key"}),
+)
+"""OpenAPI links: what a created thing's id leads to (every operation under that path).
+Clients and stateful testers (schemathesis) follow them."""
 
 
 async def relay_events(live: LiveStore, hub: SocketHub, telemetry: Telemetry) -> None:
@@ -101,6 +120,8 @@ def create_app(
                     "hub": hub,
                     "telemetry": telemetry,
                     "push_limiter": RateLimiter(settings.push_rate, settings.push_burst),
+                    "device_limiter": NewDeviceLimiter(settings.new_devices_per_hour),
+                    "initial_data": InitialData(running.live, settings.initial_data_bytes),
                 }
             finally:
                 hub.close_all()
@@ -116,9 +137,14 @@ def create_app(
         version=__version__,
         summary="Claude Code token usage across every device: ccusage-identical reports and the live 5-hour window.",
         lifespan=lifespan,
+        # Served by api/rest/docs.py, behind a token off local mode.
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
     errors.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestGuard, hosts=HostPolicy.of(settings.host_names))
 
     @app.middleware("http")
     async def measure(
@@ -140,6 +166,7 @@ def create_app(
         cron.aliases,
         cron.router,
         dashboard.router,
+        docs.router,
         ws_router,
     ):
         app.include_router(router)
@@ -186,5 +213,24 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                     "description": description,
                     "content": {"application/json": {"schema": error_ref}},
                 }
+    _add_links(schema)
     app.openapi_schema = schema
     return schema
+
+
+def _add_links(schema: dict[str, Any]) -> None:
+    paths: dict[str, dict[str, Any]] = schema.get("paths", {})
+    for method, path, status, target, parameters in LINKS:
+        response = paths.get(path, {}).get(method, {}).get("responses", {}).get(status)
+        if response is None:
+            continue
+        links = response.setdefault("links", {})
+        for other, operations in paths.items():
+            if other != target and not other.startswith(target + "/"):
+                continue
+            for verb, operation in operations.items():
+                if "operationId" in operation and (other, verb) != (path, method):
+                    links[operation["operationId"]] = {
+                        "operationId": operation["operationId"],
+                        "parameters": parameters,
+                    }

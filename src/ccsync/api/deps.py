@@ -8,8 +8,10 @@ from fastapi import Depends, Request
 from starlette.requests import HTTPConnection
 
 from ccsync.access import Principal
+from ccsync.api.admission import NewDeviceLimiter
 from ccsync.api.errors import ApiError
 from ccsync.api.hub import SocketHub
+from ccsync.api.initial_data import InitialData
 from ccsync.api.limits import RateLimiter
 from ccsync.services import Services
 from ccsync.telemetry import Telemetry
@@ -29,6 +31,19 @@ def telemetry(conn: HTTPConnection) -> Telemetry:
 
 def push_limiter(conn: HTTPConnection) -> RateLimiter:
     return cast(RateLimiter, conn.state.push_limiter)
+
+
+def device_limiter(conn: HTTPConnection) -> NewDeviceLimiter:
+    return cast(NewDeviceLimiter, conn.state.device_limiter)
+
+
+def initial_data(conn: HTTPConnection) -> InitialData:
+    return cast(InitialData, conn.state.initial_data)
+
+
+def client_address(conn: HTTPConnection) -> str:
+    """The peer's address (what per-client limits are keyed by)."""
+    return conn.client.host if conn.client is not None else "unknown"
 
 
 def bearer_token(conn: HTTPConnection, allow_query: bool = False) -> str | None:

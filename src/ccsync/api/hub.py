@@ -10,16 +10,18 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ccsync import events
 from ccsync.access import Principal
 
 QUEUE_LIMIT = 1_000
 SLOW_CLIENT_CLOSE = 1013  # "try again later"
+REVOKED_CLOSE = 4002  # authentication failed
 
 
 @dataclass(eq=False)
@@ -33,6 +35,10 @@ class Connection:
     """Subscribed channels; empty means every event."""
     queue: asyncio.Queue[str | None] = field(default_factory=lambda: asyncio.Queue(QUEUE_LIMIT))
     dropped: bool = False
+    checked_at: float = field(default_factory=time.monotonic)
+    """When the token was last checked (``time.monotonic``)."""
+    close_code: int | None = None
+    """Why the writer closes the socket, when not a plain shutdown (1001)."""
 
     def wants(self, event: dict[str, Any]) -> bool:
         if event.get("type") == events.SYNC_REQUEST:
@@ -49,10 +55,14 @@ class Connection:
             self.dropped = True
             self.stop()
 
-    def stop(self) -> None:
-        """Drop what is queued and have the writer close the connection."""
+    def stop(self, code: int | None = None, last: dict[str, Any] | None = None) -> None:
+        """Drop what is queued and have the writer close the connection (with ``code``,
+        after sending ``last``)."""
         while not self.queue.empty():
             self.queue.get_nowait()
+        if last is not None:
+            self.queue.put_nowait(json.dumps(last))
+        self.close_code = code
         self.queue.put_nowait(None)
 
     def send(self, message: dict[str, Any]) -> None:
@@ -81,7 +91,14 @@ class SocketHub:
         return sorted({c.device_id for c in self._connections.values() if c.device_id})
 
     def deliver(self, event: dict[str, Any]) -> int:
-        """Queue ``event`` for every connection that wants it; how many it went to."""
+        """Queue ``event`` for every connection that wants it; how many it went to.
+
+        Internal events act on connections instead: ``token_revoked`` closes every socket
+        opened with that token (on every replica, since events reach them all)."""
+        if event.get("type") in events.INTERNAL:
+            if event.get("type") == events.TOKEN_REVOKED:
+                return self.revoke(str(event.get("tokenId")))
+            return 0
         text = json.dumps(event)
         sent = 0
         for connection in list(self._connections.values()):
@@ -90,6 +107,18 @@ class SocketHub:
                 sent += 1
         return sent
 
+    def revoke(self, token_id: str) -> int:
+        """Close the sockets opened with token ``token_id``; how many there were."""
+        closed = 0
+        for connection in list(self._connections.values()):
+            if connection.principal.token_id == token_id:
+                connection.stop(
+                    REVOKED_CLOSE,
+                    {"type": "error", "code": REVOKED_CLOSE, "message": "the token was revoked"},
+                )
+                closed += 1
+        return closed
+
     def close_all(self) -> None:
         """Have every connection closed (server shutdown)."""
         for connection in list(self._connections.values()):
@@ -97,11 +126,15 @@ class SocketHub:
 
 
 async def write_loop(connection: Connection) -> None:
-    """Send what is queued for one connection until told to stop (``None``)."""
-    while True:
-        text = await connection.queue.get()
-        if text is None:
-            code = SLOW_CLIENT_CLOSE if connection.dropped else 1001
-            await connection.websocket.close(code=code)
-            return
-        await connection.websocket.send_text(text)
+    """Send what is queued for one connection until told to stop (``None``), or until the
+    peer is gone."""
+    try:
+        while True:
+            text = await connection.queue.get()
+            if text is None:
+                code = SLOW_CLIENT_CLOSE if connection.dropped else connection.close_code or 1001
+                await connection.websocket.close(code=code)
+                return
+            await connection.websocket.send_text(text)
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        return  # the peer left (or the socket was closed under us): nothing to deliver

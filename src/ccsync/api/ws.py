@@ -1,6 +1,7 @@
 """The WebSocket protocol at ``/`` and ``/ws`` (SPEC §5).
 
-On connect the server sends ``initial-data`` (every live key). Then, from the client:
+On connect the server sends ``initial-data``: the live keys, up to ``initial_data_bytes``
+(``api.initial_data``; ``omitted`` counts the rest). Then, from the client:
 
 =========================== =================================================================
 ``ping``                    → ``pong``
@@ -27,6 +28,7 @@ import asyncio
 import json
 import logging
 import re
+import time
 from typing import Any
 
 import msgspec
@@ -34,12 +36,15 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from ccsync import events
 from ccsync.api import deps
-from ccsync.api.hub import Connection, write_loop
-from ccsync.ingest import DeviceState, device_key
+from ccsync.api.admission import Admitted, admit
+from ccsync.api.errors import ApiError
+from ccsync.api.hub import REVOKED_CLOSE, Connection, write_loop
+from ccsync.ingest import DeviceState
+from ccsync.live_keys import device_key
 from ccsync.services import Services
 from ccsync.storage import StorageUnavailableError
 from ccsync.usage.timestamps import iso_millis
-from ccsync.wire import decode_push
+from ccsync.wire import decode_push, device_id_problem
 
 log = logging.getLogger("ccsync.ws")
 router = APIRouter()
@@ -49,7 +54,7 @@ UNKNOWN_DEVICE = 4001
 AUTH_FAILED = 4002
 PROCESSING_FAILED = 4003
 
-DEVICE_ID = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
+RECHECK_SECONDS = 30.0
 STREAM = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 PUSH_FIELDS = (
     *("entries", "blocks", "tokens", "account", "device", "version"),
@@ -79,7 +84,7 @@ async def socket(websocket: WebSocket) -> None:
     telemetry.sockets.inc()
     writer = asyncio.create_task(write_loop(connection))
     try:
-        connection.send({"type": "initial-data", "data": await services.live.items()})
+        connection.offer(await deps.initial_data(websocket).frame())
         announced = websocket.query_params.get("deviceId")
         if announced:
             stream = websocket.query_params.get("stream")
@@ -90,6 +95,10 @@ async def socket(websocket: WebSocket) -> None:
             except (WebSocketDisconnect, RuntimeError):
                 break
             if frame["type"] == "websocket.disconnect":
+                break
+            if connection.close_code is not None:
+                break  # revoked: nothing more is taken from this socket
+            if not await _still_valid(services, connection):
                 break
             text = frame.get("text")
             if text is None:
@@ -111,6 +120,20 @@ async def socket(websocket: WebSocket) -> None:
                 writer.cancel()
         if connection.device_id:
             await _went_offline(services, connection.device_id)
+
+
+async def _still_valid(services: Services, connection: Connection) -> bool:
+    """Whether the socket's token still holds, checked at most every ``RECHECK_SECONDS``
+    (revocation closes sockets at once through ``token_revoked``; this covers a replica
+    that missed the event)."""
+    now = time.monotonic()
+    if now - connection.checked_at < RECHECK_SECONDS:
+        return True
+    connection.checked_at = now
+    if await services.auth.still_valid(connection.principal):
+        return True
+    connection.stop(REVOKED_CLOSE, error(AUTH_FAILED, "the token was revoked"))
+    return False
 
 
 async def _handle(services: Services, connection: Connection, text: str) -> None:
@@ -139,6 +162,8 @@ async def _handle(services: Services, connection: Connection, text: str) -> None
         await handler(services, connection, message)
     except StorageUnavailableError as exc:
         connection.send(error(PROCESSING_FAILED, str(exc)))
+    except UnicodeError:  # an escaped lone surrogate (``_text``)
+        connection.send(error(INVALID_DATA, f"'{kind}' holds text that is not valid Unicode"))
     except Exception:
         log.exception("ws.message_failed", extra={"type": kind})
         connection.send(error(PROCESSING_FAILED, f"could not process '{kind}'"))
@@ -187,17 +212,13 @@ async def _subscribe(services: Services, connection: Connection, message: dict[s
 
 
 async def _hello(services: Services, connection: Connection, message: dict[str, Any]) -> None:
-    device_id = message.get("deviceId")
-    if not isinstance(device_id, str) or not DEVICE_ID.match(device_id):
-        connection.send(error(INVALID_DATA, "a 'deviceId' of letters, digits and ._:@- is needed"))
+    requested = _text(message.get("account"))
+    admitted = await _admit(services, connection, message.get("deviceId"), requested)
+    if admitted is None:
         return
-    if not connection.principal.may_push_for(device_id):
-        connection.send(
-            error(UNKNOWN_DEVICE, f"this token speaks for another device, not {device_id!r}")
-        )
-        return
+    device_id = admitted.device_id
     now = services.clock.now_ms()
-    account = await services.ingest.account_of(device_id, _text(message.get("account")))
+    account = await services.ingest.account_of(device_id, requested)
     device = await services.history.register_device(
         device_id,
         account,
@@ -227,17 +248,11 @@ async def _usage_update(
     services: Services, connection: Connection, message: dict[str, Any]
 ) -> None:
     device_id = message.get("deviceId") or connection.device_id
-    if not isinstance(device_id, str) or not DEVICE_ID.match(device_id):
-        connection.send(
-            error(INVALID_DATA, "usage_update needs a 'deviceId' of letters, digits and ._:@-")
-        )
+    problem = device_id_problem(device_id)
+    if problem is not None:
+        connection.send(error(INVALID_DATA, f"usage_update needs a 'deviceId': {problem}"))
         return
-    principal = connection.principal
-    if not principal.may_push_for(device_id):
-        connection.send(
-            error(UNKNOWN_DEVICE, f"this token speaks for another device, not {device_id!r}")
-        )
-        return
+    assert isinstance(device_id, str)
     wait = deps.push_limiter(connection.websocket).allow(device_id)
     if wait is not None:
         connection.send(error(PROCESSING_FAILED, f"too many pushes: retry in {wait:.1f} s"))
@@ -247,6 +262,8 @@ async def _usage_update(
         push, rejected, errors = decode_push(body)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         connection.send(error(INVALID_DATA, f"invalid push: {exc}"))
+        return
+    if await _admit(services, connection, device_id, push.account) is None:
         return
     ack = await services.ingest.push(device_id, push, rejected, errors)
     telemetry = deps.telemetry(connection.websocket)
@@ -282,8 +299,32 @@ async def _went_offline(services: Services, device_id: str) -> None:
         log.warning("ws.offline_not_recorded", extra={"device": device_id})
 
 
+_WS_CODES = {400: INVALID_DATA, 403: UNKNOWN_DEVICE, 429: PROCESSING_FAILED}
+
+
+async def _admit(
+    services: Services, connection: Connection, device_id: object, account: str | None
+) -> Admitted | None:
+    """``admission.admit`` for a socket: an error frame (and ``None``) when refused."""
+    try:
+        return await admit(
+            services.history,
+            deps.device_limiter(connection.websocket),
+            connection.principal,
+            device_id,
+            account,
+            deps.client_address(connection.websocket),
+        )
+    except ApiError as refused:
+        connection.send(error(_WS_CODES.get(refused.status, INVALID_DATA), refused.message))
+        return None
+
+
 def _text(value: object) -> str | None:
-    return value[:1024] if isinstance(value, str) and value else None
+    if not isinstance(value, str) or not value:
+        return None
+    value[:1024].encode()  # a lone surrogate: UnicodeEncodeError, refused as invalid data
+    return value[:1024]
 
 
 _HANDLERS = {

@@ -14,6 +14,7 @@ from typing import IO, TYPE_CHECKING
 import click
 
 from ccsync.agent.config import AgentConfig, load_config
+from ccsync.private import private_dir
 
 if TYPE_CHECKING:
     from ccsync.agent.runner import Agent
@@ -93,7 +94,7 @@ def agent(
         logging.disable(logging.CRITICAL)
     else:
         configure_logging("info")
-    config.state_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(config.state_dir)
     if once and skip_if_busy and not _try_lock(config.state_dir / ONCE_LOCK):
         return  # another --once is pushing right now
     code = asyncio.run(_main(config, name, once, quiet, source, ccusage_command, batch))

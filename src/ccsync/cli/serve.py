@@ -38,6 +38,19 @@ from ccsync.settings import Settings, SettingsError, mask_url
     help="Let cron jobs run programs other than claude and ccusage.",
 )
 @click.option(
+    "--allowed-host",
+    "allowed_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="A name (besides localhost and IP addresses) this server answers to, e.g. box.lan "
+    "or *.example.com (repeatable; CCSYNC_ALLOWED_HOSTS).",
+)
+@click.option(
+    "--max-runs",
+    type=click.IntRange(1, 1000),
+    help="Cron runs at once in this server process (CCSYNC_MAX_RUNS; default 4).",
+)
+@click.option(
     "--log-level",
     type=click.Choice(["debug", "info", "warning", "error"]),
     default="info",
@@ -52,6 +65,8 @@ def serve(
     no_local_agent: bool,
     claude_dirs: tuple[str, ...],
     allow_commands: bool,
+    allowed_hosts: tuple[str, ...],
+    max_runs: int | None,
     log_level: str,
 ) -> None:
     """Run the server: REST and WebSocket at http://HOST:PORT/ (OpenAPI at /docs)."""
@@ -70,6 +85,8 @@ def serve(
                 claude_dirs=claude_dirs or None,
                 local_agent=False if no_local_agent else None,
                 allow_commands=True if allow_commands else None,
+                allowed_hosts=allowed_hosts or None,
+                max_runs=max_runs,
             )
             .validated()
         )

@@ -17,7 +17,7 @@ from datetime import date
 from typing import Any
 
 from ccsync.usage.entry import time_order
-from ccsync.usage.reports import Order, PricedEntry, Report, Sums, Totals
+from ccsync.usage.reports import DayRange, Order, PricedEntry, Report, Sums, Totals
 from ccsync.usage.timestamps import (
     MS_PER_HOUR,
     MS_PER_MINUTE,
@@ -160,14 +160,10 @@ class BlocksOptions:
 
 def blocks_report(priced: Sequence[PricedEntry], options: BlocksOptions, now_ms: int) -> Report:
     blocks = identify_blocks(priced, now_ms, options.session_hours)
-    if options.since is not None or options.until is not None:
+    wanted = DayRange(options.since, options.until)
+    if not wanted.everything:
         keys = DateKeys(resolve_timezone(options.timezone))
-        blocks = [
-            b
-            for b in blocks
-            if (options.since is None or keys.date(b.start_ms) >= options.since)
-            and (options.until is None or keys.date(b.start_ms) <= options.until)
-        ]
+        blocks = [b for b in blocks if keys.key(b.start_ms) in wanted]
     if options.recent:
         cutoff = now_ms - RECENT_DAYS * 24 * MS_PER_HOUR
         blocks = [b for b in blocks if b.start_ms >= cutoff or b.is_active]

@@ -46,6 +46,8 @@ _U64_MAX = 2**64 - 1
 _SEMVER_PREFIX = re.compile(r"\d+\.\d+\.\d", re.ASCII)
 _LIMIT_MARKER = b"Claude AI usage limit reached"
 _LIMIT_EPOCH = re.compile(rb"\d+")
+_MAX_RESET_SECONDS = (2**63 - 1) // 1000
+_MAX_RESET_DIGITS = str(2**63 - 1)
 
 Count = Annotated[int, msgspec.Meta(ge=0)]
 
@@ -348,5 +350,9 @@ def _usage_limit_reset_ms(line: bytes) -> int | None:
     match = _LIMIT_EPOCH.match(line, bar + 1) if bar != -1 else None
     if match is None:
         return None
-    seconds = int(match.group())
-    return seconds * 1000 if seconds > 0 else None
+    digits = match.group().lstrip(b"0")
+    if len(digits) > len(_MAX_RESET_DIGITS):  # also keeps int() off 4,300-digit strings
+        return None
+    seconds = int(digits or b"0")
+    # ccusage reads a signed 64-bit number of seconds and drops it if the milliseconds overflow
+    return seconds * 1000 if 0 < seconds <= _MAX_RESET_SECONDS else None

@@ -18,7 +18,13 @@ from typing import Any
 
 from ccsync.usage.entry import UsageEntry
 from ccsync.usage.pricing import CostMode, PriceTable, default_prices, price_entry
-from ccsync.usage.timestamps import DateKeys, iso_millis, resolve_timezone
+from ccsync.usage.timestamps import (
+    DateKeys,
+    days_from_civil,
+    format_day,
+    iso_millis,
+    resolve_timezone,
+)
 
 Report = dict[str, Any]
 
@@ -191,25 +197,45 @@ def _token_fields(sums: Sums) -> Report:
     }
 
 
-def _in_range(day: date, options: ReportOptions) -> bool:
-    return (options.since is None or day >= options.since) and (
-        options.until is None or day <= options.until
-    )
+class DayRange:
+    """``--since``/``--until`` as ccusage applies them: to a date key without its dashes,
+    compared as text with ``YYYYMMDD`` (the same as by date for years 0000-9999)."""
+
+    __slots__ = ("since", "until")
+
+    def __init__(self, since: date | None, until: date | None) -> None:
+        self.since = None if since is None else _compact(since)
+        self.until = None if until is None else _compact(until)
+
+    @property
+    def everything(self) -> bool:
+        return self.since is None and self.until is None
+
+    def __contains__(self, key: str) -> bool:
+        compact = key.replace("-", "")
+        return (self.since is None or compact >= self.since) and (
+            self.until is None or compact <= self.until
+        )
 
 
-def daily_totals(priced: Sequence[PricedEntry], options: ReportOptions) -> dict[date, Totals]:
-    """Totals per local date in the report's zone, within ``since``/``until``."""
+def _compact(day: date) -> str:
+    return f"{day.year:04d}{day.month:02d}{day.day:02d}"
+
+
+def daily_totals(priced: Sequence[PricedEntry], options: ReportOptions) -> dict[str, Totals]:
+    """Totals per local date key (``YYYY-MM-DD``) in the report's zone, within
+    ``since``/``until``."""
     keys = DateKeys(resolve_timezone(options.timezone))
-    days: dict[date, Totals] = {}
+    days: dict[int, Totals] = {}
     for item in priced:
-        day = keys.date(item.entry.timestamp_ms)
-        if not _in_range(day, options):
-            continue
+        day = keys.day(item.entry.timestamp_ms)
         totals = days.get(day)
         if totals is None:
             totals = days[day] = Totals()
         totals.add(item)
-    return days
+    wanted = DayRange(options.since, options.until)
+    named = ((keys.day_key(day), totals) for day, totals in days.items())
+    return {key: totals for key, totals in named if key in wanted}
 
 
 def _period_report(
@@ -227,7 +253,7 @@ def _period_report(
     return {name: rows, "totals": grand.totals()}
 
 
-def _bucket(days: dict[date, Totals], key: Callable[[date], str]) -> dict[str, Totals]:
+def _bucket(days: dict[str, Totals], key: Callable[[str], str]) -> dict[str, Totals]:
     buckets: dict[str, Totals] = {}
     for day in sorted(days):
         bucket = key(day)
@@ -239,8 +265,7 @@ def _bucket(days: dict[date, Totals], key: Callable[[date], str]) -> dict[str, T
 
 
 def daily_report(priced: Sequence[PricedEntry], options: ReportOptions) -> Report:
-    days = daily_totals(priced, options)
-    return _period_report("daily", "date", {d.isoformat(): t for d, t in days.items()}, options)
+    return _period_report("daily", "date", daily_totals(priced, options), options)
 
 
 def week_start(day: date, start_of_week: Weekday) -> date:
@@ -248,27 +273,44 @@ def week_start(day: date, start_of_week: Weekday) -> date:
     return day - timedelta(days=(day.weekday() - start_of_week) % 7)
 
 
+def week_key(day_key: str, start_of_week: Weekday) -> str:
+    """The week of a date key: its most recent ``start_of_week`` day. A key with a year
+    that is not four digits (``10000-01-01``, ``-001-12-31``) is its own week, as in ccusage."""
+    if len(day_key) != 10 or not day_key[:4].isdigit():
+        return day_key
+    day = days_from_civil(int(day_key[:4]), int(day_key[5:7]), int(day_key[8:]))
+    weekday = (day + 3) % 7  # 1970-01-01 was a Thursday (Monday is 0)
+    return format_day(day - (weekday - start_of_week) % 7)
+
+
 def weekly_report(priced: Sequence[PricedEntry], options: ReportOptions) -> Report:
     days = daily_totals(priced, options)
-    weeks = _bucket(days, lambda d: week_start(d, options.start_of_week).isoformat())
+    weeks = _bucket(days, lambda key: week_key(key, options.start_of_week))
     return _period_report("weekly", "week", weeks, options)
 
 
 def monthly_report(priced: Sequence[PricedEntry], options: ReportOptions) -> Report:
-    days = daily_totals(priced, options)
-    months = _bucket(days, lambda d: f"{d.year:04d}-{d.month:02d}")
+    """Months are the first seven characters of the date keys (ccusage's ``10000-0``)."""
+    months = _bucket(daily_totals(priced, options), lambda key: key[:7])
     return _period_report("monthly", "month", months, options)
 
 
 def session_report(priced: Sequence[PricedEntry], options: ReportOptions) -> Report:
     """One row per (project path, session), most expensive first; empty sessions dropped."""
     keys = DateKeys(resolve_timezone(options.timezone))
+    wanted = DayRange(options.since, options.until)
+    in_range: dict[int, bool] = {}
     sessions: dict[tuple[str, str], tuple[Totals, list[int]]] = {}
     for item in priced:  # in time order: the first entry of a session is its first activity
         entry = item.entry
         ts = entry.timestamp_ms
-        if not _in_range(keys.date(ts), options):
-            continue
+        if not wanted.everything:
+            day = keys.day(ts)
+            inside = in_range.get(day)
+            if inside is None:
+                inside = in_range[day] = keys.day_key(day) in wanted
+            if not inside:
+                continue
         key = (entry.project_path, entry.session)
         found = sessions.get(key)
         if found is None:

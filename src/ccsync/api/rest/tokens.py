@@ -7,13 +7,14 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from ccsync import events
 from ccsync.api import deps
 from ccsync.api.deps import Admin
 from ccsync.api.errors import ApiError
-from ccsync.reporting import DEFAULT_ACCOUNT
 from ccsync.storage.history.base import TokenRecord
 from ccsync.tokens import hash_token, new_token, new_token_id
 from ccsync.usage.timestamps import iso_millis
+from ccsync.wire import device_id_problem
 
 router = APIRouter(tags=["tokens"])
 
@@ -53,9 +54,13 @@ async def create_token(request: Request, who: Admin, spec: NewToken) -> dict[str
         raise ApiError(422, "a device token needs a 'deviceId'")
     now = services.clock.now_ms()
     if spec.kind == "device" and spec.deviceId:
-        known = await services.history.get_device(spec.deviceId)
-        account = spec.account or (known.account if known else DEFAULT_ACCOUNT)
-        await services.history.register_device(spec.deviceId, account, now)
+        problem = device_id_problem(spec.deviceId)
+        if problem is not None:
+            raise ApiError(422, problem)
+        if spec.account is not None:
+            # The token speaks for this account (an admin may move a device so); without
+            # one, the device's own account binds it: the one it has, or its first push's.
+            await services.history.register_device(spec.deviceId, spec.account, now)
     token = new_token()
     record = TokenRecord(
         id=new_token_id(),
@@ -74,6 +79,9 @@ async def revoke_token(
     request: Request, who: Admin, token_id: Annotated[str, Path(pattern=r"^[0-9a-f]{1,64}$")]
 ) -> dict[str, Any]:
     services = deps.services(request)
-    if not await services.history.revoke_token(token_id, services.clock.now_ms()):
+    now = services.clock.now_ms()
+    if not await services.history.revoke_token(token_id, now):
         raise ApiError(404, f"no active token {token_id!r}")
+    # Every replica closes the sockets opened with it.
+    await services.live.publish(events.token_revoked(token_id, now))
     return {"success": True, "id": token_id}

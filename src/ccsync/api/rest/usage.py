@@ -10,16 +10,20 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from ccsync import events
+from ccsync.access import Principal
 from ccsync.api import deps
+from ccsync.api.admission import admit
 from ccsync.api.deps import Reader
 from ccsync.api.errors import ApiError
-from ccsync.ingest import DeviceState, device_key
+from ccsync.ingest import DeviceState, IngestError
+from ccsync.live_keys import device_key
+from ccsync.live_values import device_state, online_devices
 from ccsync.services import Services
 from ccsync.storage.history.base import Device
 from ccsync.usage import ReportKind, ReportOptions
 from ccsync.usage.reports import Order, Weekday
 from ccsync.usage.timestamps import UnknownTimezoneError, iso_millis, resolve_timezone
-from ccsync.wire import RateLimits, decode_push, encode
+from ccsync.wire import decode_limits, decode_push, device_id_problem, encode
 
 router = APIRouter(tags=["usage"])
 
@@ -27,44 +31,62 @@ DeviceId = Annotated[
     str, Path(pattern=r"^[A-Za-z0-9._:@-]{1,128}$", description="letters, digits and ._:@-")
 ]
 Account = Annotated[str | None, Query(max_length=256, description="default: the only account")]
-RESERVED_IDS = frozenset({"sync", "ccusage"})
 
 
-async def _device_summary(
-    services: Services, device: Device, window: dict[str, Any], today: dict[str, dict[str, float]]
-) -> dict[str, Any]:
-    live_state = await services.live.get(device_key(device.id))
-    online = bool(live_state.get("online")) if isinstance(live_state, dict) else False
-    share = next((d for d in window.get("devices", []) if d["deviceId"] == device.id), None)
-    block = await services.history.blocks(device.account, device.id)
-    return {
-        **DeviceState(device, online).to_json(),
-        "currentBlock": None
-        if share is None
-        else {
-            "start": window["start"],
-            "end": window["end"],
-            "tokens": share["tokens"],
-            "costUSD": share["costUSD"],
-            "source": share["source"],
-        },
-        "today": today.get(device.id, {"tokens": 0, "costUSD": 0.0}),
-        "ccusageBlocks": len(block),
-    }
+async def _admit(request: Request, who: Principal, device_id: str, account: str | None) -> None:
+    await admit(
+        deps.services(request).history,
+        deps.device_limiter(request),
+        who,
+        device_id,
+        account,
+        deps.client_address(request),
+    )
+
+
+async def _account_devices(
+    services: Services, account: str, devices: list[Device]
+) -> list[dict[str, Any]]:
+    """``devices`` (all of ``account``) as ``/api/usage`` shows them, in a fixed number of
+    queries however many there are: the window, today, the block counts, the live states."""
+    window = await services.reporter.window(account)
+    today = await services.reporter.today_by_device(account)
+    blocks = await services.history.block_counts(account)
+    keys = [device_key(device.id) for device in devices]
+    states = dict(zip(keys, await services.live.get_many(keys), strict=True))
+    shares = {share["deviceId"]: share for share in window.get("devices", [])}
+    summaries = []
+    for device, key in zip(devices, keys, strict=True):
+        state = device_state(key, states[key])
+        share = shares.get(device.id)
+        summaries.append(
+            {
+                **DeviceState(device, state is not None and state.online).to_json(),
+                "currentBlock": None
+                if share is None
+                else {
+                    "start": window["start"],
+                    "end": window["end"],
+                    "tokens": share["tokens"],
+                    "costUSD": share["costUSD"],
+                    "source": share["source"],
+                },
+                "today": today.get(device.id, {"tokens": 0, "costUSD": 0.0}),
+                "ccusageBlocks": blocks.get(device.id, 0),
+            }
+        )
+    return summaries
 
 
 @router.get("/api/usage", summary="Every device: online, last push, current block, today")
 async def all_devices(request: Request, who: Reader, account: Account = None) -> dict[str, Any]:
     services = deps.services(request)
-    accounts = [account] if account else await services.history.accounts()
+    by_account: dict[str, list[Device]] = {}
+    for device in await services.history.list_devices(account or None):
+        by_account.setdefault(device.account, []).append(device)
     devices = []
-    for name in accounts:
-        window = await services.reporter.window(name)
-        today = await services.reporter.today_by_device(name)
-        devices += [
-            await _device_summary(services, device, window, today)
-            for device in await services.history.list_devices(name)
-        ]
+    for name in sorted(by_account):
+        devices += await _account_devices(services, name, by_account[name])
     return {"devices": devices, "timestamp": iso_millis(services.clock.now_ms())}
 
 
@@ -72,17 +94,10 @@ async def all_devices(request: Request, who: Reader, account: Account = None) ->
 async def request_sync(request: Request, who: Reader) -> dict[str, Any]:
     services = deps.services(request)
     now = services.clock.now_ms()
-    online = [
-        value["deviceId"]
-        for key, value in (await services.live.items()).items()
-        if key.startswith("live:device:")
-        and isinstance(value, dict)
-        and value.get("online")
-        and "deviceId" in value
-    ]
+    online = await online_devices(services.history, services.live)
     await services.live.publish(events.sync_request(now))
     await services.live.publish(events.sync_status(len(online), now))
-    return {"success": True, "requested": len(online), "devices": sorted(online)}
+    return {"success": True, "requested": len(online), "devices": online}
 
 
 @router.post("/api/usage/ccusage", summary="Ingest the server host's own Claude usage now")
@@ -109,10 +124,8 @@ async def one_device(request: Request, who: Reader, deviceId: DeviceId) -> dict[
     device = await services.history.get_device(deviceId)
     if device is None:
         raise ApiError(404, f"unknown device {deviceId!r}")
-    window = await services.reporter.window(device.account)
-    return await _device_summary(
-        services, device, window, await services.reporter.today_by_device(device.account)
-    )
+    (summary,) = await _account_devices(services, device.account, [device])
+    return summary
 
 
 @router.get(
@@ -148,8 +161,9 @@ async def mark(
 )
 async def push(request: Request, who: Reader, deviceId: DeviceId) -> Response:  # noqa: N803
     services = deps.services(request)
-    if deviceId in RESERVED_IDS:
-        raise ApiError(400, f"{deviceId!r} is a reserved name: choose another device id")
+    problem = device_id_problem(deviceId)
+    if problem is not None:
+        raise ApiError(400, problem)
     if not who.may_push_for(deviceId):
         raise ApiError(403, f"this token speaks for another device, not {deviceId!r}")
     wait = deps.push_limiter(request).allow(deviceId)
@@ -171,6 +185,7 @@ async def push(request: Request, who: Reader, deviceId: DeviceId) -> Response:  
         raise ApiError(422, f"invalid push: {exc}") from None
     except msgspec.DecodeError as exc:
         raise ApiError(400, f"malformed JSON: {exc}") from None
+    await _admit(request, who, deviceId, payload.account)
     ack = await services.ingest.push(deviceId, payload, rejected, errors)
     telemetry = deps.telemetry(request)
     telemetry.pushes.labels("http").inc()
@@ -185,16 +200,18 @@ async def push(request: Request, who: Reader, deviceId: DeviceId) -> Response:  
 )
 async def official_limits(request: Request, who: Reader, deviceId: DeviceId) -> dict[str, Any]:  # noqa: N803
     services = deps.services(request)
-    if not who.may_push_for(deviceId):
-        raise ApiError(403, f"this token speaks for another device, not {deviceId!r}")
     body = await request.body()
     try:
-        limits = msgspec.json.decode(body, type=RateLimits)
+        limits = decode_limits(body)
     except msgspec.ValidationError as exc:  # a subclass of DecodeError: it goes first
         raise ApiError(422, f"invalid limits: {exc}") from None
     except msgspec.DecodeError as exc:
         raise ApiError(400, f"malformed JSON: {exc}") from None
-    window = await services.ingest.report_limits(deviceId, limits)
+    await _admit(request, who, deviceId, limits.account)
+    try:
+        window = await services.ingest.report_limits(deviceId, limits)
+    except IngestError as exc:
+        raise ApiError(422, f"invalid limits: {exc}") from None
     return {"success": True, "window": window}
 
 

@@ -271,6 +271,11 @@ class HistoryStore(abc.ABC):
     async def blocks(self, account: str, device_id: str | None = None) -> list[StoredBlock]:
         """Stored blocks, by start time."""
 
+    @abc.abstractmethod
+    async def block_counts(self, account: str) -> dict[str, int]:
+        """How many blocks each device of the account stored (one query; devices without
+        blocks are left out)."""
+
     # -- tokens --------------------------------------------------------------------------
     @abc.abstractmethod
     async def add_token(self, record: TokenRecord) -> None: ...

@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from ccsync.private import private_file
 from ccsync.settings import mask_url
 from ccsync.storage import StorageUnavailableError
 from ccsync.storage.history.migrations import differences, upgrade
@@ -91,7 +92,7 @@ class SqlDatabase:
         secret = target.url.password if isinstance(target.url.password, str) else None
         if target.sqlite_path is not None:
             try:
-                target.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+                private_file(target.sqlite_path)
             except OSError as exc:
                 raise StorageUnavailableError(
                     f"history store {mask_url(url)} is unavailable: {_one_line(exc, None)}"

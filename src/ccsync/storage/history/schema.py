@@ -85,6 +85,40 @@ entries = Table(
     Index("ix_entries_account_id", "account", "id"),
 )
 
+quarantined_entries = Table(
+    "quarantined_entries",
+    metadata,
+    # The lines migration 0004 found stored with a time out of ``ccsync.bounds`` (before
+    # the server refused them): every ``entries`` column, then why and when they moved.
+    Column("id", EntryId, autoincrement=False, nullable=False),
+    Column("account", Text, nullable=False),
+    Column("device_id", Text, nullable=False),
+    Column("timestamp_ms", BigInteger, nullable=False),
+    Column("input_tokens", BigInteger, nullable=False),
+    Column("output_tokens", BigInteger, nullable=False),
+    Column("cache_creation_tokens", BigInteger, nullable=False),
+    Column("cache_creation_1h_tokens", BigInteger, nullable=False),
+    Column("cache_read_tokens", BigInteger, nullable=False),
+    Column("model", Text, nullable=True),
+    Column("fast", Boolean, nullable=False),
+    Column("has_speed", Boolean, nullable=False),
+    Column("message_id", Text, nullable=True),
+    Column("request_id", Text, nullable=True),
+    Column("session_field", Text, nullable=True),
+    Column("cost_usd", Double, nullable=True),
+    Column("sidechain", Boolean, nullable=False),
+    Column("usage_limit_reset_ms", BigInteger, nullable=True),
+    Column("project", Text, nullable=False),
+    Column("session", Text, nullable=False),
+    Column("project_path", Text, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("line_offset", BigInteger, nullable=False),
+    Column("kept", Boolean, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("quarantined_ms", BigInteger, nullable=False),
+    PrimaryKeyConstraint("id", name="pk_quarantined_entries"),
+)
+
 blocks = Table(
     "blocks",
     metadata,
@@ -186,6 +220,7 @@ cron_runs = Table(
     Column("output", Text, nullable=False),
     Column("error", Text, nullable=True),
     Column("details", Text, nullable=False),  # a JSON object
+    Column("process_group", Integer, nullable=True),  # on the instance's host
     PrimaryKeyConstraint("id", name="pk_cron_runs"),
     # One run per job and fire time: the second process to start a tick finds it taken.
     UniqueConstraint("job_id", "scheduled_ms", name="uq_cron_runs_tick"),
@@ -292,6 +327,7 @@ def run_from_row(row: Row[Any]) -> RunRecord:
         output=row.output,
         error=row.error,
         details=json.loads(row.details),
+        process_group=row.process_group,
     )
 
 
@@ -310,4 +346,5 @@ def run_values(run: RunRecord) -> dict[str, Any]:
         "output": run.output,
         "error": run.error,
         "details": json.dumps(run.details),
+        "process_group": run.process_group,
     }

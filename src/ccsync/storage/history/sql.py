@@ -598,6 +598,16 @@ class SqlHistoryStore(HistoryStore):
         found.sort(key=lambda block: (block.start_ms, block.device_id, block.block_id))
         return found
 
+    async def block_counts(self, account: str) -> dict[str, int]:
+        stmt = (
+            select(t.blocks.c.device_id, func.count())
+            .where(t.blocks.c.account == account)
+            .group_by(t.blocks.c.device_id)
+        )
+        async with self._db.read() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return {str(device_id): int(count) for device_id, count in rows}
+
     # -- tokens --------------------------------------------------------------------------
     async def add_token(self, record: TokenRecord) -> None:
         async with self._db.write() as conn:

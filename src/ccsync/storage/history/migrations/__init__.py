@@ -23,13 +23,13 @@ SCRIPT_LOCATION = Path(__file__).resolve().parent
 """The directory alembic's ``script_location`` points at."""
 
 
-def upgrade(connection: Connection, schema: str | None) -> str | None:
-    """Run the migrations up to the newest revision; the revision the database is at."""
+def upgrade(connection: Connection, schema: str | None, revision: str = "head") -> str | None:
+    """Run the migrations up to ``revision`` (the newest); the revision the database is at."""
     config = Config()
     config.set_main_option("script_location", str(SCRIPT_LOCATION).replace("%", "%%"))
     config.attributes["connection"] = connection
     config.attributes["schema"] = schema
-    command.upgrade(config, "head")
+    command.upgrade(config, revision)
     context = MigrationContext.configure(connection, opts={"version_table_schema": schema})
     return context.get_current_revision()
 
