@@ -9,7 +9,6 @@ warning. An update builds a table from LiteLLM's published list with
 
 from __future__ import annotations
 
-import logging
 import os
 import subprocess
 import sys
@@ -37,8 +36,6 @@ WHEEL_JSON = "model_prices_and_context_window_backup.json"
 FILE_NAME = "prices.json"
 MAX_LIST_BYTES = 64 * 1024 * 1024
 FETCH_TIMEOUT = 30.0
-
-log = logging.getLogger(__name__)
 
 
 class PriceSourceError(Exception):
@@ -85,7 +82,6 @@ def installed_prices(directory: Path | None = None) -> InstalledPrices:
             return InstalledPrices(PriceTable.from_json(data), "user", path)
         except PriceTableError as exc:
             problem = f"{path}: {exc}"
-    log.warning("price table not used, the packaged one is: %s", problem)
     return InstalledPrices(default_prices(), "packaged", path, problem)
 
 
