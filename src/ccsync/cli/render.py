@@ -101,7 +101,7 @@ def render(kind: ReportKind, report: Report, console: Console, breakdown: bool =
         )
     recorded = totals.get("claudeCodeCostUSD")
     if recorded:
-        spent = ", ".join(f"{model} {_cost(cost)}" for model, cost in sorted(recorded.items()))
+        spent = ", ".join(f"{model} ${cost:,.4f}" for model, cost in sorted(recorded.items()))
         console.print(f"[yellow]Claude Code itself recorded: {spent} (not in the costs above).[/]")
 
 
