@@ -5,15 +5,14 @@ data directory) when it is there and readable; otherwise the one that ships with
 package. A table that cannot be read is never fatal: the packaged one is used, with a
 warning. An update builds a table from LiteLLM's published list with
 ``usage.price_source`` (ccusage 20.0.24's prices kept) and writes it there atomically.
+
+Only what choosing the table needs is imported at the top: reports pay for nothing else.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-import tempfile
-import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -91,6 +90,8 @@ def load_litellm(spec: str) -> tuple[dict[str, Any], str]:
     if spec.startswith(("http://", "https://")):
         return _parse(_fetch(spec), spec), spec
     if spec.startswith("litellm=="):
+        import tempfile
+
         with tempfile.TemporaryDirectory(prefix="ccsync-litellm-") as tmp:
             return _parse(_wheel_json(_download_wheel(spec, Path(tmp))), spec), spec
     path = Path(spec).expanduser()
@@ -123,6 +124,8 @@ def update_prices(
         for name, raw in litellm.items()
     ):
         raise PriceSourceError(f"{label}: no Claude model with a price in it")
+    import tempfile
+
     path = user_prices_path(directory)
     private_dir(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=".prices-", suffix=".json", dir=path.parent)
@@ -167,6 +170,8 @@ def _fetch(url: str) -> bytes:
 
 
 def _download_wheel(spec: str, target: Path) -> Path:
+    import subprocess
+
     command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps"]
     try:
         done = subprocess.run(
@@ -185,6 +190,8 @@ def _download_wheel(spec: str, target: Path) -> Path:
 
 
 def _wheel_json(wheel: Path) -> bytes:
+    import zipfile
+
     try:
         with zipfile.ZipFile(wheel) as archive:
             name = next((n for n in archive.namelist() if n.endswith("/" + WHEEL_JSON)), None)
