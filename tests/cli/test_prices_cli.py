@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -248,3 +249,30 @@ def test_doctor_says_which_table_and_how_old(tmp_path: Path, env: dict[str, str]
     assert f"days old, {len(table)} models" in done.stdout
     assert f"ok  prices from {table.source}" in done.stdout
     assert "ok  every model in your transcripts has a price" in done.stdout
+
+
+async def test_the_server_prices_with_the_table_in_its_data_dir(
+    request: pytest.FixtureRequest, tmp_path: Path, litellm_file: Path
+) -> None:
+    from ccsync.prices import update_prices
+    from fixtures.payloads import now_entry
+    from fixtures.server import backend_server
+
+    update_prices(str(litellm_file), tmp_path / "data")
+    now = int(time.time() * 1000)
+    async with (
+        backend_server(request, "memory+sqlite", tmp_path) as running,
+        running.client() as http,
+    ):
+        entries = [
+            now_entry(now, 1, model="claude-lark-6", tokens=1000),
+            now_entry(now, 2, model="claude-unreleased-9", tokens=1000),
+        ]
+        pushed = await http.post("/api/usage/laptop", json={"entries": entries})
+        assert pushed.status_code == 200, pushed.text
+        daily = (await http.get("/api/reports/daily")).json()
+        window = (await http.get("/api/window")).json()
+    assert daily["totals"]["unpricedModels"] == ["claude-unreleased-9"]
+    assert daily["totals"]["totalCost"] == pytest.approx(1000 * 2e-6 + 500 * 8e-6)
+    assert window["unpricedModels"] == ["claude-unreleased-9"]
+    assert window["costUSD"] == pytest.approx(1000 * 2e-6 + 500 * 8e-6)
