@@ -1,9 +1,9 @@
 """The price table a user's installation uses, and refreshing it (``ccsync prices update``).
 
 The table is ``prices.json`` in the data directory (``CCSYNC_DATA_DIR``, else the user
-data directory) when it is there and readable; otherwise the one that ships with the
-package. A table that cannot be read is never fatal: the packaged one is used, with a
-warning. An update builds a table from LiteLLM's published list with
+data directory) when it is there, readable, and not older than the one that ships with
+the package (an upgrade of ccsync brings a newer one); otherwise the packaged one. A
+table that cannot be read is never fatal: the packaged one is used, with a warning. An update builds a table from LiteLLM's published list with
 ``usage.price_source`` (ccusage 20.0.24's prices kept) and writes it there atomically.
 
 Only what choosing the table needs is imported at the top: reports pay for nothing else.
@@ -50,7 +50,9 @@ class InstalledPrices:
     path: Path | None
     """The user's table file (whether or not it is the one in use)."""
     problem: str | None = None
-    """Why the user's table was not used, when there is one and it was not."""
+    """Why the user's table was not used, when it cannot be read."""
+    older: bool = False
+    """The user's table is there but was built before the packaged one (which is used)."""
 
 
 def data_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -67,8 +69,8 @@ def user_prices_path(directory: Path | None = None) -> Path:
 
 
 def installed_prices(directory: Path | None = None) -> InstalledPrices:
-    """The user's table when present and valid, else the packaged one (with a warning
-    when the user's exists but cannot be used)."""
+    """The user's table when present, valid and not older than the packaged one, else
+    the packaged one (with ``problem`` when the user's cannot be read)."""
     path = user_prices_path(directory)
     try:
         data = path.read_bytes()
@@ -78,9 +80,13 @@ def installed_prices(directory: Path | None = None) -> InstalledPrices:
         problem = f"cannot read {path}: {exc.strerror or exc}"
     else:
         try:
-            return InstalledPrices(PriceTable.from_json(data), "user", path)
+            table = PriceTable.from_json(data)
         except PriceTableError as exc:
             problem = f"{path}: {exc}"
+        else:
+            if table.built < default_prices().built:  # ccsync was upgraded since the update
+                return InstalledPrices(default_prices(), "packaged", path, older=True)
+            return InstalledPrices(table, "user", path)
     return InstalledPrices(default_prices(), "packaged", path, problem)
 
 

@@ -276,3 +276,19 @@ async def test_the_server_prices_with_the_table_in_its_data_dir(
     assert daily["totals"]["totalCost"] == pytest.approx(1000 * 2e-6 + 500 * 8e-6)
     assert window["unpricedModels"] == ["claude-unreleased-9"]
     assert window["costUSD"] == pytest.approx(1000 * 2e-6 + 500 * 8e-6)
+
+
+def test_a_table_older_than_the_packaged_one_gives_way(
+    tmp_path: Path, env: dict[str, str], litellm_file: Path
+) -> None:
+    """After an upgrade of ccsync, a table updated before it is older than the one the
+    new version ships: the packaged one is used until the next update."""
+    assert ccsync("prices", "update", "--from", str(litellm_file), env=env).returncode == 0
+    table_path = Path(env["CCSYNC_DATA_DIR"]) / "prices.json"
+    written = json.loads(table_path.read_text())
+    written["built"] = "2000-01-01"
+    table_path.write_text(json.dumps(written))
+    corpus = lark_corpus(tmp_path / "claude")
+    assert report("daily", corpus, env)["totals"]["unpricedModels"] == ["claude-lark-6"]
+    doctor = ccsync("doctor", "--claude-dir", str(corpus), env=env)
+    assert f"ok  prices: packaged (newer than yours, {table_path}), built" in doctor.stdout

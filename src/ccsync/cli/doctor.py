@@ -80,6 +80,8 @@ def _price_checks(found: Scan | None, today: date) -> list[Check]:
             )
         )
     where = "packaged" if installed.origin == "packaged" else f"yours, {installed.path}"
+    if installed.older:
+        where += f" (newer than yours, {installed.path})"
     try:
         age = f", {(today - date.fromisoformat(table.built)).days} days old"
     except ValueError:
