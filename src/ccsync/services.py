@@ -16,6 +16,7 @@ from ccsync.access import Authenticator
 from ccsync.clock import Clock, SystemClock
 from ccsync.host_agent import HostAgent, host_device_id
 from ccsync.ingest import IngestService
+from ccsync.prices import installed_prices
 from ccsync.private import private_dir
 from ccsync.reporting import DEFAULT_ACCOUNT, Reporter
 from ccsync.scheduler.execution import Executor, HostIdentity
@@ -80,7 +81,10 @@ async def build_services(
             stack.push_async_callback(switchable.aclose)
         await switchable.ping()
         live = switchable
-        reporter = Reporter(history, live, clock)
+        installed = installed_prices(settings.data_dir)
+        if installed.problem:
+            log.warning("%s; using the packaged prices", installed.problem)
+        reporter = Reporter(history, live, clock, installed.table)
         ingest = IngestService(history, live, reporter, clock)
         auth = Authenticator(history, clock, settings.admin_token, settings.local_mode)
         host_agent = None
