@@ -48,7 +48,12 @@ LITELLM: dict[str, Any] = {
 
 
 def ccsync(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    base = {"PATH": os.environ.get("PATH", ""), "TZ": "UTC", "COLUMNS": "200"}
+    base = {
+        "PATH": os.environ.get("PATH", ""),
+        "TZ": "UTC",
+        "COLUMNS": "200",
+        "CCSYNC_SERVER": os.environ["CCSYNC_SERVER"],  # hermetic: nothing answers there
+    }
     if "PYTHONPATH" in os.environ:  # the checkout's code, in the child too
         base["PYTHONPATH"] = os.environ["PYTHONPATH"]
     return subprocess.run(
