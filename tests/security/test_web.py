@@ -183,3 +183,17 @@ async def test_httpx_against_a_wrong_host_is_a_clear_error(server: RunningServer
     async with httpx.AsyncClient(base_url=server.url, headers={"Host": "attacker.test"}) as http:
         answer = await http.post("/api/usage/x", json={"tokens": 1})
     assert answer.status_code == 421 and answer.headers["content-type"] == "application/json"
+
+
+async def test_the_page_runs_only_its_own_files(server: RunningServer) -> None:
+    """The dashboard's script and style are files of the package; the policy forbids inline
+    code, so markup injected into the page could not run."""
+    async with server.client() as http:
+        page = await http.get("/")
+        policy = page.headers["content-security-policy"]
+        assert "'unsafe-inline'" not in policy and "script-src 'self'" in policy
+        assert "<script>" not in page.text and "<style>" not in page.text
+        for path, kind in (("/static/app.js", "javascript"), ("/static/app.css", "text/css")):
+            asset = await http.get(path)
+            assert asset.status_code == 200 and kind in asset.headers["content-type"]
+        assert (await http.get("/static/../app.py")).status_code == 404

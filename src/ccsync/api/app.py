@@ -170,6 +170,7 @@ def create_app(
         ws_router,
     ):
         app.include_router(router)
+    app.mount("/static", dashboard.assets(), name="static")
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
