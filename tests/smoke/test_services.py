@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 
 import psycopg
@@ -40,11 +42,15 @@ def test_bundled_redis_server_starts(tmp_path: Path) -> None:
         process.wait(timeout=10)
 
 
-def test_bundled_postgres_server_starts(tmp_path: Path) -> None:
-    url, server = start_bundled_postgres(tmp_path / "pg")
+def test_bundled_postgres_server_starts() -> None:
+    # Not under tmp_path: as root, pgserver runs PostgreSQL as another user, which cannot
+    # enter pytest's 0700 folders (the session fixture uses mkdtemp for the same reason).
+    workdir = Path(tempfile.mkdtemp(prefix="ccsync-pg-smoke-"))
+    url, server = start_bundled_postgres(workdir)
     try:
         with psycopg.connect(url) as conn:
             row = conn.execute("SELECT current_setting('server_version_num')::int").fetchone()
             assert row is not None and row[0] >= 120000
     finally:
         server.cleanup()  # type: ignore[attr-defined]
+        shutil.rmtree(workdir, ignore_errors=True)
