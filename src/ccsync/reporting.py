@@ -161,11 +161,16 @@ class Reporter:
         ]
 
     async def official_limits(self, account: str) -> dict[str, OfficialLimit]:
-        """The official readings kept for the account (a reading that does not check out
-        reads as missing: ``live_values``)."""
+        """The official readings kept for the account, but none whose window has reset
+        since (a reading that does not check out reads as missing: ``live_values``)."""
         key = official_limits_key(account)
         readings = official_readings(key, await self.live.get(key))
-        return {name: reading.to_limit() for name, reading in readings.items()}
+        now = self.clock.now_ms()
+        return {
+            name: reading.to_limit()
+            for name, reading in readings.items()
+            if not reading.expired(now)
+        }
 
 
 def local_midnight_ms(now_ms: int, zone: str) -> int:
