@@ -147,12 +147,18 @@ async def _main(
                 click.echo(
                     f"read {result.read.entries} new entries from {result.read.files} files; "
                     f"sent {result.sent}; {result.left} waiting"
+                    + (f"; {result.limits} official limit readings sent" if result.limits else "")
+                    + (
+                        f"; {result.limits_left} limit readings waiting"
+                        if result.limits_left
+                        else ""
+                    )
                     + (f" ({result.error})" if result.error else ""),
                     err=True,
                 )
                 for reason in result.resynced:
                     click.echo(f"read everything again: {reason}", err=True)
-            return 0 if result.left == 0 else 1
+            return 0 if result.left == 0 and result.limits_left == 0 else 1
         if not quiet:
             click.echo(
                 f"ccsync agent: {config.device} → {config.server} "
