@@ -12,14 +12,21 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 
+from ccsync.agent.refresh import refresh
+from ccsync.agent.statusline import LIMITS_FILE, write_json
 from ccsync.usage.timestamps import iso_millis
 from fixtures.processes import ServerProcess, agent_once, agent_process, server_process, wait_for
 from fixtures.server import backend_server
@@ -151,3 +158,87 @@ async def test_the_servers_host_agent_hands_readings_to_ingest(
         five = (await http.get("/api/window")).json()["official"]["fiveHour"]
         assert five["resetsAt"] == iso_millis(resets_at * 1000)
         assert five["source"] == "transcript" and five["usedPercentage"] == 100
+
+
+class _OldLimit(msgspec.Struct, forbid_unknown_fields=True):
+    used_percentage: float
+    resets_at: float | None = None
+
+
+class _OldLimits(msgspec.Struct, forbid_unknown_fields=True):
+    """``RateLimits`` as servers before readings said their source took it."""
+
+    five_hour: _OldLimit | None = None
+    seven_day: _OldLimit | None = None
+    account: str | None = None
+
+
+@contextmanager
+def older_server() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """A server of the version before: it refuses fields it does not know with a 422, and
+    keeps the limits it took."""
+    taken: list[dict[str, Any]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def answer(self, status: int, body: object) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:
+            if self.path.startswith("/api/window"):
+                self.answer(200, {"active": False, "tokens": 0, "official": {}})
+            else:
+                self.answer(404, {"error": "not found"})  # no history id: an older server
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["content-length"] or 0))
+            if not self.path.startswith("/api/limits/"):
+                self.answer(404, {"error": "not found"})
+                return
+            try:
+                msgspec.json.decode(body, type=_OldLimits)
+            except msgspec.ValidationError as exc:
+                self.answer(422, {"error": f"invalid limits: {exc}"})
+                return
+            taken.append(json.loads(body))
+            self.answer(200, {"success": True})
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}", taken
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_an_older_server_gets_the_readings_in_the_shape_it_takes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    device = tmp_path / "laptop"
+    resets_at = device_with_a_limit_hit(device)
+    with older_server() as (url, taken):
+        done = agent_once(device, "laptop", url, tmp_path / "state")
+        assert done.returncode == 0, done.stderr
+        assert taken == [
+            {"five_hour": {"used_percentage": 100.0, "resets_at": resets_at}, "account": "default"}
+        ]
+        # The status line's refresher too.
+        state = tmp_path / "statusline"
+        seen = time.time()
+        limits = {"five_hour": {"used_percentage": 23.5, "resets_at": resets_at}}
+        write_json(state / LIMITS_FILE, {"rate_limits": limits, "at": seen})
+        monkeypatch.setenv("HOME", str(tmp_path))
+        monkeypatch.setenv("CCSYNC_SERVER", url)
+        monkeypatch.delenv("CCSYNC_TOKEN", raising=False)
+        cache = refresh(state)
+        assert "error" not in cache and cache["limitsSent"] == seen
+        assert taken[-1]["five_hour"] == {"used_percentage": 23.5, "resets_at": resets_at}
