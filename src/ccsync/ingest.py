@@ -201,11 +201,9 @@ class IngestService:
             )
             changed = True
         if changed:
-            current = {
-                field: msgspec.to_builtins(reading)
-                for field, reading in kept.items()
-                if not reading.expired(now)
-            }
+            # readings whose window reset stay until the key expires (never shown: the
+            # warm-up learns from them that the window ended)
+            current = {field: msgspec.to_builtins(reading) for field, reading in kept.items()}
             resets = [r.resets_at_ms for r in kept.values() if r.resets_at_ms is not None]
             ttl = max([(ms - now) / 1000 for ms in resets], default=0.0)
             ttl = min(max(ttl, self.live.default_ttl), OFFICIAL_MAX_TTL)

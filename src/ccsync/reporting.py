@@ -161,16 +161,12 @@ class Reporter:
         ]
 
     async def official_limits(self, account: str) -> dict[str, OfficialLimit]:
-        """The official readings kept for the account, but none whose window has reset
-        since (a reading that does not check out reads as missing: ``live_values``)."""
+        """The official readings kept for the account (a reading that does not check out
+        reads as missing: ``live_values``). One whose window has reset since is among them
+        (the warm-up learns from it that the window ended) but never shown (``Window``)."""
         key = official_limits_key(account)
         readings = official_readings(key, await self.live.get(key))
-        now = self.clock.now_ms()
-        return {
-            name: reading.to_limit()
-            for name, reading in readings.items()
-            if not reading.expired(now)
-        }
+        return {name: reading.to_limit() for name, reading in readings.items()}
 
 
 def local_midnight_ms(now_ms: int, zone: str) -> int:

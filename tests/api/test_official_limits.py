@@ -104,6 +104,9 @@ async def test_readings_whose_reset_passed_are_neither_kept_nor_shown(
     await server.services.live.set(f"limits:{account}", stored)
     found = await official(server)
     assert list(found) == ["sevenDay"] and found["sevenDay"]["source"] == "statusline"
+    # The warm-up still learns from it that the window ended (``warmup.window_state``).
+    view = await server.services.reporter.current_window(account)
+    assert view.official["fiveHour"].resets_at_ms == int((now - 5) * 1000)
     # ... and a new reading replaces the passed one even though that was observed later.
     async with server.client() as http:
         earlier = {

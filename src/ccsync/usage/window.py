@@ -47,6 +47,10 @@ class OfficialLimit:
     observed_ms: int | None = None
     """When the device saw it (``None``: when the server received it)."""
 
+    def shown(self, now_ms: int) -> bool:
+        """Whether the reading still says something: its window has not reset since."""
+        return self.resets_at_ms is None or self.resets_at_ms > now_ms
+
     def to_json(self, now_ms: int) -> dict[str, Any]:
         observed = self.reported_ms if self.observed_ms is None else self.observed_ms
         return {
@@ -76,7 +80,11 @@ class Window:
             "account": self.account,
             "active": block is not None,
             "now": iso_millis(self.now_ms),
-            "official": {name: limit.to_json(self.now_ms) for name, limit in self.official.items()},
+            "official": {
+                name: limit.to_json(self.now_ms)
+                for name, limit in self.official.items()
+                if limit.shown(self.now_ms)
+            },
         }
         extra_tokens = sum(d.tokens for d in self.devices if d.source == "ccusage")
         extra_cost = sum(d.cost_usd for d in self.devices if d.source == "ccusage")
