@@ -82,7 +82,7 @@ def test_a_real_limit_hit_line_gives_the_server_its_official_five_hour_reset(
     with server_process(tmp_path / "server") as server:
         done = agent_once(device, "laptop", server.url, tmp_path / "state")
         assert done.returncode == 0, done.stderr
-        assert "1 official limit readings sent" in done.stderr
+        assert "1 official limit reading sent" in done.stderr
         five = official(server.url)["fiveHour"]
         assert five["resetsAt"] == iso_millis(resets_at * 1000)
         assert five["usedPercentage"] == 100
@@ -100,12 +100,12 @@ def test_an_offline_agent_sends_the_reading_later(tmp_path: Path) -> None:
     server = ServerProcess(tmp_path / "server")  # its port, before it runs
     offline = agent_once(device, "laptop", server.url, tmp_path / "state")
     assert offline.returncode == 1
-    assert "1 limit readings waiting" in offline.stderr and "1 waiting" in offline.stderr
+    assert "1 limit reading waiting" in offline.stderr and "1 waiting" in offline.stderr
     server.start()
     try:
         done = agent_once(device, "laptop", server.url, tmp_path / "state")
         assert done.returncode == 0, done.stderr
-        assert "1 official limit readings sent" in done.stderr
+        assert "1 official limit reading sent" in done.stderr
         assert official(server.url)["fiveHour"]["resetsAt"] == iso_millis(resets_at * 1000)
         assert server.entries() == 1
     finally:
@@ -118,7 +118,7 @@ def test_a_reading_whose_reset_passed_is_not_sent(tmp_path: Path) -> None:
     with server_process(tmp_path / "server") as server:
         done = agent_once(device, "laptop", server.url, tmp_path / "state")
         assert done.returncode == 0, done.stderr
-        assert "official" not in done.stderr and "limit readings waiting" not in done.stderr
+        assert "official" not in done.stderr and "reading waiting" not in done.stderr
         assert official(server.url) == {}
 
 

@@ -147,12 +147,8 @@ async def _main(
                 click.echo(
                     f"read {result.read.entries} new entries from {result.read.files} files; "
                     f"sent {result.sent}; {result.left} waiting"
-                    + (f"; {result.limits} official limit readings sent" if result.limits else "")
-                    + (
-                        f"; {result.limits_left} limit readings waiting"
-                        if result.limits_left
-                        else ""
-                    )
+                    + _count("; {} official limit reading{} sent", result.limits)
+                    + _count("; {} limit reading{} waiting", result.limits_left)
                     + (f" ({result.error})" if result.error else ""),
                     err=True,
                 )
@@ -171,6 +167,11 @@ async def _main(
         return 0
     finally:
         await runner.aclose()
+
+
+def _count(text: str, count: int) -> str:
+    """``text`` with ``count`` and a plural ending, or nothing for none."""
+    return text.format(count, "" if count == 1 else "s") if count else ""
 
 
 def _progress() -> ScanProgressBar | None:
