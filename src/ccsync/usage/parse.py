@@ -46,6 +46,9 @@ _NON_NULLABLE = frozenset(
 _U64_MAX = 2**64 - 1
 _SEMVER_PREFIX = re.compile(r"\d+\.\d+\.\d", re.ASCII)
 _LIMIT_MARKER = b"Claude AI usage limit reached"
+"""What older CLIs wrote when a limit was hit (``…|<epoch>``); ccusage's blocks report reads
+it (``usageLimitResetTime``), so ccsync does too. Claude Code 2.x writes ``quotaLimits``
+instead, on a line these rules drop: ``limit_hits`` reads that one."""
 _LIMIT_EPOCH = re.compile(rb"\d+")
 _MAX_RESET_SECONDS = (2**63 - 1) // 1000
 _MAX_RESET_DIGITS = str(2**63 - 1)
