@@ -5,7 +5,9 @@ The same incremental tailer as ``ccsync agent`` (offsets and outbox in
 the network. It follows the files (watching them) while the server runs, and
 ``POST /api/usage/ccusage`` syncs at once. Like an agent, it numbers its pushes and
 reads everything again when the database is not the history it fed, or lacks lines it
-took (``ccsync.agent.identity``): a replaced or restored database gets them back.
+took (``ccsync.agent.identity``): a replaced or restored database gets them back. The
+official limit readings of its lines (limit-hit lines) go to ingest as a device's do
+(``ccsync.agent.readings``).
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ from pathlib import Path
 import msgspec
 
 from ccsync.agent.identity import ServerView, observe
+from ccsync.agent.readings import BATCH as READINGS_BATCH
+from ccsync.agent.readings import limits_to_send
 from ccsync.agent.state import AgentState
 from ccsync.agent.tail import Tailer
 from ccsync.agent.watch import watch
-from ccsync.ingest import IngestService
+from ccsync.ingest import IngestError, IngestService
 from ccsync.usage.discovery import NoDataDirsError, claude_account, resolve_data_dirs
 from ccsync.wire import UsagePush, WireEntry
 
@@ -48,6 +52,8 @@ class HostSync:
     duplicate: int
     resynced: str | None = None
     """Why everything was read again, if it was."""
+    limits: int = 0
+    """Official readings (windows) handed to ingest."""
 
 
 def host_device_id(hostname: str | None = None) -> str:
@@ -115,6 +121,7 @@ class HostAgent:
                     reasons.append(self._note(ServerView(ack.history_id, ack.mark), acked))
                 if self.state.resync_pending() is not None:
                     await asyncio.to_thread(self.tailer.scan)
+            limits = await self._report_limits()
             if accepted:
                 log.info("host.synced", extra={"accepted": accepted, "duplicate": duplicate})
             return HostSync(
@@ -124,7 +131,22 @@ class HostAgent:
                 accepted,
                 duplicate,
                 next((reason for reason in reasons if reason), None),
+                limits,
             )
+
+    async def _report_limits(self) -> int:
+        """Hand the official readings found in the lines to ingest; how many windows."""
+        taken = 0
+        while rows := self.state.pending_readings(READINGS_BATCH):
+            limits = limits_to_send(rows, self.ingest.clock.now_ms(), self.account)
+            if limits is not None:
+                try:
+                    await self.ingest.report_limits(self.device_id, limits)
+                    taken += len(limits.readings())
+                except IngestError as exc:
+                    log.warning("host.limits_refused", extra={"error": str(exc)})
+            self.state.drop_readings([reading_id for reading_id, _, _ in rows])
+        return taken
 
     def _note(self, view: ServerView, acked: int) -> str | None:
         reason = observe(self.state, view, acked)

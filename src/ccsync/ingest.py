@@ -20,7 +20,7 @@ from ccsync.live_keys import device_key as device_key  # re-exported: older impo
 from ccsync.live_keys import official_limits_key
 from ccsync.live_keys import tokens_key as tokens_key
 from ccsync.live_keys import window_key as window_key
-from ccsync.live_values import official_readings
+from ccsync.live_values import OfficialReading, official_name, official_readings
 from ccsync.reporting import DEFAULT_ACCOUNT, Reporter
 from ccsync.storage.history.base import Device, HistoryStore, StoredBlock, StreamMark
 from ccsync.storage.live.base import LiveStore
@@ -29,7 +29,10 @@ from ccsync.wire import CcusageBlock, PushAck, RateLimits, UsagePush
 
 log = logging.getLogger("ccsync.ingest")
 
-OFFICIAL_MAX_TTL = 7 * 24 * 3600.0
+OFFICIAL_MAX_TTL = 8 * 24 * 3600.0
+"""As long as a reset may be ahead (``bounds.RESET_AHEAD_MS``)."""
+DEFAULT_LIMIT_SOURCE = "statusline"
+"""What sent official readings before they said so: the status line's refresher."""
 
 
 class IngestError(ValueError):
@@ -152,36 +155,59 @@ class IngestService:
         )
 
     async def report_limits(self, device_id: str, limits: RateLimits) -> dict[str, Any]:
-        """Keep the official percentages a device's Claude Code showed, until they reset.
+        """Keep the official readings a device's Claude Code gave, each until its reset.
 
-        ``IngestError`` when a reset time is outside ``bounds`` (8 days ahead at most).
+        One reading per window (``fiveHour``, ``sevenDay``, ``sevenDayOpus``…), with where
+        it came from (``limits.source``), the device, and when it was observed: of two
+        readings of a window the later observed one stays, whatever order they arrive in
+        (a transcript line read late does not undo a newer status line). A reading whose
+        reset has passed is worthless and not kept. ``IngestError`` when a time is outside
+        ``bounds`` (a reset 8 days ahead at most, an observation a day).
         """
         now = self.clock.now_ms()
-        for name, limit in (("five_hour", limits.five_hour), ("seven_day", limits.seven_day)):
-            if limit is not None and limit.resets_at is not None:
+        given = limits.readings()
+        for name, limit in given:
+            if limit.resets_at is not None:
                 problem = time_problem(int(limit.resets_at * 1000), now, RESET_AHEAD_MS)
                 if problem is not None:
                     raise IngestError(f"{name}.resets_at {problem}")
+            if limit.observed_at is not None:
+                problem = time_problem(int(limit.observed_at * 1000), now, AHEAD_MS)
+                if problem is not None:
+                    raise IngestError(f"{name}.observed_at {problem}")
         account = await self.account_of(device_id, limits.account)
         await self.history.register_device(device_id, account, now)
         key = official_limits_key(account)
         kept = official_readings(key, await self.live.get(key))
-        current: dict[str, Any] = {name: msgspec.to_builtins(r) for name, r in kept.items()}
-        ttl = 0.0
-        for name, limit in (("fiveHour", limits.five_hour), ("sevenDay", limits.seven_day)):
-            if limit is None:
-                continue
+        source = limits.source or DEFAULT_LIMIT_SOURCE
+        changed = False
+        for name, limit in given:
             resets_ms = None if limit.resets_at is None else int(limit.resets_at * 1000)
-            current[name] = {
-                "usedPercentage": limit.used_percentage,
-                "resetsAtMs": resets_ms,
-                "deviceId": device_id,
-                "reportedMs": now,
-            }
-            if resets_ms is not None:
-                ttl = max(ttl, (resets_ms - now) / 1000)
-        ttl = min(max(ttl, self.live.default_ttl), OFFICIAL_MAX_TTL)
-        await self.live.set(key, current, ttl=ttl)
+            if resets_ms is not None and resets_ms <= now:
+                continue  # reset already: it says nothing of the window now
+            # a device's clock ahead of the server's does not make its readings newer
+            observed = now if limit.observed_at is None else min(int(limit.observed_at * 1000), now)
+            field = official_name(name)
+            held = kept.get(field)
+            if held is not None and held.observed() > observed and not held.expired(now):
+                continue  # a later reading of this window is kept
+            kept[field] = OfficialReading(
+                used_percentage=limit.used_percentage,
+                resets_at_ms=resets_ms,
+                device_id=device_id,
+                reported_ms=now,
+                source=source,
+                observed_ms=observed,
+            )
+            changed = True
+        if changed:
+            # readings whose window reset stay until the key expires (never shown: the
+            # warm-up learns from them that the window ended)
+            current = {field: msgspec.to_builtins(reading) for field, reading in kept.items()}
+            resets = [r.resets_at_ms for r in kept.values() if r.resets_at_ms is not None]
+            ttl = max([(ms - now) / 1000 for ms in resets], default=0.0)
+            ttl = min(max(ttl, self.live.default_ttl), OFFICIAL_MAX_TTL)
+            await self.live.set(key, current, ttl=ttl)
         window = await self.reporter.window(account)
         await self.live.set(window_key(account), window)
         return window

@@ -34,13 +34,28 @@ class LiveDevice(msgspec.Struct, rename="camel"):
     online: bool
 
 
-class OfficialReading(msgspec.Struct, rename="camel"):
-    """One official percentage of ``live_keys.official_limits_key`` (``fiveHour``, …)."""
+class OfficialReading(msgspec.Struct, rename="camel", omit_defaults=True):
+    """One official reading of ``live_keys.official_limits_key``, by window (``fiveHour``,
+    ``sevenDay``, ``sevenDayOpus``…)."""
 
     used_percentage: Annotated[float, msgspec.Meta(ge=0, le=1000)]
     resets_at_ms: EpochMs | None
     device_id: str
     reported_ms: EpochMs
+    """When the server received it."""
+    source: str | None = None
+    """``statusline``, ``transcript``… (``None``: stored before readings said so, which only
+    the status line sent)."""
+    observed_ms: EpochMs | None = None
+    """When the device saw it (``None``: stored before readings said so; then
+    ``reported_ms``)."""
+
+    def observed(self) -> int:
+        return self.reported_ms if self.observed_ms is None else self.observed_ms
+
+    def expired(self, now_ms: int) -> bool:
+        """Its window has reset since: the reading says nothing any more."""
+        return self.resets_at_ms is not None and self.resets_at_ms <= now_ms
 
     def to_limit(self) -> OfficialLimit:
         return OfficialLimit(
@@ -48,7 +63,16 @@ class OfficialReading(msgspec.Struct, rename="camel"):
             resets_at_ms=self.resets_at_ms,
             device_id=self.device_id,
             reported_ms=self.reported_ms,
+            source=self.source or "statusline",
+            observed_ms=self.observed(),
         )
+
+
+def official_name(window: str) -> str:
+    """A window's key in the official readings: Claude Code's name in camel case
+    (``five_hour`` → ``fiveHour``, ``seven_day_opus`` → ``sevenDayOpus``)."""
+    first, *rest = window.split("_")
+    return first + "".join(part.capitalize() for part in rest)
 
 
 _reported: set[str] = set()

@@ -162,7 +162,8 @@ class Reporter:
 
     async def official_limits(self, account: str) -> dict[str, OfficialLimit]:
         """The official readings kept for the account (a reading that does not check out
-        reads as missing: ``live_values``)."""
+        reads as missing: ``live_values``). One whose window has reset since is among them
+        (the warm-up learns from it that the window ended) but never shown (``Window``)."""
         key = official_limits_key(account)
         readings = official_readings(key, await self.live.get(key))
         return {name: reading.to_limit() for name, reading in readings.items()}

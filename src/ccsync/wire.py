@@ -226,23 +226,54 @@ class UsagePush(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
             raise ValueError("a stream is given with entries and their seq")
 
 
-class RateLimit(msgspec.Struct, forbid_unknown_fields=True):
+EpochSeconds = Annotated[float, msgspec.Meta(ge=0, le=MAX_EPOCH_MS / 1000)]
+LIMIT_SOURCES = ("statusline", "transcript")
+"""Where an official reading came from, as agents of this version say it: Claude Code's
+status-line input (``rate_limits``), or a limit-hit line of a transcript (``quotaLimits``).
+Other names (of later sources) are taken as they are."""
+LimitSource = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_-]{0,31}$")]
+ScopedWindow = Annotated[str, msgspec.Meta(pattern=r"^seven_day(_[a-z0-9]+){1,4}$")]
+"""A 7-day window scoped to a model family, by Claude Code's name (``seven_day_opus``)."""
+MAX_SCOPED_WINDOWS = 16
+
+
+class RateLimit(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     """One of Claude Code's ``rate_limits`` windows, as its status line receives it."""
 
     used_percentage: Annotated[float, msgspec.Meta(ge=0, le=1000)]
-    resets_at: Annotated[float, msgspec.Meta(ge=0, le=MAX_EPOCH_MS / 1000)] | None = None
+    resets_at: EpochSeconds | None = None
     """Unix epoch seconds."""
+    observed_at: EpochSeconds | None = None
+    """When the device saw this reading (Unix epoch seconds; the time of the transcript line
+    it was read from): of two readings of a window, the server keeps the later one.
+    Without it, the time the server received it."""
 
 
 class RateLimits(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     """``POST /api/limits/{deviceId}``: the official percentages a device's Claude Code showed.
 
-    The shape of the status line's ``rate_limits`` object, plus the account.
+    The shape of the status line's ``rate_limits`` object, plus the account; optionally
+    (additive: send them to servers of this version or later, an older one refuses unknown
+    fields) where the readings came from and other windows by name.
     """
 
     five_hour: RateLimit | None = None
     seven_day: RateLimit | None = None
     account: Id | None = None
+    source: LimitSource | None = None
+    """``statusline`` or ``transcript`` (``LIMIT_SOURCES``); without it, ``statusline``."""
+    windows: (
+        Annotated[dict[ScopedWindow, RateLimit], msgspec.Meta(max_length=MAX_SCOPED_WINDOWS)] | None
+    ) = None
+    """Model-scoped 7-day windows (``seven_day_opus``…), each under its own name."""
+
+    def readings(self) -> list[tuple[str, RateLimit]]:
+        """Every window given, by Claude Code's name."""
+        named: list[tuple[str, RateLimit]] = []
+        for name, limit in (("five_hour", self.five_hour), ("seven_day", self.seven_day)):
+            if limit is not None:
+                named.append((name, limit))
+        return named + sorted((self.windows or {}).items())
 
 
 class PushAck(msgspec.Struct, omit_defaults=False):

@@ -10,7 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from ccsync.agent.hook import SettingsError, install, settings_path, status, uninstall
+from ccsync.agent.hook import (
+    REFRESH_SECONDS,
+    SettingsError,
+    install,
+    settings_path,
+    status,
+    uninstall,
+)
 
 EXISTING = {
     "model": "opus",
@@ -47,8 +54,13 @@ def test_install_merges_and_uninstall_restores(home: Path, tmp_path: Path) -> No
     }
     assert settings["hooks"]["SessionStart"][0]["matcher"] == "startup|resume"
     assert settings["hooks"]["Stop"] == EXISTING["hooks"]["Stop"]
-    assert settings["statusLine"]["command"] == "/opt/ccsync statusline"
-    assert status(path).installed
+    assert settings["statusLine"] == {
+        "type": "command",
+        "command": "/opt/ccsync statusline",
+        "padding": 0,
+        "refreshInterval": 30,  # seconds: re-run while idle
+    }
+    assert status(path).installed and status(path).refresh_interval == 30
 
     assert install(path, state, command="/opt/ccsync") is None  # twice: nothing changes
     assert json.loads(path.read_text()) == settings
@@ -57,6 +69,41 @@ def test_install_merges_and_uninstall_restores(home: Path, tmp_path: Path) -> No
     assert json.loads(path.read_text()) == EXISTING  # exactly what was there
     assert not status(path).installed
     assert uninstall(path, state) is None
+
+
+def test_refresh_interval_is_added_once_and_a_users_own_is_kept(tmp_path: Path) -> None:
+    """Claude Code's schema: ``refreshInterval`` a number of seconds, at least 1."""
+    assert isinstance(REFRESH_SECONDS, int) and REFRESH_SECONDS >= 1
+    path = tmp_path / "settings.json"
+    state = tmp_path / "state"
+    # A status line an earlier ccsync installed (no refreshInterval): install adds it only.
+    earlier = {
+        "statusLine": {"type": "command", "command": "/opt/ccsync statusline", "padding": 0},
+        "theme": "dark",
+    }
+    path.write_text(json.dumps(earlier))
+    assert status(path).installed is False and status(path).refresh_interval is None
+    assert install(path, state, command="/opt/ccsync") is not None
+    settings = json.loads(path.read_text())
+    assert settings["statusLine"] == {**earlier["statusLine"], "refreshInterval": REFRESH_SECONDS}
+    assert settings["theme"] == "dark"
+    assert install(path, state, command="/opt/ccsync") is None  # idempotent
+    # The user's own interval on our status line stays as it is.
+    settings["statusLine"]["refreshInterval"] = 5
+    path.write_text(json.dumps(settings))
+    assert install(path, state, command="/opt/ccsync") is None
+    assert status(path).refresh_interval == 5
+    # Uninstall removes what install added: our status line, with its interval.
+    assert uninstall(path, state) is not None
+    assert json.loads(path.read_text()) == {"theme": "dark"}
+
+
+def test_a_status_line_left_alone_gets_no_refresh_interval(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps(EXISTING))
+    install(path, tmp_path / "state", command="/opt/ccsync", statusline=False)
+    assert json.loads(path.read_text())["statusLine"] == EXISTING["statusLine"]
+    assert status(path).refresh_interval is None
 
 
 def test_install_into_a_missing_file_and_uninstall_leaves_it_empty(tmp_path: Path) -> None:
@@ -99,6 +146,7 @@ def test_the_cli_on_a_temporary_home(home: Path, tmp_path: Path) -> None:
     assert stored["server"] == "http://127.0.0.1:9" and stored["device"] == "laptop"
     assert oct((tmp_path / "state" / "agent.json").stat().st_mode & 0o777) == "0o600"
     assert "Already installed" in run("install").stdout
+    assert "ok  status line (refreshed every 30 s while idle)" in run("status").stdout
     assert run("uninstall").returncode == 0
     settings = json.loads((home / ".claude" / "settings.json").read_text())
     assert settings == EXISTING

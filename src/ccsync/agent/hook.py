@@ -3,9 +3,11 @@
 Install merges in a ``UserPromptSubmit`` and a ``SessionStart`` hook that run
 ``ccsync agent --once --quiet`` (it returns at once and pushes in the background, prints
 nothing and exits 0, so a prompt is never held up or blocked), and makes ``ccsync
-statusline`` the status line. Every other setting is kept; the file is backed up first and
-replaced atomically; installing twice changes nothing; uninstall removes exactly what
-install added and puts back a status line it replaced.
+statusline`` the status line, re-run every ``REFRESH_SECONDS`` while the session is idle
+(``refreshInterval``, seconds, Claude Code ≥ 2.1.97: the countdown and the device count
+stay fresh). Every other setting is kept; the file is backed up first and replaced
+atomically; installing twice changes nothing; uninstall removes exactly what install added
+and puts back a status line it replaced.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ from typing import Any
 HOOK_ARGS = "agent --once --quiet"
 STATUSLINE_ARGS = "statusline"
 HOOK_TIMEOUT = 15
+REFRESH_SECONDS = 30
+"""``statusLine.refreshInterval``: Claude Code runs the status line again this often (in
+seconds, at least 1) even when nothing happens in the session."""
 EVENTS: dict[str, str | None] = {"UserPromptSubmit": None, "SessionStart": "startup|resume"}
 MEMORY_FILE = "hook-install.json"
 """In the agent's state dir: the status line that install replaced, per settings file."""
@@ -38,6 +43,8 @@ class HookStatus:
     path: Path
     hooks: dict[str, bool]
     statusline: bool
+    refresh_interval: float | None = None
+    """Our status line's ``refreshInterval`` (seconds), if it has one."""
 
     @property
     def installed(self) -> bool:
@@ -114,7 +121,15 @@ def status(path: Path) -> HookStatus:
         )
         for event in EVENTS
     }
-    return HookStatus(path, present, _ours(settings.get("statusLine"), STATUSLINE_ARGS))
+    line = settings.get("statusLine")
+    ours = _ours(line, STATUSLINE_ARGS)
+    interval = line.get("refreshInterval") if ours and isinstance(line, dict) else None
+    return HookStatus(
+        path,
+        present,
+        ours,
+        interval if isinstance(interval, int | float) and not isinstance(interval, bool) else None,
+    )
 
 
 def install(
@@ -143,13 +158,17 @@ def install(
         if matcher:
             group = {"matcher": matcher, **group}
         groups.append(group)
-    if statusline and not _ours(settings.get("statusLine"), STATUSLINE_ARGS):
-        _remember(state_dir, path, settings.get("statusLine"))
+    line = settings.get("statusLine")
+    if statusline and not _ours(line, STATUSLINE_ARGS):
+        _remember(state_dir, path, line)
         settings["statusLine"] = {
             "type": "command",
             "command": f"{command} {STATUSLINE_ARGS}",
             "padding": 0,
+            "refreshInterval": REFRESH_SECONDS,
         }
+    elif statusline and isinstance(line, dict) and "refreshInterval" not in line:
+        line["refreshInterval"] = REFRESH_SECONDS  # installed by an earlier ccsync
     if json.dumps(settings, sort_keys=True) == before:
         return None
     return _save(path, settings) or path

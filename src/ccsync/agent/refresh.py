@@ -31,9 +31,9 @@ def refresh(state: Path) -> dict[str, Any]:
         with httpx.Client(base_url=config.server, headers=headers, timeout=TIMEOUT) as http:
             limits = read_json(state / LIMITS_FILE)
             if limits.get("rate_limits") and limits.get("at") != cache.get("limitsSent"):
-                body = _limits_body(limits["rate_limits"])
+                body = _limits_body(limits["rate_limits"], limits.get("at"))
                 if body:
-                    http.post(f"/api/limits/{config.device}", json=body).raise_for_status()
+                    post_limits(http, config.device, body)
                 cache["limitsSent"] = limits.get("at")
             response = http.get("/api/window")
             response.raise_for_status()
@@ -45,8 +45,9 @@ def refresh(state: Path) -> dict[str, Any]:
     return cache
 
 
-def _limits_body(raw: Any) -> dict[str, Any] | None:
-    """The status line's ``rate_limits``, reduced to what the server takes, with the account."""
+def _limits_body(raw: Any, seen_at: Any = None) -> dict[str, Any] | None:
+    """The status line's ``rate_limits``, reduced to what the server takes, with the account,
+    the source (``statusline``) and when the status line saw them."""
     if not isinstance(raw, dict):
         return None
     body: dict[str, Any] = {}
@@ -56,12 +57,41 @@ def _limits_body(raw: Any) -> dict[str, Any] | None:
             body[name] = {"used_percentage": window["used_percentage"]}
             if isinstance(window.get("resets_at"), int | float):
                 body[name]["resets_at"] = window["resets_at"]
+            if isinstance(seen_at, int | float) and seen_at > 0:
+                body[name]["observed_at"] = seen_at
     if not body:
         return None
+    body["source"] = "statusline"
     account = claude_account()
     if account:
         body["account"] = account
     return body
+
+
+def legacy_limits_body(body: dict[str, Any]) -> dict[str, Any] | None:
+    """``body`` as servers before readings said their source take it (five-hour and
+    seven-day windows only, without ``source`` and ``observed_at``)."""
+    legacy: dict[str, Any] = {}
+    for name in ("five_hour", "seven_day"):
+        window = body.get(name)
+        if isinstance(window, dict):
+            legacy[name] = {k: v for k, v in window.items() if k != "observed_at"}
+    if not legacy:
+        return None
+    if "account" in body:
+        legacy["account"] = body["account"]
+    return legacy
+
+
+def post_limits(http: httpx.Client, device: str, body: dict[str, Any]) -> None:
+    """``POST /api/limits/{device}``; to an older server (which refuses the fields it does
+    not know with a 422), again in the shape it takes. ``httpx.HTTPError`` otherwise."""
+    response = http.post(f"/api/limits/{device}", json=body)
+    if response.status_code == 422:
+        legacy = legacy_limits_body(body)
+        if legacy is not None and legacy != body:
+            response = http.post(f"/api/limits/{device}", json=legacy)
+    response.raise_for_status()
 
 
 def _short(exc: Exception) -> str:

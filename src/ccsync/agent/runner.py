@@ -9,6 +9,9 @@ and so is connecting. Nothing leaves the outbox unacknowledged.
 Every contact (the ``welcome`` of each connection, each acknowledgement, and the mark
 ``--once`` asks for first) tells whether the server still holds what it acknowledged; when
 it does not, everything is read again (``ccsync.agent.identity``).
+
+Official limit readings found in the lines (``ccsync.agent.readings``) follow the lines, as
+``POST /api/limits/{deviceId}``; they too wait in the state until the server took them.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import contextlib
 import logging
 import random
 import socket
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,17 +30,22 @@ from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_ji
 
 from ccsync.agent.config import AgentConfig
 from ccsync.agent.identity import ServerView, observe
+from ccsync.agent.readings import BATCH as READINGS_BATCH
+from ccsync.agent.readings import legacy, limits_to_send
 from ccsync.agent.state import AgentState
 from ccsync.agent.tail import Tailer, TailResult
 from ccsync.agent.transport import DeliveryError, HttpSink, Identity, Numbering, SocketLink
 from ccsync.agent.watch import watch
 from ccsync.usage.loader import ScanProgress
+from ccsync.wire import encode
 
 log = logging.getLogger("ccsync.agent")
 
 BATCH = 2_000
 SWEEP_SECONDS = 30.0
 BACKOFF_FIRST, BACKOFF_MAX = 1.0, 30.0
+TRANSIENT = frozenset({401, 403, 408, 425, 429})
+"""Answers to a limits push that may change by themselves: the readings wait (like 5xx)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +56,10 @@ class SyncResult:
     error: str | None = None
     resynced: tuple[str, ...] = ()
     """Why everything was read again, when it was (the server lacked lines)."""
+    limits: int = 0
+    """Official readings (windows) the server took."""
+    limits_left: int = 0
+    """Official readings waiting in the state."""
 
 
 class Agent:
@@ -124,6 +137,26 @@ class Agent:
             self._note(ServerView.from_message(ack), asked)
             sent += len(pending)
 
+    async def deliver_limits(self) -> int:
+        """Send the official readings found in the lines (``DeliveryError`` stops it); how
+        many windows the server took."""
+        sent = 0
+        while rows := self.state.pending_readings(READINGS_BATCH):
+            limits = limits_to_send(rows, int(time.time() * 1000), self.identity.account)
+            if limits is not None:
+                status = await self.http.post_limits(encode(limits))
+                older = legacy(limits) if status == 422 else None
+                if older is not None:  # a server from before readings said their source
+                    status = await self.http.post_limits(encode(older))
+                if status >= 500 or status in TRANSIENT:
+                    raise DeliveryError(f"server answered {status} to official limits")
+                if status == 200:
+                    sent += len(limits.readings())
+                else:  # refused as they are: sending them again changes nothing
+                    log.warning("agent.limits_refused", extra={"status": status})
+            self.state.drop_readings([reading_id for reading_id, _, _ in rows])
+        return sent
+
     async def ask_server(self) -> None:
         """Ask over HTTP what the server holds of this agent's lines (``DeliveryError``
         when it cannot be reached)."""
@@ -154,13 +187,25 @@ class Agent:
             if self.state.resync_pending() is not None:  # an acknowledgement told of a loss
                 again = await self.read()
                 read = TailResult(
-                    read.files, read.bytes + again.bytes, read.entries + again.entries
+                    read.files,
+                    read.bytes + again.bytes,
+                    read.entries + again.entries,
+                    read.readings + again.readings,
                 )
                 sent += await self.deliver()
+            limits = await self.deliver_limits()
             error = None
         except DeliveryError as exc:
-            sent, error = 0, str(exc)
-        return SyncResult(read, sent, self.state.outbox_size(), error, tuple(self.resyncs))
+            sent, limits, error = 0, 0, str(exc)
+        return SyncResult(
+            read,
+            sent,
+            self.state.outbox_size(),
+            error,
+            tuple(self.resyncs),
+            limits,
+            self.state.readings_waiting(),
+        )
 
     # -- forever -------------------------------------------------------------------------
     async def run(self, progress: ScanProgress | None = None) -> None:
@@ -194,6 +239,9 @@ class Agent:
                 sent = await self.deliver()
                 if sent:
                     log.info("agent.delivered", extra={"entries": sent})
+                limits = await self.deliver_limits()
+                if limits:
+                    log.info("agent.limits_delivered", extra={"windows": limits})
                 self._failures = 0
                 if self.state.resync_pending() is not None:
                     self.wake()  # an acknowledgement told of a loss: read everything again

@@ -5,6 +5,10 @@ putting them in the outbox happen in one transaction, so a crash at any point lo
 nothing and reads nothing twice; a line leaves the outbox only when the server
 acknowledged it. Several agent processes (a daemon and a hook) may share the file.
 
+The official limit readings found in those lines (``ccsync.usage.limit_hits``) wait in
+``readings``, queued in the same transaction, until the server took them (or their window
+reset: ``ccsync.agent.readings``).
+
 Outbox ids number the lines this state ever queued (``AUTOINCREMENT``: never reused);
 with the state's random ``stream`` id they let a server say how much of this agent's
 output it holds (``ccsync.agent.identity``).
@@ -41,6 +45,11 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sources (name TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS readings (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    window TEXT NOT NULL,
+    reading TEXT NOT NULL
+);
 """
 UPGRADES = (
     # 0.2: the content identity of each file (``ccsync.agent.digest``).
@@ -179,12 +188,16 @@ class AgentState:
         entries: Sequence[str],
         content: Content | None,
         stamp: str | None = None,
+        readings: Sequence[tuple[str, str]] = (),
     ) -> None:
         """Record that the file (as ``stamp`` says) was read up to ``offset``
-        (``content``: what identifies ``[0, offset)``), queueing ``entries`` (wire JSON)."""
+        (``content``: what identifies ``[0, offset)``), queueing ``entries`` (wire JSON)
+        and the official ``readings`` found (window name, ``wire.RateLimit`` JSON)."""
         digest, tail = (None, None) if content is None else (content.digest, content.tail)
         with self.transaction() as db:
             db.executemany("INSERT INTO outbox (entry) VALUES (?)", [(e,) for e in entries])
+            if readings:
+                db.executemany("INSERT INTO readings (window, reading) VALUES (?, ?)", readings)
             db.execute(
                 "UPDATE files SET offset = ?, size = ?, path = ?, digest = ?, tail = ?,"
                 " stamp = ? WHERE dev = ? AND ino = ?",
@@ -288,6 +301,24 @@ class AgentState:
     def resync_pending(self) -> str | None:
         """Why every file is to be read again from the start, if it is."""
         return self.get(RESYNC_KEY)
+
+    # -- official readings ---------------------------------------------------------------
+    def pending_readings(self, limit: int) -> list[tuple[int, str, str]]:
+        """The oldest official readings not sent yet: (id, window, ``wire.RateLimit`` JSON)."""
+        return list(
+            self._db.execute(
+                "SELECT id, window, reading FROM readings ORDER BY id LIMIT ?", (limit,)
+            )
+        )
+
+    def drop_readings(self, ids: Sequence[int]) -> None:
+        """These readings were taken by the server (or are worthless): they leave."""
+        with self.transaction() as db:
+            db.executemany("DELETE FROM readings WHERE id = ?", [(i,) for i in ids])
+
+    def readings_waiting(self) -> int:
+        row = self._db.execute("SELECT count(*) FROM readings").fetchone()
+        return int(row[0])
 
     def outbox_size(self) -> int:
         row = self._db.execute("SELECT count(*) FROM outbox").fetchone()

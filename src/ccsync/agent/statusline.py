@@ -16,11 +16,22 @@ count, its cost is not in the figure.
 The percentage is Claude Code's own (``rate_limits.five_hour``) when it has one, else
 ``~47%`` of the window limit ccsync knows (the plan limit setting, or the largest past
 window). A cache older than ``STALE_SECONDS`` says how old it is.
+
+Before ccsync has any data from the server (nothing cached yet, or only an error), the
+line is Claude Code's own reading, with the reason in brackets::
+
+    5h 24% · resets 1h59m · 7d 41% (server unreachable)
+
+Percentages are rounded as Claude Code rounds them: to a tenth, capped at 100 (2.1.332's
+``Math.min(Math.round(u*1000)/10,100)``), then to a whole number half up, like
+JavaScript's ``Math.round`` (22.5 → 23; Python's ``round`` would give 22). A window whose
+``resets_at`` has passed is not shown (Claude Code drops those itself).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import time
@@ -75,9 +86,12 @@ def render(cache: Mapping[str, Any], hook: Mapping[str, Any], now: float) -> str
     window = cache.get("window")
     if not isinstance(window, dict):
         error = cache.get("error")
+        own = _own_limits(hook, now)
+        if own:
+            return f"{own} ({error or 'no server data yet'})"
         return f"ccsync: no data yet ({error})" if error else "ccsync: no data yet"
     parts = []
-    percent = _percent(window, hook)
+    percent = _percent(window, hook, now)
     if percent:
         parts.append(f"5h {percent}")
     parts.append(f"{_tokens(window.get('tokens') or 0)} tok")
@@ -86,7 +100,7 @@ def render(cache: Mapping[str, Any], hook: Mapping[str, Any], now: float) -> str
     # "+": some of today's usage is of a model without a price, left out of the cost
     partial = "+" if isinstance(today, dict) and today.get("unpricedModels") else ""
     parts.append(f"${float(cost_today or 0):,.2f}{partial} today")
-    reset = _reset_at(window, hook)
+    reset = _reset_at(window, hook, now)
     if window.get("active") and reset is not None:
         parts.append(f"resets {_duration(reset - now)}")
     elif not window.get("active"):
@@ -101,35 +115,76 @@ def render(cache: Mapping[str, Any], hook: Mapping[str, Any], now: float) -> str
     return line
 
 
-def _percent(window: Mapping[str, Any], hook: Mapping[str, Any]) -> str | None:
-    official = _official(hook, window)
+def js_round(value: float) -> int:
+    """``value`` to a whole number as JavaScript's ``Math.round`` does: halves up."""
+    return math.floor(value + 0.5)
+
+
+def official_percent(value: float) -> int:
+    """An official percentage as Claude Code 2.1.332 shows it: a tenth, capped at 100,
+    then a whole number (both half up)."""
+    return js_round(min(js_round(value * 10) / 10, 100))
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _hook_window(hook: Mapping[str, Any], name: str, now: float) -> dict[str, Any] | None:
+    """One of the status line's own ``rate_limits`` windows, unless its reset has passed."""
+    limits = hook.get("rate_limits")
+    found = limits.get(name) if isinstance(limits, dict) else None
+    if not isinstance(found, dict) or not _number(found.get("used_percentage")):
+        return None
+    resets = found.get("resets_at") if _number(found.get("resets_at")) else None
+    if resets is not None and resets <= now:
+        return None  # that window has reset: the reading says nothing of the new one
+    return {"usedPercentage": found["used_percentage"], "resetsAt": resets}
+
+
+def _own_limits(hook: Mapping[str, Any], now: float) -> str:
+    """Claude Code's own readings: ``5h 24% · resets 1h59m · 7d 41%`` (or empty)."""
+    parts = []
+    five = _hook_window(hook, "five_hour", now)
+    if five is not None:
+        parts.append(f"5h {official_percent(five['usedPercentage'])}%")
+        if five["resetsAt"] is not None:
+            parts.append(f"resets {_duration(five['resetsAt'] - now)}")
+    seven = _hook_window(hook, "seven_day", now)
+    if seven is not None:
+        parts.append(f"7d {official_percent(seven['usedPercentage'])}%")
+    return " · ".join(parts)
+
+
+def _percent(window: Mapping[str, Any], hook: Mapping[str, Any], now: float) -> str | None:
+    official = _official(hook, window, now)
     if official is not None:
-        return f"{round(float(official['usedPercentage']))}%"
+        return f"{official_percent(float(official['usedPercentage']))}%"
     limit = window.get("limit")
-    if isinstance(limit, dict) and isinstance(limit.get("percentUsed"), int | float):
-        return f"~{round(limit['percentUsed'])}%"
+    if isinstance(limit, dict) and _number(limit.get("percentUsed")):
+        return f"~{js_round(limit['percentUsed'])}%"
     return None
 
 
-def _official(hook: Mapping[str, Any], window: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The five-hour percentage: this session's own, else the freshest one any device saw."""
-    limits = hook.get("rate_limits")
-    five = limits.get("five_hour") if isinstance(limits, dict) else None
-    if isinstance(five, dict) and isinstance(five.get("used_percentage"), int | float):
-        resets = five.get("resets_at")
-        return {
-            "usedPercentage": five["used_percentage"],
-            "resetsAt": resets if isinstance(resets, int | float) else None,
-        }
+def _official(
+    hook: Mapping[str, Any], window: Mapping[str, Any], now: float
+) -> dict[str, Any] | None:
+    """The five-hour percentage: this session's own, else the freshest one any device saw
+    (neither once its window has reset)."""
+    own = _hook_window(hook, "five_hour", now)
+    if own is not None:
+        return own
     official = window.get("official")
     five = official.get("fiveHour") if isinstance(official, dict) else None
-    if isinstance(five, dict) and isinstance(five.get("usedPercentage"), int | float):
-        return {"usedPercentage": five["usedPercentage"], "resetsAt": _epoch(five.get("resetsAt"))}
+    if isinstance(five, dict) and _number(five.get("usedPercentage")):
+        resets = _epoch(five.get("resetsAt"))
+        if resets is None or resets > now:
+            return {"usedPercentage": five["usedPercentage"], "resetsAt": resets}
     return None
 
 
-def _reset_at(window: Mapping[str, Any], hook: Mapping[str, Any]) -> float | None:
-    official = _official(hook, window)
+def _reset_at(window: Mapping[str, Any], hook: Mapping[str, Any], now: float) -> float | None:
+    official = _official(hook, window, now)
     if official is not None and official.get("resetsAt") is not None:
         return float(official["resetsAt"])
     return _epoch(window.get("end"))

@@ -13,6 +13,9 @@ a restore) and read on from where it was. Known files that are gone stay known (
 from their inode) for that.
 When a resync is pending (``ccsync.agent.identity``), every file found is read again from
 the start, under the same source names.
+
+Beside the entries, the official limit readings of the lines read (limit-hit lines,
+``ccsync.usage.limit_hits``) are queued in the same transaction (``ccsync.agent.readings``).
 """
 
 from __future__ import annotations
@@ -25,9 +28,11 @@ from pathlib import Path
 import msgspec
 
 from ccsync.agent.digest import Running, content_of
+from ccsync.agent.readings import reading_row
 from ccsync.agent.state import AgentState, FileState
 from ccsync.usage.discovery import PROJECTS, attribute, find_transcripts
 from ccsync.usage.entry import UsageEntry
+from ccsync.usage.limit_hits import LimitHit
 from ccsync.usage.loader import ScanProgress
 from ccsync.usage.parse import ParseStats, TranscriptReader
 from ccsync.wire import WireEntry
@@ -46,6 +51,8 @@ class TailResult:
     """Files that had something new."""
     bytes: int = 0
     entries: int = 0
+    readings: int = 0
+    """Official limit readings found (limit-hit lines)."""
 
 
 class Tailer:
@@ -66,7 +73,9 @@ class Tailer:
             progress.start(sum(size - known.offset for _, known, size, _ in work), len(work))
         for path, known, size, stamp in work:
             before = known.offset
-            result.entries += self._read(path, known, size, stamp)
+            entries, readings = self._read(path, known, size, stamp)
+            result.entries += entries
+            result.readings += readings
             result.files += 1
             result.bytes += known.offset - before
             if progress is not None:
@@ -154,15 +163,17 @@ class Tailer:
                 return self.state.adopt(gone, info.st_dev, info.st_ino, str(path))
         return None
 
-    def _read(self, path: Path, known: FileState, size: int, stamp: str) -> int:
+    def _read(self, path: Path, known: FileState, size: int, stamp: str) -> tuple[int, int]:
+        """Read the file from its offset: the entries and the readings queued."""
         parts = self._parts(path)
-        reader = TranscriptReader(attribute(parts, known.source), known.offset, self.stats)
+        hits: list[LimitHit] = []
+        reader = TranscriptReader(attribute(parts, known.source), known.offset, self.stats, hits)
         running = (
             None
             if known.digest is None or known.tail is None
             else Running(known.digest, known.tail)
         )
-        queued = 0
+        queued = found = 0
         try:
             with open(path, "rb") as handle:
                 handle.seek(known.offset)
@@ -178,11 +189,14 @@ class Tailer:
                     consumed = reader.offset - known.offset
                     content = None if running is None else running.advance(chunk, consumed)
                     wire = [_wire(e) for e in entries]
-                    self.state.advance(known, reader.offset, size, wire, content, stamp)
+                    readings = [row for row in map(reading_row, hits) if row is not None]
+                    hits.clear()
+                    self.state.advance(known, reader.offset, size, wire, content, stamp, readings)
                     queued += len(entries)
+                    found += len(readings)
         except OSError:
             pass  # vanished or unreadable now: what was read is committed, the rest waits
-        return queued
+        return queued, found
 
     def _parts(self, path: Path) -> tuple[str, ...]:
         for root in self.roots:

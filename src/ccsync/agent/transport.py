@@ -130,6 +130,19 @@ class HttpSink:
             return None
         return answer if isinstance(answer, dict) else None
 
+    async def post_limits(self, body: bytes) -> int:
+        """``POST /api/limits/{device}`` (a ``wire.RateLimits``): the status the server
+        answered; ``DeliveryError`` when it cannot be reached."""
+        try:
+            response = await self._client.post(
+                f"/api/limits/{self.identity.device}",
+                content=body,
+                headers={"content-type": "application/json"},
+            )
+        except httpx.HTTPError as exc:
+            raise DeliveryError(f"cannot reach the server: {exc}") from None
+        return response.status_code
+
     async def post_json(self, path: str, body: object) -> Any:
         try:
             response = await self._client.post(path, json=body)

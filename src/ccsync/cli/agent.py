@@ -147,12 +147,14 @@ async def _main(
                 click.echo(
                     f"read {result.read.entries} new entries from {result.read.files} files; "
                     f"sent {result.sent}; {result.left} waiting"
+                    + _count("; {} official limit reading{} sent", result.limits)
+                    + _count("; {} limit reading{} waiting", result.limits_left)
                     + (f" ({result.error})" if result.error else ""),
                     err=True,
                 )
                 for reason in result.resynced:
                     click.echo(f"read everything again: {reason}", err=True)
-            return 0 if result.left == 0 else 1
+            return 0 if result.left == 0 and result.limits_left == 0 else 1
         if not quiet:
             click.echo(
                 f"ccsync agent: {config.device} → {config.server} "
@@ -165,6 +167,11 @@ async def _main(
         return 0
     finally:
         await runner.aclose()
+
+
+def _count(text: str, count: int) -> str:
+    """``text`` with ``count`` and a plural ending, or nothing for none."""
+    return text.format(count, "" if count == 1 else "s") if count else ""
 
 
 def _progress() -> ScanProgressBar | None:

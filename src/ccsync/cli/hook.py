@@ -66,7 +66,12 @@ def status_command(project: bool) -> None:
         raise click.ClickException(str(exc)) from None
     for event, present in found.hooks.items():
         click.echo(f"{'ok ' if present else 'no '} {event} hook")
-    click.echo(f"{'ok ' if found.statusline else 'no '} status line")
+    refresh = (
+        f" (refreshed every {found.refresh_interval:g} s while idle)"
+        if found.statusline and found.refresh_interval is not None
+        else ""
+    )
+    click.echo(f"{'ok ' if found.statusline else 'no '} status line{refresh}")
     click.echo(f"    ({path})")
     if not found.installed:
         raise SystemExit(1)

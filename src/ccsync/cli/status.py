@@ -11,6 +11,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from ccsync.agent.statusline import official_percent
 from ccsync.cli.client import request, server_options
 
 
@@ -54,7 +55,10 @@ def render(window: dict[str, Any], usage: dict[str, Any]) -> Group:
     for name, official in (window.get("official") or {}).items():
         age = int(official.get("ageSeconds") or 0)
         lines.append(
-            f"\nofficial {name}: {official['usedPercentage']:.0f}% (from {official['source']}, {age // 60} min ago)"
+            f"\nofficial {name}: {official_percent(official['usedPercentage'])}% "
+            f"(from {official['source']}"
+            + (f" on {official['deviceId']}" if official.get("deviceId") else "")
+            + f", {age // 60} min ago)"
         )
     today = window.get("today") or {}
     lines.append(

@@ -23,6 +23,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from ccsync.usage.entry import UsageEntry
+from ccsync.usage.limit_hits import LimitHit, scan_limit_hits
 from ccsync.usage.timestamps import parse_timestamp
 
 USAGE_MARKER = b'"usage":{'
@@ -45,6 +46,9 @@ _NON_NULLABLE = frozenset(
 _U64_MAX = 2**64 - 1
 _SEMVER_PREFIX = re.compile(r"\d+\.\d+\.\d", re.ASCII)
 _LIMIT_MARKER = b"Claude AI usage limit reached"
+"""What older CLIs wrote when a limit was hit (``…|<epoch>``); ccusage's blocks report reads
+it (``usageLimitResetTime``), so ccsync does too. Claude Code 2.x writes ``quotaLimits``
+instead, on a line these rules drop: ``limit_hits`` reads that one."""
 _LIMIT_EPOCH = re.compile(rb"\d+")
 _MAX_RESET_SECONDS = (2**63 - 1) // 1000
 _MAX_RESET_DIGITS = str(2**63 - 1)
@@ -183,14 +187,23 @@ class TranscriptReader:
     Only complete lines are parsed; a trailing partial line waits for the next chunk (or
     for ``flush`` at the end of the file). ``offset`` is where the next unparsed line
     starts, the point to resume reading from.
+
+    Given a ``limit_hits`` list, the reader also appends to it the limit-hit readings
+    (``limit_hits``) of the lines it takes: a pass beside the token rules, which it leaves
+    as they are.
     """
 
     def __init__(
-        self, context: FileContext, offset: int = 0, stats: ParseStats | None = None
+        self,
+        context: FileContext,
+        offset: int = 0,
+        stats: ParseStats | None = None,
+        limit_hits: list[LimitHit] | None = None,
     ) -> None:
         self.context = context
         self.offset = offset
         self.stats = stats if stats is not None else ParseStats()
+        self.limit_hits = limit_hits
         self._pending = b""
 
     @property
@@ -205,7 +218,9 @@ class TranscriptReader:
             self._pending = data
             return []
         self._pending = data[cut:]
-        entries = parse_buffer(data[:cut], self.context, self.stats, self.offset)
+        lines = data[:cut]
+        entries = parse_buffer(lines, self.context, self.stats, self.offset)
+        self._read_limit_hits(lines)
         self.offset += cut
         return entries
 
@@ -223,6 +238,7 @@ class TranscriptReader:
         if not entries:
             return []
         self.stats.merge(trial)
+        self._read_limit_hits(self._pending)
         self.offset += len(self._pending)
         self._pending = b""
         return entries
@@ -231,8 +247,13 @@ class TranscriptReader:
         """The last line of a file that does not end with a newline."""
         data, self._pending = self._pending, b""
         entries = parse_buffer(data, self.context, self.stats, self.offset)
+        self._read_limit_hits(data)
         self.offset += len(data)
         return entries
+
+    def _read_limit_hits(self, lines: bytes) -> None:
+        if self.limit_hits is not None:
+            self.limit_hits.extend(scan_limit_hits(lines))
 
 
 def parse_line(

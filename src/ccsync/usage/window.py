@@ -35,20 +35,32 @@ class DeviceUsage:
 
 @dataclass(frozen=True, slots=True)
 class OfficialLimit:
-    """A percentage Claude Code showed in its status line (``rate_limits.*``)."""
+    """An official reading of a window: a percentage Claude Code showed in its status line
+    (``rate_limits.*``), or a limit it hit (a transcript's ``quotaLimits``: 100 %)."""
 
     used_percentage: float
     resets_at_ms: int | None
     device_id: str
     reported_ms: int
+    source: str = "statusline"
+    """Where the device read it: ``statusline``, ``transcript``…"""
+    observed_ms: int | None = None
+    """When the device saw it (``None``: when the server received it)."""
+
+    def shown(self, now_ms: int) -> bool:
+        """Whether the reading still says something: its window has not reset since."""
+        return self.resets_at_ms is None or self.resets_at_ms > now_ms
 
     def to_json(self, now_ms: int) -> dict[str, Any]:
+        observed = self.reported_ms if self.observed_ms is None else self.observed_ms
         return {
             "usedPercentage": self.used_percentage,
             "resetsAt": None if self.resets_at_ms is None else iso_millis(self.resets_at_ms),
-            "source": self.device_id,
+            "source": self.source,
+            "deviceId": self.device_id,
+            "observedAt": iso_millis(observed),
             "reportedAt": iso_millis(self.reported_ms),
-            "ageSeconds": max(0.0, (now_ms - self.reported_ms) / 1000),
+            "ageSeconds": max(0.0, (now_ms - observed) / 1000),
         }
 
 
@@ -68,7 +80,11 @@ class Window:
             "account": self.account,
             "active": block is not None,
             "now": iso_millis(self.now_ms),
-            "official": {name: limit.to_json(self.now_ms) for name, limit in self.official.items()},
+            "official": {
+                name: limit.to_json(self.now_ms)
+                for name, limit in self.official.items()
+                if limit.shown(self.now_ms)
+            },
         }
         extra_tokens = sum(d.tokens for d in self.devices if d.source == "ccusage")
         extra_cost = sum(d.cost_usd for d in self.devices if d.source == "ccusage")

@@ -79,11 +79,13 @@
   const withAccount = (path) => (state.account ? path + (path.includes("?") ? "&" : "?") + "account=" + encodeURIComponent(state.account) : path);
 
   // -- the window ---------------------------------------------------------------------
+  // where an official reading came from: "limit hit in a transcript on laptop", "status line on laptop"
+  const sourceText = (r) => `${r.source === "transcript" ? "limit hit in a transcript" : r.source === "statusline" ? "status line" : r.source}${r.deviceId ? " on " + r.deviceId : ""}`;
   function renderWindow(w) {
     state.window = w;
     const official = w.official && w.official.fiveHour;
     let percent = null, basis = "";
-    if (official) { percent = official.usedPercentage; basis = `official, from ${official.source}, ${ago(official.reportedAt)}`; }
+    if (official) { percent = official.usedPercentage; basis = `official, ${sourceText(official)}, ${ago(official.observedAt || official.reportedAt)}`; }
     else if (w.limit) { percent = w.limit.percentUsed; basis = w.limit.source === "setting" ? "of the plan limit" : "of the largest past block"; }
     $("window-percent").textContent = percent == null ? (w.active ? "running" : "no window") : `${percent.toFixed(1)}%`;
     $("window-percent-basis").textContent = basis;
@@ -100,7 +102,7 @@
     row.replaceChildren();
     for (const [name, limit] of Object.entries(w.official || {})) {
       const label = name === "fiveHour" ? "official 5-hour" : name === "sevenDay" ? "official weekly" : name;
-      row.append(el("div", { class: "stat", "data-official": name },
+      row.append(el("div", { class: "stat", "data-official": name, title: sourceText(limit) },
         el("div", { class: "label" }, label),
         el("div", { class: "value" }, `${limit.usedPercentage.toFixed(0)}%` + (limit.resetsAt ? ` · resets ${when(limit.resetsAt)}` : ""))));
     }
