@@ -134,8 +134,8 @@ def test_month_start_in_the_zone() -> None:
     )
 
 
-def test_the_default_warmup_is_one_cheap_turn() -> None:
-    assert (
-        warmup_command()
-        == "claude -p 'Reply with OK.' --model haiku --max-turns 1 --output-format json"
+def test_the_default_warmup_is_one_cheap_turn_streamed() -> None:
+    """stream-json (which needs --verbose) carries the subscriber's rate_limit_event."""
+    assert warmup_command() == (
+        "claude -p 'Reply with OK.' --model haiku --max-turns 1 --output-format stream-json --verbose"
     )

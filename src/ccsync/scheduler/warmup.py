@@ -39,9 +39,12 @@ _TIME = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)", re.ASCII)
 
 
 def warmup_command(prompt: str = DEFAULT_PROMPT, model: str = DEFAULT_MODEL) -> str:
-    """The minimal headless request: one short turn on a cheap model, its result as JSON."""
+    """The minimal headless request: one short turn on a cheap model, streamed as JSON lines
+    (``stream-json`` needs ``--verbose``): the last line is the result, and for a subscriber
+    a ``rate_limit_event`` line carries Anthropic's own reading of the 5-hour and weekly
+    windows, which the run hands to the server as an official one."""
     argv = ["claude", "-p", prompt, "--model", model, "--max-turns", "1"]
-    return shlex.join([*argv, "--output-format", "json"])
+    return shlex.join([*argv, "--output-format", "stream-json", "--verbose"])
 
 
 def schedule_for(times: list[str], *, resets: bool) -> str:
