@@ -19,7 +19,9 @@ of the account's windows, taken from the API's answer::
 
 ``rate_limits`` reads them as the status line's ``rate_limits`` (percentages, epoch
 seconds). ``claude auth status`` prints ``{"loggedIn": …, "authMethod": …}`` (pretty
-printed) and exits 0 when logged in, 1 when not.
+printed) and exits 0 when logged in, 1 when not. ``claude doctor`` (no terminal needed)
+prints a report whose "Invalid settings" section lists what claude ignores in a settings
+file, hooks and status line included, and exits 0 all the same.
 """
 
 from __future__ import annotations
@@ -240,3 +242,28 @@ def _int(value: Any) -> int | None:
 
 def _number(value: Any) -> TypeGuard[float]:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+INVALID_SETTINGS = "Invalid settings"
+
+
+def invalid_settings(doctor_stdout: str) -> list[str]:
+    """The items of ``claude doctor``'s "Invalid settings" section (none when it has none)::
+
+    Invalid settings
+    - /home/user/.claude/settings.json: Invalid or malformed JSON
+    - <file> (a right-pointing quote) hooks.BogusEvent: Unknown hook event "BogusEvent" …
+    """
+    found: list[str] = []
+    inside = False
+    for line in doctor_stdout.splitlines():
+        text = line.strip()
+        if text == INVALID_SETTINGS:
+            inside = True
+        elif inside and text.startswith("- "):
+            found.append(text[2:].strip())
+        elif inside and text and found:
+            found[-1] += f" {text}"  # an item wrapped onto the next line
+        elif inside and not text:
+            inside = False
+    return found
