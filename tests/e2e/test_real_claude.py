@@ -1,14 +1,9 @@
 """ccsync with the real Claude Code CLI (2.1.332): the scheduler's runs, the hook, the status
 line and ``doctor``, each against a real ccsync server over sockets.
 
-The CLI is the real program (``npm install @anthropic-ai/claude-code@2.1.332``; its native
-binary runs offline), found through ``CCSYNC_REAL_CLAUDE`` or on ``PATH``; without it these
-tests are skipped, unless ``CCSYNC_REQUIRE_REAL_CLAUDE=1`` (``.ci/run`` installs it and sets
-both) makes that a failure. It talks only to ``claude_mock_api`` (Anthropic's Messages API
-stood in for on loopback: fixed token counts, a subscriber's rate-limit headers, a 429 on
-request): ``ANTHROPIC_BASE_URL`` points there, its own login variables are made up, nothing
-of the developer's ``ANTHROPIC_*``/``CLAUDE_*``/proxy settings reaches it, and its
-non-essential traffic and telemetry are off. Its home and config folder are temporary.
+The CLI is the real program where it is installed (``fixtures/real_claude.py``: skipped
+otherwise, a failure in CI), talking only to the stand-in API on loopback, from a temporary
+home, with made-up logins.
 """
 
 from __future__ import annotations
@@ -18,14 +13,12 @@ import json
 import os
 import pty
 import select
-import shutil
 import signal
 import struct
 import subprocess
 import sys
 import termios
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,103 +28,14 @@ import pytest
 from ccsync.scheduler.execution import NOT_LOGGED_IN
 from fixtures.claude_mock_api import MockAPI
 from fixtures.processes import server_process, wait_for
+from fixtures.real_claude import HAIKU, HAIKU_COST, STREAM, TOKENS, VERSION, claude_env
 
 pytestmark = pytest.mark.timeout(180)
 
-VERSION = "2.1.332"
-OAUTH_TOKEN = "sk-ant-oat01-made-up-for-the-stand-in"
-"""A subscriber's login: the stand-in answers with the 5h/7d rate-limit headers."""
-HAIKU = "claude-haiku-5-5"
-TOKENS = 12 + 5 + 20_000 + 3_000
-"""What the stand-in's answer counts (input, output, cache read, cache write)."""
-HAIKU_COST = 0.0007287
-"""What 2.1.332 charges for it on claude-haiku-5-5."""
-STREAM = ("--output-format", "stream-json", "--verbose")
-KEPT_OUT = ("ANTHROPIC_", "CLAUDE_", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
-
-
-def _version(path: str, home: Path) -> str | None:
-    try:
-        done = subprocess.run(
-            [path, "--version"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env={"PATH": os.defpath, "HOME": str(home), "DISABLE_TELEMETRY": "1"},
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return done.stdout.strip() if done.returncode == 0 else None
-
-
-def _script(path: str) -> bool:
-    """A script, not the native program (``tests/fixtures/claude_double.py`` is one)."""
-    with open(path, "rb") as program:
-        return program.read(2) == b"#!"
-
-
-@pytest.fixture(scope="session")
-def real_claude(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The real ``claude`` of version 2.1.332, or a skip (a failure when it is required)."""
-    configured = os.environ.get("CCSYNC_REAL_CLAUDE")
-    found = configured or shutil.which("claude")
-    home = tmp_path_factory.mktemp("claude-version-home")
-    said = _version(found, home) if found else None
-    if found and said and said.split()[0] == VERSION and not _script(found):
-        return Path(found).absolute()
-    if configured:
-        reason = f"CCSYNC_REAL_CLAUDE={configured} is not Claude Code {VERSION} (it said {said!r})"
-    elif found:
-        reason = f"the claude on PATH ({found}) is not Claude Code {VERSION} (it said {said!r})"
-    else:
-        reason = f"the real Claude Code {VERSION} is not installed (CI installs it: .ci/run)"
-    if os.environ.get("CCSYNC_REQUIRE_REAL_CLAUDE"):
-        pytest.fail(f"{reason}; npm install @anthropic-ai/claude-code@{VERSION}")
-    pytest.skip(reason)
-
 
 @pytest.fixture
-def api(tmp_path: Path) -> Iterator[MockAPI]:
-    stand_in = MockAPI(log=tmp_path / "api-requests.jsonl").start()
-    yield stand_in
-    stand_in.stop()
-    unexpected = [r["path"] for r in stand_in.requests if "/v1/messages" not in r["path"]]
-    assert unexpected == [], "claude asked the stand-in for something else"
-
-
-@pytest.fixture(autouse=True)
-def nothing_of_the_developers_claude(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No real key, token, endpoint or proxy reaches a process these tests start."""
-    for name in list(os.environ):
-        if name.upper().startswith(KEPT_OUT):
-            monkeypatch.delenv(name)
-
-
-def claude_env(
-    home: Path, api: MockAPI, real_claude: Path, login: str | None, **extra: str
-) -> dict[str, str]:
-    """What the real CLI (and what runs it: a server, a hook) gets: the stand-in, a temporary
-    home, the login ``login`` (``"oauth"``, ``"key"`` or none) and ``real_claude`` on PATH."""
-    bin_dir = home / "bin"
-    bin_dir.mkdir(parents=True, exist_ok=True)
-    if not (bin_dir / "claude").exists():
-        (bin_dir / "claude").symlink_to(real_claude)
-    env = {
-        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
-        "CLAUDE_CONFIG_DIR": str(home / ".claude"),
-        "ANTHROPIC_BASE_URL": api.url,
-        "NO_PROXY": "127.0.0.1,localhost",
-        "DISABLE_TELEMETRY": "1",
-        "DISABLE_AUTOUPDATER": "1",
-        "DISABLE_ERROR_REPORTING": "1",
-        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-        **extra,
-    }
-    if login == "oauth":
-        env["CLAUDE_CODE_OAUTH_TOKEN"] = OAUTH_TOKEN
-    elif login == "key":
-        env["ANTHROPIC_API_KEY"] = "sk-ant-api03-made-up-for-the-stand-in"
-    return env
+def api(stand_in_api: MockAPI) -> MockAPI:
+    return stand_in_api
 
 
 def _execute(url: str, **job: Any) -> dict[str, Any]:
