@@ -21,6 +21,7 @@ from ccsync.scheduler.definitions import JobError, JobSpec
 from ccsync.scheduler.execution import BARE_LOGIN, NOT_INSTALLED, NOT_LOGGED_IN
 from ccsync.services import Services, build_services
 from ccsync.settings import Settings
+from ccsync.storage.history.jobs import JobRecord
 from ccsync.wire import RateLimit, RateLimits, UsagePush
 from fixtures.doubles import RECORDED_BLOCKS, Doubles
 from fixtures.payloads import now_entry
@@ -214,6 +215,28 @@ async def test_warmup_is_sent_when_no_window_runs(
         ]
     ]
     assert run.details["claude"]["models"] == {"claude-haiku-5-5": 23_017}
+
+
+async def test_a_warmup_stored_by_an_older_version_streams(
+    running: tuple[Services, FixedClock], doubles: Doubles
+) -> None:
+    services, _ = running
+    stored = JobRecord(
+        id="old-warmup",
+        name="mornings",
+        schedule="0 6 * * *",
+        command="claude -p 'Reply with OK.' --model haiku --max-turns 1 --output-format json",
+        kind="warmup",
+        options={"resetAt": ["11:00"]},
+        created_ms=START,
+        updated_ms=START,
+    )
+    await services.history.jobs.create_job(stored)
+    job = await services.scheduler.get_job("old-warmup")
+    assert job["command"].endswith("--output-format stream-json --verbose")
+    run = await services.scheduler.execute("old-warmup")
+    assert run.status == "succeeded" and run.details["rateLimits"]["reported"] is True
+    assert doubles.prompts()[0][-3:] == ["--output-format", "stream-json", "--verbose"]
 
 
 async def test_a_warmup_hands_the_official_reading_to_the_server(

@@ -51,6 +51,7 @@ from ccsync.scheduler.warmup import (
     Decision,
     WarmupPolicy,
     WindowView,
+    current_command,
     decide,
     month_start_ms,
 )
@@ -135,7 +136,10 @@ class Executor:
         """Run ``job`` once; ``on_start`` is told its process group id when it starts, and
         the program's environment carries ``run_tag`` (``CCSYNC_RUN``)."""
         try:
-            command = parse_command(job.command)
+            text = (
+                current_command(job.command, job.options) if job.kind == "warmup" else job.command
+            )
+            command = parse_command(text)
             check_allowed(command, self.allow_commands)
         except CommandError as exc:
             return Outcome("failed", error=str(exc))
