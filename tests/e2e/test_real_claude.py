@@ -247,7 +247,11 @@ def test_the_status_line_forwards_claudes_own_percentages(
         os.close(terminal)
         screen = b""
         try:
-            screen += _drain(controller, 4)
+            deadline = time.monotonic() + 60
+            while "\u276f".encode() not in screen:  # the prompt box is drawn: it takes input
+                assert time.monotonic() < deadline, screen[-3000:].decode(errors="replace")
+                screen += _drain(controller, 0.2)
+            screen += _drain(controller, 1)
             os.write(controller, b"Reply with OK")
             screen += _drain(controller, 0.5)
             os.write(controller, b"\r")
