@@ -6,4 +6,5 @@ pytest_plugins = [
     "fixtures.corpora",
     "fixtures.server",
     "fixtures.doubles",
+    "fixtures.real_claude",
 ]

@@ -194,8 +194,8 @@ async def test_execute_answers_and_broadcasts(cron_server: RunningServer, double
         )
         answer = (await http.post(f"/api/cron/{job['id']}/execute")).json()
         assert answer["success"] is True and answer["error"] is None
-        assert '"result": "OK"' in answer["output"] and answer["executedAt"].endswith("Z")
-        assert answer["run"]["details"]["claude"]["costUSD"] == 0.00162
+        assert '"result":"OK"' in answer["output"] and answer["executedAt"].endswith("Z")
+        assert answer["run"]["details"]["claude"]["costUSD"] == 0.012574  # sonnet, by default
         assert doubles.prompts() == [["-p", prompt, "--output-format", "json"]]
 
         event = await receive(ws, "cron_job_executed")
@@ -279,9 +279,9 @@ async def test_warmup_jobs(cron_server: RunningServer, doubles: Doubles) -> None
             timezone="UTC",
         )
         assert job["schedule"] == "0 2,7,12,17 * * *" and job["enabled"] is False
-        assert (
-            job["command"]
-            == "claude -p 'Reply with OK.' --model haiku --max-turns 1 --output-format json"
+        assert job["command"] == (
+            "claude -p 'Reply with OK.' --model haiku --max-turns 1 "
+            "--output-format stream-json --verbose"
         )
         assert job["options"] == {"resetAt": ["07:00", "12:00", "17:00", "22:00"]}
         changed = (
@@ -290,8 +290,17 @@ async def test_warmup_jobs(cron_server: RunningServer, doubles: Doubles) -> None
         assert "--model sonnet" in changed["command"] and changed["options"]["monthlyCap"] == 20
         first = (await http.post(f"/api/cron/{job['id']}/execute")).json()
         assert first["success"] is True and first["run"]["details"]["warmup"]["action"] == "send"
+        assert first["run"]["details"]["claude"]["models"] == {"claude-sonnet-5-5": 23_017}
+        # The stream's rate_limit_event became the server host's official reading.
+        host = cron_server.services.scheduler.executor.host
+        official = (await http.get("/api/window")).json()["official"]
+        assert official["fiveHour"]["usedPercentage"] == 23.5
+        assert official["fiveHour"]["source"] == host.device_id
+        assert official["sevenDay"]["usedPercentage"] == 41.2
+        # So the next start time sees the window it started.
         second = (await http.post(f"/api/cron/{job['id']}/execute")).json()
-        assert second["status"] == "skipped" and "cooldown" in second["output"]
+        assert second["status"] == "skipped" and "already running" in second["output"]
+        assert second["run"]["details"]["warmup"]["basis"] == "official"
         assert len(doubles.prompts()) == 1
 
 
@@ -307,7 +316,7 @@ async def test_status_shows_scheduler_and_claude(cron_server: RunningServer) -> 
     backend = cron_server.services.live.backend
     assert scheduler["exactlyOnce"]["mode"] == ("claims" if backend == "redis" else "single-node")
     claude = status["tools"]["claude"]
-    assert claude["found"] and claude["version"] == "2.1.250 (Claude Code)"
+    assert claude["found"] and claude["version"] == "2.1.332 (Claude Code)"
     assert claude["auth"] == {
         "loggedIn": True,
         "authMethod": "claude.ai",

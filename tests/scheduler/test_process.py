@@ -45,7 +45,7 @@ async def test_argv_reaches_the_program_verbatim(doubles: Doubles) -> None:
     )
     assert result.ok, result.stderr
     assert doubles.calls() == [["-p", prompt, "--output-format", "json"]]
-    assert '"type": "result"' in result.stdout
+    assert '"type":"result"' in result.stdout
 
 
 async def test_exit_codes_and_stderr(doubles: Doubles) -> None:

@@ -18,9 +18,10 @@ import pytest
 
 from ccsync.clock import FixedClock
 from ccsync.scheduler.definitions import JobError, JobSpec
-from ccsync.scheduler.execution import NOT_INSTALLED, NOT_LOGGED_IN
+from ccsync.scheduler.execution import BARE_LOGIN, NOT_INSTALLED, NOT_LOGGED_IN
 from ccsync.services import Services, build_services
 from ccsync.settings import Settings
+from ccsync.storage.history.jobs import JobRecord
 from ccsync.wire import RateLimit, RateLimits, UsagePush
 from fixtures.doubles import RECORDED_BLOCKS, Doubles
 from fixtures.payloads import now_entry
@@ -38,6 +39,7 @@ async def running(
 ) -> AsyncIterator[tuple[Services, FixedClock]]:
     doubles.install(monkeypatch)
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "claude"))
+    monkeypatch.setenv("CLAUDE_DOUBLE_NOW", str(START // 1000))  # its resets, on this clock
     clock = FixedClock(START)
     settings = Settings(data_dir=tmp_path / "data", local_agent=False, allow_commands=False)
     async with build_services(settings, clock) as services:
@@ -65,7 +67,10 @@ async def test_a_claude_job_records_the_result(
     assert run.status == "succeeded" and run.exit_code == 0 and run.trigger == "manual"
     assert doubles.prompts() == [["-p", prompt, "--model", "haiku", "--output-format", "json"]]
     claude = run.details["claude"]
-    assert claude["isError"] is False and claude["costUSD"] == 0.00162 and claude["tokens"] == 1213
+    assert claude["isError"] is False and claude["tokens"] == 12 + 5 + 20_000 + 3_000
+    assert claude["costUSD"] == pytest.approx(0.0007287)  # what 2.1.332 charged for it
+    assert claude["models"] == {"claude-haiku-5-5": 23_017}
+    assert "rateLimits" not in run.details  # json output carries no rate_limit_event
     job = await services.scheduler.get_job(job_id)
     assert job["status"] == "inactive" and job["lastRun"] is not None  # claude jobs start disabled
     assert job["enabled"] is False
@@ -84,6 +89,15 @@ async def test_logged_out_claude_fails_the_run_clearly(
     assert run.error == NOT_LOGGED_IN
     job = await services.scheduler.get_job(job_id)
     assert job["status"] == "error" and job["errorMessage"] == NOT_LOGGED_IN
+
+
+async def test_bare_says_why_it_is_not_logged_in(running: tuple[Services, FixedClock]) -> None:
+    """claude is logged in (a subscription), but --bare reads only ANTHROPIC_API_KEY."""
+    services, _ = running
+    job_id = await _job(services, name="ask", schedule="0 7 * * *", command="claude -p hi --bare")
+    run = await services.scheduler.execute(job_id)
+    assert run.status == "failed"
+    assert run.error == f"claude: Not logged in · Please run /login ({BARE_LOGIN})"
 
 
 async def test_missing_claude_fails_the_run_clearly(
@@ -105,8 +119,10 @@ async def test_a_usage_limit_result_is_the_error(
         services, name="ask", schedule="0 7 * * *", command="claude -p hi --output-format json"
     )
     run = await services.scheduler.execute(job_id)
-    assert run.status == "failed"
-    assert run.error == "claude: You've hit your session limit · resets 3:45pm"
+    assert run.status == "failed" and run.details["claude"]["apiErrorStatus"] == 429
+    # The double's clock is START (06:00 UTC); the limit resets an hour later.
+    assert run.error == "claude: You've hit your 5-hour limit · resets 7:00am (UTC)"
+    assert run.details["claude"]["costUSD"] == 0 and run.details["claude"]["models"] == {}
 
 
 async def test_a_timeout_is_recorded(
@@ -186,8 +202,108 @@ async def test_warmup_is_sent_when_no_window_runs(
     assert run.status == "succeeded", run.error
     assert run.details["warmup"]["action"] == "send" and run.details["sent"] is True
     assert doubles.prompts() == [
-        ["-p", "Reply with OK.", "--model", "haiku", "--max-turns", "1", "--output-format", "json"]
+        [
+            "-p",
+            "Reply with OK.",
+            "--model",
+            "haiku",
+            "--max-turns",
+            "1",
+            "--output-format",
+            "stream-json",
+            "--verbose",
+        ]
     ]
+    assert run.details["claude"]["models"] == {"claude-haiku-5-5": 23_017}
+
+
+async def test_a_warmup_stored_by_an_older_version_streams(
+    running: tuple[Services, FixedClock], doubles: Doubles
+) -> None:
+    services, _ = running
+    stored = JobRecord(
+        id="old-warmup",
+        name="mornings",
+        schedule="0 6 * * *",
+        command="claude -p 'Reply with OK.' --model haiku --max-turns 1 --output-format json",
+        kind="warmup",
+        options={"resetAt": ["11:00"]},
+        created_ms=START,
+        updated_ms=START,
+    )
+    await services.history.jobs.create_job(stored)
+    job = await services.scheduler.get_job("old-warmup")
+    assert job["command"].endswith("--output-format stream-json --verbose")
+    run = await services.scheduler.execute("old-warmup")
+    assert run.status == "succeeded" and run.details["rateLimits"]["reported"] is True
+    assert doubles.prompts()[0][-3:] == ["--output-format", "stream-json", "--verbose"]
+
+
+async def test_a_warmup_hands_the_official_reading_to_the_server(
+    running: tuple[Services, FixedClock],
+) -> None:
+    """The stream's rate_limit_event is the host's official reading, as a status line's."""
+    services, clock = running
+    host = services.scheduler.executor.host
+    job_id = await _warmup(services)
+    run = await services.scheduler.execute(job_id)
+    assert run.status == "succeeded", run.error
+    now = START // 1000
+    assert run.details["rateLimits"] == {
+        "five_hour": {"used_percentage": 23.5, "resets_at": now + 7_200},
+        "seven_day": {"used_percentage": 41.2, "resets_at": now + 400_000},
+        "reported": True,
+        "deviceId": host.device_id,
+    }
+    official = (await services.reporter.current_window(host.account)).official
+    assert official["fiveHour"].used_percentage == 23.5
+    assert official["fiveHour"].resets_at_ms == (now + 7_200) * 1000
+    assert official["fiveHour"].device_id == host.device_id
+    assert official["sevenDay"].used_percentage == 41.2
+    # The next start time finds the window it started running, by the official reset.
+    clock.advance(61 * M)
+    again = await services.scheduler.execute(job_id)
+    assert again.status == "skipped" and again.details["warmup"]["basis"] == "official"
+
+
+async def test_a_warmup_that_hits_the_limit_reads_it(
+    running: tuple[Services, FixedClock], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services, _ = running
+    monkeypatch.setenv("CLAUDE_DOUBLE_LIMIT", "1")
+    host = services.scheduler.executor.host
+    job_id = await _warmup(services)
+    run = await services.scheduler.execute(job_id)
+    assert run.status == "failed" and run.details["sent"] is True
+    assert run.error == "claude: You've hit your 5-hour limit · resets 7:00am (UTC)"
+    official = (await services.reporter.current_window(host.account)).official
+    assert official["fiveHour"].used_percentage == 100
+    assert official["fiveHour"].resets_at_ms == START + H
+    assert "sevenDay" not in official
+
+
+async def test_a_reading_the_server_refuses_does_not_fail_the_run(
+    running: tuple[Services, FixedClock], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services, _ = running
+    monkeypatch.setenv("CLAUDE_DOUBLE_NOW", str(START // 1000 + 30 * 86_400))  # a wrong clock
+    job_id = await _warmup(services)
+    run = await services.scheduler.execute(job_id)
+    assert run.status == "succeeded"
+    reading = run.details["rateLimits"]
+    assert reading["reported"] is False and "ahead of the server's clock" in reading["error"]
+    host = services.scheduler.executor.host
+    assert (await services.reporter.current_window(host.account)).official == {}
+
+
+async def test_an_api_key_gives_no_reading(
+    running: tuple[Services, FixedClock], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services, _ = running
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-api03-test")  # claude jobs keep it
+    run = await services.scheduler.execute(await _warmup(services))
+    assert run.status == "succeeded" and "rateLimits" not in run.details
+    assert run.details["claude"]["models"] == {"claude-haiku-5-5": 23_017}
 
 
 async def test_warmup_is_skipped_while_the_window_runs(
@@ -242,8 +358,10 @@ async def test_warmup_waits_for_a_window_about_to_end(
 
 
 async def test_warmup_cooldown_and_monthly_cap(
-    running: tuple[Services, FixedClock], doubles: Doubles
+    running: tuple[Services, FixedClock], doubles: Doubles, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Without an official reading (an API key sends none), cooldown and cap bound them."""
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-api03-test")
     services, clock = running
     job_id = await _warmup(services, cooldownMinutes=60, monthlyCap=2)
     assert (await services.scheduler.execute(job_id)).status == "succeeded"

@@ -89,7 +89,11 @@ def test_other_programs_need_allow_commands() -> None:
         "claude -p --model=haiku --output-format=stream-json --verbose hi",
         "claude -p hi --fallback-model sonnet --max-turns 3 --max-budget-usd 0.5",
         "claude -p hi --append-system-prompt 'Be brief.' --system-prompt=terse",
-        """claude -p hi --json-schema '{"type":"object"}' --include-partial-messages""",
+        """claude -p hi --json-schema '{"type":"object"}' --output-format json""",
+        "claude -p hi --include-partial-messages --output-format stream-json --verbose",
+        "claude -p hi --output-format stream-json --output-format json",  # the last one counts
+        "claude -p --output-format json -- '--output-format=stream-json'",
+        "claude -p 'Reply with OK.' --model haiku --max-turns 1 --output-format stream-json --verbose",
         "claude -p hi --no-session-persistence --bare --disable-slash-commands",
         "claude -p -- '--settings is just words here'",
         "claude -p -",
@@ -181,6 +185,17 @@ def test_the_attack_commands_are_refused() -> None:
         ("claude -p hi --version", "stands alone"),
         ("claude auth login", "claude auth is refused"),
         ("claude auth status --verbose", "claude auth is refused"),
+        # what claude itself refuses before it sends anything (2.1.332)
+        ("claude -p hi --output-format stream-json", "stream-json without --verbose"),
+        ("claude -p hi --output-format=json --output-format=stream-json", "without --verbose"),
+        ("claude -p hi --include-partial-messages", "without --output-format stream-json"),
+        (
+            "claude -p hi --include-partial-messages --output-format json --verbose",
+            "without --output-format stream-json",
+        ),
+        ("claude -p hi --bg", "background session"),
+        ("claude -p hi --plugin-url=x", "downloads and loads a plugin"),
+        ("claude purge /home", "deletes a project's Claude Code data"),
     ],
 )
 def test_confined_claude_mistakes_say_what_to_write(text: str, message: str) -> None:

@@ -11,6 +11,7 @@ from ccsync.scheduler.warmup import (
     WAIT_MARGIN_MS,
     WarmupPolicy,
     WindowView,
+    current_command,
     decide,
     month_start_ms,
     schedule_for,
@@ -134,8 +135,20 @@ def test_month_start_in_the_zone() -> None:
     )
 
 
-def test_the_default_warmup_is_one_cheap_turn() -> None:
-    assert (
-        warmup_command()
-        == "claude -p 'Reply with OK.' --model haiku --max-turns 1 --output-format json"
+def test_the_default_warmup_is_one_cheap_turn_streamed() -> None:
+    """stream-json (which needs --verbose) carries the subscriber's rate_limit_event."""
+    assert warmup_command() == (
+        "claude -p 'Reply with OK.' --model haiku --max-turns 1 --output-format stream-json --verbose"
     )
+
+
+def test_a_warmup_stored_by_an_older_version_streams_now() -> None:
+    old = "claude -p 'Reply with OK.' --model haiku --max-turns 1 --output-format json"
+    assert current_command(old, {}) == warmup_command()
+    sonnet = "claude -p 'Say hi' --model sonnet --max-turns 1 --output-format json"
+    assert current_command(sonnet, {"prompt": "Say hi", "model": "sonnet"}) == warmup_command(
+        "Say hi", "sonnet"
+    )
+    # A command of the user's own is theirs, even when it looks close.
+    for mine in (sonnet, old + " --verbose", "claude -p hi --output-format json"):
+        assert current_command(mine, {}) == mine

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import time
 from dataclasses import dataclass
@@ -15,6 +16,11 @@ from ccsync.agent.config import load_config
 
 if TYPE_CHECKING:
     from ccsync.usage.loader import Scan
+
+
+CLAUDE_VERSION_TIMEOUT = 15.0
+CLAUDE_DOCTOR_TIMEOUT = 30.0
+"""``claude doctor`` may test the API connection: bounded, and its process group stopped."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,12 +251,62 @@ def _scheduler_checks(info: dict[str, Any]) -> list[Check]:
     return checks
 
 
+def _claude_checks() -> list[Check]:
+    """The ``claude`` on this PATH: its version, and the settings ``claude doctor`` says it
+    ignores (a hook or status line there never runs). Run through the scheduler's runner:
+    no stdin, a timeout, the process group stopped after it."""
+    from ccsync.scheduler.claude import invalid_settings
+    from ccsync.scheduler.process import run_process
+
+    path = shutil.which("claude")
+    if path is None:
+        return [
+            Check(
+                False,
+                "claude on PATH",
+                "not found (only needed for scheduled prompts and the hook)",
+                required=False,
+            )
+        ]
+    version = asyncio.run(run_process(["claude", "--version"], timeout=CLAUDE_VERSION_TIMEOUT))
+    said = version.stdout.strip().splitlines()[:1]
+    if not version.ok or not said:
+        why = "timed out" if version.timed_out else version.error or f"exit {version.exit_code}"
+        return [
+            Check(
+                False,
+                f"claude on PATH ({path})",
+                f"`claude --version` failed ({why}): reinstall Claude Code",
+                required=False,
+            )
+        ]
+    checks = [Check(True, f"claude on PATH ({path}): {said[0][:100]}")]
+    doctor = asyncio.run(run_process(["claude", "doctor"], timeout=CLAUDE_DOCTOR_TIMEOUT))
+    if doctor.timed_out or doctor.error is not None:
+        why = doctor.error or f"did not finish in {CLAUDE_DOCTOR_TIMEOUT:.0f} s"
+        checks.append(Check(False, "claude doctor", f"{why}: run it yourself", required=False))
+        return checks
+    problems = invalid_settings(doctor.stdout)
+    checks.extend(
+        Check(
+            False,
+            f"Claude Code ignores a setting: {problem}",
+            "fix that file (`claude doctor` says more)",
+            required=False,
+        )
+        for problem in problems
+    )
+    if not problems:
+        checks.append(Check(True, "claude doctor: no invalid settings"))
+    return checks
+
+
 def _tools_and_hook() -> list[Check]:
     from ccsync.agent.hook import SettingsError, settings_path
     from ccsync.agent.hook import status as hook_status
 
-    checks = []
-    for tool, use in (("claude", "scheduled prompts"), ("ccusage", "--source ccusage")):
+    checks = _claude_checks()
+    for tool, use in (("ccusage", "--source ccusage"),):
         path = shutil.which(tool)
         checks.append(
             Check(

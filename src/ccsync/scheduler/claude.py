@@ -1,18 +1,38 @@
-"""What the ``claude`` CLI prints, read: the headless result and ``claude auth status``.
+"""What the ``claude`` CLI prints, read: the headless result, the rate-limit readings of a
+stream, and ``claude auth status`` (checked against Claude Code 2.1.332).
 
 ``claude -p … --output-format json`` prints one result object (``type: "result"``); with
-``--verbose`` a JSON array of every message, the result last; ``stream-json`` prints one
-message per line, the result last. Failures inside a run (a usage limit, missing auth)
-arrive as a result with ``is_error: true`` and exit code 1. ``claude auth status`` prints
-``{"loggedIn": …, "authMethod": …}`` and exits 0 when logged in, 1 when not.
+``--verbose`` a JSON array of every message, the result last; ``stream-json`` (which needs
+``--verbose``) prints one message per line, the result last. Failures inside a run arrive
+as a result with ``is_error: true`` and exit code 1: a usage limit ("You've hit your
+5-hour limit · resets 8:47am (UTC)", ``api_error_status: 429``), no login ("Not logged in
+· Please run /login"), a rejected key (``api_error_status: 401``); a spent budget or turn
+limit has no ``result`` text but ``errors`` and a ``subtype`` such as
+``error_max_budget_usd``.
+
+A subscriber's stream also carries ``rate_limit_event`` lines — Anthropic's own reading
+of the account's windows, taken from the API's answer::
+
+    {"type":"rate_limit_event","rate_limit_info":{"status":"allowed","resetsAt":1795946002,
+     "rateLimitType":"five_hour","unifiedWindows":{"five_hour":{"utilization":0.235,
+     "resetsAt":1795946002},"seven_day":{"utilization":0.412,"resetsAt":1796338492}}}}
+
+``rate_limits`` reads them as the status line's ``rate_limits`` (percentages, epoch
+seconds). ``claude auth status`` prints ``{"loggedIn": …, "authMethod": …}`` (pretty
+printed) and exits 0 when logged in, 1 when not. ``claude doctor`` (no terminal needed)
+prints a report whose "Invalid settings" section lists what claude ignores in a settings
+file, hooks and status line included, and exits 0 all the same.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 import msgspec
+
+from ccsync.wire import RateLimit, RateLimits
 
 _decode = msgspec.json.Decoder().decode
 
@@ -35,6 +55,17 @@ class ClaudeResult:
     duration_ms: int | None = None
     models: dict[str, int] = field(default_factory=dict)
     """Tokens per model (``modelUsage``: every model of the run, sub-agents included)."""
+    api_error_status: int | None = None
+    """The HTTP status of the API error that ended the run (429: a usage limit)."""
+    errors: tuple[str, ...] = ()
+    """What stopped a run that has no ``result`` text (a spent budget, the turn limit)."""
+
+    @property
+    def message(self) -> str | None:
+        """What went wrong (or the answer), in claude's words."""
+        if self.result:
+            return self.result
+        return "; ".join(self.errors) or None
 
     @property
     def tokens(self) -> int:
@@ -51,28 +82,88 @@ class ClaudeResult:
             "durationMs": self.duration_ms,
             "tokens": self.tokens,
             "models": self.models,
+            "apiErrorStatus": self.api_error_status,
+            "errors": list(self.errors),
         }
 
 
-def parse_result(stdout: str) -> ClaudeResult | None:
-    """The result of a headless run from its output, or ``None`` when there is none."""
+def messages(stdout: str) -> list[Any]:
+    """The messages of a headless run's output, in order: the one object of ``json``, the
+    array of ``json --verbose``, or the lines of ``stream-json`` (a line that is not JSON
+    is passed over)."""
     text = stdout.strip()
     if not text:
-        return None
-    candidates: list[Any] = []
+        return []
     try:
         decoded = _decode(text)
-        candidates = decoded if isinstance(decoded, list) else [decoded]
     except msgspec.DecodeError:
+        found = []
         for line in text.splitlines():  # stream-json: one message per line
             try:
-                candidates.append(_decode(line))
+                found.append(_decode(line))
             except msgspec.DecodeError:
                 continue
-    for message in reversed(candidates):
+        return found
+    return decoded if isinstance(decoded, list) else [decoded]
+
+
+def parse_result(stdout: str) -> ClaudeResult | None:
+    """The result of a headless run from its output (the last ``result`` message), or
+    ``None`` when there is none."""
+    return result_of(messages(stdout))
+
+
+def result_of(found: list[Any]) -> ClaudeResult | None:
+    for message in reversed(found):
         if isinstance(message, dict) and message.get("type") == "result":
             return _result(message)
     return None
+
+
+_WINDOWS = ("five_hour", "seven_day")
+"""The windows of ``unifiedWindows`` (and ``rateLimitType``) that the status line shows too."""
+
+
+def rate_limits(found: list[Any]) -> RateLimits | None:
+    """The account's windows as the run's ``rate_limit_event`` lines reported them (the
+    last one of each window), in the status line's terms: ``used_percentage`` from 0 to
+    100, rounded to 0.1 as Claude Code rounds it, and ``resets_at`` in epoch seconds.
+    ``None`` when the output has none (an API key rather than a subscription, or
+    ``--output-format json``)."""
+    windows: dict[str, RateLimit] = {}
+    for message in found:
+        if not isinstance(message, dict) or message.get("type") != "rate_limit_event":
+            continue
+        info = message.get("rate_limit_info")
+        if not isinstance(info, dict):
+            continue
+        read: dict[str, RateLimit] = {}
+        unified = info.get("unifiedWindows")
+        if isinstance(unified, dict):
+            for name in _WINDOWS:
+                if (limit := _window(unified.get(name))) is not None:
+                    read[name] = limit
+        kind = info.get("rateLimitType")  # without unifiedWindows: the window it is about
+        if kind in _WINDOWS and kind not in read and (limit := _window(info)) is not None:
+            read[kind] = limit
+        windows.update(read)
+    if not windows:
+        return None
+    return RateLimits(five_hour=windows.get("five_hour"), seven_day=windows.get("seven_day"))
+
+
+def _window(value: Any) -> RateLimit | None:
+    if not isinstance(value, dict):
+        return None
+    utilization = value.get("utilization")
+    if not _number(utilization) or not 0 <= utilization <= 10:
+        return None
+    resets = value.get("resetsAt")
+    percent = min(math.floor(utilization * 1000 + 0.5) / 10, 100.0)
+    return RateLimit(
+        used_percentage=percent,
+        resets_at=float(resets) if _number(resets) and resets > 0 else None,
+    )
 
 
 def _result(message: dict[str, Any]) -> ClaudeResult:
@@ -88,6 +179,7 @@ def _result(message: dict[str, Any]) -> ClaudeResult:
                 )
     cost = message.get("total_cost_usd", message.get("total_cost"))
     result = message.get("result")
+    errors = message.get("errors")
     return ClaudeResult(
         is_error=message.get("is_error") is True,
         subtype=_str(message.get("subtype")),
@@ -99,6 +191,10 @@ def _result(message: dict[str, Any]) -> ClaudeResult:
         num_turns=_int(message.get("num_turns")),
         duration_ms=_int(message.get("duration_ms")),
         models=models,
+        api_error_status=_int(message.get("api_error_status")),
+        errors=tuple(e for e in errors if isinstance(e, str))[:10]
+        if isinstance(errors, list)
+        else (),
     )
 
 
@@ -142,3 +238,32 @@ def _str(value: Any) -> str | None:
 
 def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _number(value: Any) -> TypeGuard[float]:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+INVALID_SETTINGS = "Invalid settings"
+
+
+def invalid_settings(doctor_stdout: str) -> list[str]:
+    """The items of ``claude doctor``'s "Invalid settings" section (none when it has none)::
+
+    Invalid settings
+    - /home/user/.claude/settings.json: Invalid or malformed JSON
+    - <file> (a right-pointing quote) hooks.BogusEvent: Unknown hook event "BogusEvent" …
+    """
+    found: list[str] = []
+    inside = False
+    for line in doctor_stdout.splitlines():
+        text = line.strip()
+        if text == INVALID_SETTINGS:
+            inside = True
+        elif inside and text.startswith("- "):
+            found.append(text[2:].strip())
+        elif inside and text and found:
+            found[-1] += f" {text}"  # an item wrapped onto the next line
+        elif inside and not text:
+            inside = False
+    return found

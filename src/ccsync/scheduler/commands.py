@@ -10,8 +10,12 @@ anything else only when the server runs with ``--allow-commands``.
 
 ``claude`` jobs are *confined* unless the server runs with ``--allow-commands``: their
 words are parsed the way Claude Code's own parser reads them (``--flag value`` and
-``--flag=value``, ``-p`` anywhere, the prompt anywhere) and may use only the flags of
-``CLAUDE_ALLOWED_FLAGS``, or be exactly one of ``CLAUDE_STANDALONE``. Anything that can
+``--flag=value``, ``-p`` anywhere, the prompt anywhere; ``--print=VALUE`` is refused, as
+claude refuses it) and may use only the flags of ``CLAUDE_ALLOWED_FLAGS``, or be exactly
+one of ``CLAUDE_STANDALONE``. Every flag of the table was checked against the real
+Claude Code 2.1.332 (``claude --help``, and ``-p`` runs against a stand-in API), and so
+are the combinations it refuses (``stream-json`` without ``--verbose``,
+``--include-partial-messages`` without ``stream-json``). Anything that can
 run programs, load settings, plugins or MCP servers, widen file access, change
 permissions or tools, or reach other sessions is refused with the flag's name, and so is
 any flag this table does not know. The check runs when a job is created or changed, when
@@ -78,6 +82,7 @@ class ClaudeFlag:
 
 
 _HEADLESS = ClaudeFlag(False, "headless: print the answer and exit (`--print=…` is refused)")
+_STREAM_JSON = "stream-json"
 _MODEL = ClaudeFlag(True, "which model answers", _text)
 
 CLAUDE_ALLOWED_FLAGS: Final[Mapping[str, ClaudeFlag]] = {
@@ -91,9 +96,9 @@ CLAUDE_ALLOWED_FLAGS: Final[Mapping[str, ClaudeFlag]] = {
     "--output-format": ClaudeFlag(
         True, "text, json or stream-json output", _one_of("text", "json", "stream-json")
     ),
-    # more of the same output (stream-json needs it; json prints every message)
+    # more of the same output (stream-json needs it; json prints an array of every message)
     "--verbose": ClaudeFlag(False, "prints every message"),
-    # token-by-token events in stream-json output
+    # token-by-token events in stream-json output (claude refuses it with any other format)
     "--include-partial-messages": ClaudeFlag(False, "partial messages in stream-json"),
     # limits: they only make a run stop sooner
     "--max-turns": ClaudeFlag(True, "stops after N agentic turns", _whole_number),
@@ -104,6 +109,7 @@ CLAUDE_ALLOWED_FLAGS: Final[Mapping[str, ClaudeFlag]] = {
     "--json-schema": ClaudeFlag(True, "a JSON schema the answer is validated against", _text),
     # doing less: no transcript written, no hooks/plugins/MCP/CLAUDE.md, no slash commands
     "--no-session-persistence": ClaudeFlag(False, "writes no session transcript"),
+    # (--bare logs in with ANTHROPIC_API_KEY only: never with the subscription's login)
     "--bare": ClaudeFlag(False, "skips hooks, plugins, MCP servers and CLAUDE.md"),
     "--disable-slash-commands": ClaudeFlag(False, "turns skills and slash commands off"),
 }
@@ -123,23 +129,35 @@ CLAUDE_STANDALONE: Final = frozenset(
 """Whole argument lists (after ``claude``) that print something and exit, read-only."""
 
 CLAUDE_SUBCOMMANDS: Final[Mapping[str, str]] = {
-    "agents": "it manages agents",
+    "agents": "it manages background agents",
+    "attach": "it opens a background session",
     "auth": "it changes claude's login (only `claude auth status` may run)",
+    "auto-mode": "it changes auto mode's configuration",
     "config": "it changes claude's settings",
-    "doctor": "it checks and repairs the installation interactively",
+    "doctor": "it checks and repairs the installation",
+    "gateway": "it runs a gateway server",
+    "import": "it imports another agent's configuration",
     "install": "it installs software",
+    "kill": "it stops a background session",
+    "logs": "it prints another session's output",
     "mcp": "it adds and runs MCP servers, which are programs",
     "migrate-installer": "it changes the installation",
     "plugin": "it installs plugins, whose hooks and servers are programs",
     "plugins": "it installs plugins, whose hooks and servers are programs",
+    "purge": "it deletes a project's Claude Code data",
     "remote-control": "it lets another machine drive claude",
+    "respawn": "it restarts background sessions",
+    "rm": "it removes a background session and its worktree",
     "setup-token": "it makes a login token",
+    "stop": "it stops a background session",
+    "ultrareview": "it starts a cloud review",
     "update": "it installs software",
     "upgrade": "it installs software",
 }
 """Words claude takes as a subcommand when they come first among the non-flag words, with
-the reason jobs may not run them. Refused as a prompt too: ``claude -p update`` would
-update claude, not ask about it."""
+the reason jobs may not run them (2.1.332's commands, and older ones'). Refused as a
+prompt too: 2.1.332 reads ``claude -p update`` as a prompt, but an older claude updated
+itself."""
 
 CLAUDE_NON_INTERACTIVE: Final = frozenset(CLAUDE_SUBCOMMANDS) | {"--version", "-v", "--help", "-h"}
 """First words that make claude run and exit without a prompt (with ``--allow-commands``)."""
@@ -189,6 +207,15 @@ CLAUDE_REFUSED_FLAGS: Final[Mapping[str, str]] = {
     "--init-only": "it runs setup hooks",
     "--maintenance": "it runs maintenance hooks",
     "--file": "it downloads files",
+    "--bg": "it starts a background session that outlives the run",
+    "--background": "it starts a background session that outlives the run",
+    "--cloud": "it starts a cloud session",
+    "--environment": "it starts a cloud session",
+    "--desktop": "it opens the desktop app",
+    "--remote-control": "it lets another machine drive claude",
+    "--plugin-url": "it downloads and loads a plugin, whose hooks and servers are programs",
+    "--permission-prompts": "it changes who answers permission prompts",
+    "--brief": "it gives claude a tool",
     "--version": "it stands alone: claude --version",
     "-v": "it stands alone: claude -v",
     "--help": "it stands alone: claude --help",
@@ -309,6 +336,7 @@ def check_claude_args(args: tuple[str, ...]) -> None:
         )
     if not headless:
         raise _not_headless()
+    _check_output_flags(args)
     if not operands or not operands[0].strip():
         raise CommandError(f"claude -p needs a prompt, e.g. {EXAMPLE}")
     if len(operands) > 1:
@@ -316,6 +344,26 @@ def check_claude_args(args: tuple[str, ...]) -> None:
         raise CommandError(
             f"claude takes one prompt, but the command has {len(operands)} words outside "
             f"flags ({words}): quote the prompt"
+        )
+
+
+def _check_output_flags(args: tuple[str, ...]) -> None:
+    """The combinations claude itself refuses (exit 1 before any request)."""
+    if "--" in args:  # the words after it are the prompt's
+        args = args[: args.index("--")]
+    formats = [
+        word.partition("=")[2] if word.startswith("--output-format=") else value
+        for word, value in itertools.pairwise((*args, ""))
+        if word == "--output-format" or word.startswith("--output-format=")
+    ]
+    streamed = bool(formats) and formats[-1] == _STREAM_JSON
+    if streamed and "--verbose" not in args:
+        raise CommandError(
+            "claude refuses --output-format stream-json without --verbose: add --verbose"
+        )
+    if "--include-partial-messages" in args and not streamed:
+        raise CommandError(
+            "claude refuses --include-partial-messages without --output-format stream-json"
         )
 
 

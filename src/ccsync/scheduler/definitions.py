@@ -18,6 +18,7 @@ from ccsync.scheduler.schedule import Schedule, ScheduleError
 from ccsync.scheduler.warmup import (
     DEFAULT_MODEL,
     DEFAULT_PROMPT,
+    current_command,
     schedule_for,
     warmup_command,
 )
@@ -93,6 +94,8 @@ def build_job(
         raise JobError(str(exc)) from None
 
     command = spec.command if spec.command is not None else (existing.command if existing else None)
+    if kind == "warmup" and spec.command is None and command is not None:
+        command = current_command(command, options)
     if kind == "warmup" and (command is None or _warmup_defaults_changed(spec, existing)):
         command = warmup_command(
             str(options.get("prompt", DEFAULT_PROMPT)), str(options.get("model", DEFAULT_MODEL))
@@ -169,7 +172,9 @@ def job_to_json(
         "name": job.name,
         "kind": job.kind,
         "schedule": job.schedule,
-        "command": job.command,
+        "command": current_command(job.command, job.options)
+        if job.kind == "warmup"
+        else job.command,
         "enabled": job.enabled,
         "timezone": zone_name,
         "timezoneFromServer": job.timezone is None,

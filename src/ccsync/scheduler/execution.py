@@ -1,8 +1,11 @@
 """Running one job once: the program, what its output means, and the warm-up's decision.
 
-- ``claude`` jobs run headless; a JSON result (``--output-format json``) is read into the
-  run (error, cost, tokens per model). A missing ``claude`` or one that is not logged in
-  fails the run with a message that says what to do on the server host.
+- ``claude`` jobs run headless; a JSON result (``--output-format json`` or
+  ``stream-json``) is read into the run (error, cost, tokens per model). A missing
+  ``claude`` or one that is not logged in fails the run with a message that says what to
+  do on the server host. The ``rate_limit_event`` of a stream (a subscriber's; warm-ups
+  ask for one) is Anthropic's own reading of the account's 5-hour and weekly windows: it
+  goes to the server as the host's official reading, as a status line's would.
 - ``ccusage blocks --json`` jobs: the blocks are ingested as the server host's device.
 - Warm-ups first decide (``warmup.decide``) whether the account's window needs starting.
 - Anything else runs only on a server started with ``--allow-commands``.
@@ -24,10 +27,17 @@ from typing import Any
 import msgspec
 
 from ccsync.clock import Clock
-from ccsync.ingest import IngestService
+from ccsync.ingest import IngestError, IngestService
 from ccsync.private import private_dir
 from ccsync.reporting import Reporter
-from ccsync.scheduler.claude import AuthStatus, ClaudeResult, parse_auth_status, parse_result
+from ccsync.scheduler.claude import (
+    AuthStatus,
+    ClaudeResult,
+    messages,
+    parse_auth_status,
+    rate_limits,
+    result_of,
+)
 from ccsync.scheduler.commands import (
     Command,
     CommandError,
@@ -41,11 +51,13 @@ from ccsync.scheduler.warmup import (
     Decision,
     WarmupPolicy,
     WindowView,
+    current_command,
     decide,
     month_start_ms,
 )
+from ccsync.storage import StorageUnavailableError
 from ccsync.storage.history.jobs import JobRecord, JobStore, RunStatus
-from ccsync.wire import decode_push
+from ccsync.wire import RateLimits, decode_push
 
 DEFAULT_TIMEOUT_SECONDS = 300.0
 WARMUP_TIMEOUT_SECONDS = 120.0
@@ -59,6 +71,10 @@ NOT_LOGGED_IN = (
     "claude is not logged in on the server host: run `claude auth login` there "
     "(or give the server CLAUDE_CODE_OAUTH_TOKEN from `claude setup-token`)"
 )
+NOT_LOGGED_IN_RESULT = "Not logged in"
+"""How claude's own result begins when it has no login (2.1.332: "Not logged in · Please
+run /login")."""
+BARE_LOGIN = "--bare reads only ANTHROPIC_API_KEY, never the subscription login"
 NOT_INSTALLED = (
     "claude is not installed on the server host (not on the server's PATH): install "
     "Claude Code there and log in with `claude auth login`"
@@ -120,7 +136,10 @@ class Executor:
         """Run ``job`` once; ``on_start`` is told its process group id when it starts, and
         the program's environment carries ``run_tag`` (``CCSYNC_RUN``)."""
         try:
-            command = parse_command(job.command)
+            text = (
+                current_command(job.command, job.options) if job.kind == "warmup" else job.command
+            )
+            command = parse_command(text)
             check_allowed(command, self.allow_commands)
         except CommandError as exc:
             return Outcome("failed", error=str(exc))
@@ -139,7 +158,7 @@ class Executor:
         result = await self._run(command, timeout, on_start, run_tag)
         if job.kind == "warmup":
             details["sent"] = result.exit_code is not None or result.timed_out
-        return await self._interpret(command, result, details)
+        return await self._interpret(command, result, details, self._account(job))
 
     async def claude_auth(self) -> AuthStatus | None:
         """``claude auth status`` on the server host (``None``: not installed, or too old)."""
@@ -171,8 +190,12 @@ class Executor:
             on_start=on_start,
         )
 
+    def _account(self, job: JobRecord) -> str:
+        """The account the job's usage belongs to (a warm-up may name one)."""
+        return str(job.options.get("account") or self.host.account)
+
     async def _interpret(
-        self, command: Command, result: ProcessResult, details: dict[str, Any]
+        self, command: Command, result: ProcessResult, details: dict[str, Any], account: str
     ) -> Outcome:
         details["durationMs"] = result.duration_ms
         if result.stdout_dropped:
@@ -189,9 +212,13 @@ class Executor:
                 error="timed out: the process group was stopped (SIGTERM, then SIGKILL)",
                 details=details,
             )
-        claude = parse_result(result.stdout) if command.program == "claude" else None
+        found = messages(result.stdout) if command.program == "claude" else []
+        claude = result_of(found)
         if claude is not None:
             details["claude"] = claude.to_json()
+        limits = rate_limits(found)
+        if limits is not None:  # also from a run the limit stopped: that is a reading too
+            details["rateLimits"] = await self._report_limits(limits, account)
         if not result.ok or (claude is not None and claude.is_error):
             error = await self._failure(command, result, claude)
             return Outcome(
@@ -215,14 +242,35 @@ class Executor:
     ) -> str:
         if command.program == "claude":
             auth = await self.claude_auth()
-            if auth is not None and not auth.logged_in:
+            # claude's own words: the result's, or what text output printed (the error)
+            text = _tail(result.stdout, 500).strip()
+            said = claude.message if claude is not None else None
+            if claude is None and not text.startswith(("{", "[")):
+                said = text or None
+            logged_out = said is not None and said.startswith(NOT_LOGGED_IN_RESULT)
+            if (auth is not None and not auth.logged_in) or (auth is None and logged_out):
                 return NOT_LOGGED_IN
-            if claude is not None and claude.result:
-                return f"claude: {claude.result}"[:ERROR_KEEP_CHARS]
+            if said:
+                if logged_out and "--bare" in command.argv:
+                    said += f" ({BARE_LOGIN})"
+                return f"claude: {said}"[:ERROR_KEEP_CHARS]
         tail = _tail(result.stderr, ERROR_KEEP_CHARS).strip()
         code = result.exit_code
         described = f"killed by signal {-code}" if code is not None and code < 0 else f"exit {code}"
         return f"{command.argv[0]} failed ({described})" + (f": {tail}" if tail else "")
+
+    async def _report_limits(self, limits: RateLimits, account: str) -> dict[str, Any]:
+        """Hand a stream's official reading to the server as the host's (``ingest``, the
+        path of ``POST /api/limits/{deviceId}``); the run's record says what it read and
+        whether the server took it (a reading the server refuses never fails the run)."""
+        reading: dict[str, Any] = msgspec.to_builtins(limits)
+        try:
+            await self.ingest.report_limits(
+                self.host.device_id, msgspec.structs.replace(limits, account=account)
+            )
+        except (IngestError, StorageUnavailableError) as exc:
+            return {**reading, "reported": False, "error": str(exc)}
+        return {**reading, "reported": True, "deviceId": self.host.device_id}
 
     async def _ingest_blocks(self, stdout: str) -> dict[str, Any]:
         try:
