@@ -227,9 +227,9 @@ class UsagePush(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
 
 
 EpochSeconds = Annotated[float, msgspec.Meta(ge=0, le=MAX_EPOCH_MS / 1000)]
-LIMIT_SOURCES = ("statusline", "transcript")
-"""Where an official reading came from, as agents of this version say it: Claude Code's
-status-line input (``rate_limits``), or a limit-hit line of a transcript (``quotaLimits``).
+LIMIT_SOURCES = ("statusline", "transcript", "warmup")
+"""Where an official reading came from: Claude Code's status-line input (``rate_limits``),
+a limit-hit line of a transcript (``quotaLimits``), or a warm-up run's ``rate_limit_event``.
 Other names (of later sources) are taken as they are."""
 LimitSource = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_-]{0,31}$")]
 ScopedWindow = Annotated[str, msgspec.Meta(pattern=r"^seven_day(_[a-z0-9]+){1,4}$")]
@@ -261,7 +261,8 @@ class RateLimits(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True)
     seven_day: RateLimit | None = None
     account: Id | None = None
     source: LimitSource | None = None
-    """``statusline`` or ``transcript`` (``LIMIT_SOURCES``); without it, ``statusline``."""
+    """``statusline``, ``transcript`` or ``warmup`` (``LIMIT_SOURCES``); without it,
+    ``statusline``."""
     windows: (
         Annotated[dict[ScopedWindow, RateLimit], msgspec.Meta(max_length=MAX_SCOPED_WINDOWS)] | None
     ) = None

@@ -295,7 +295,8 @@ async def test_warmup_jobs(cron_server: RunningServer, doubles: Doubles) -> None
         host = cron_server.services.scheduler.executor.host
         official = (await http.get("/api/window")).json()["official"]
         assert official["fiveHour"]["usedPercentage"] == 23.5
-        assert official["fiveHour"]["source"] == host.device_id
+        assert official["fiveHour"]["source"] == "warmup"
+        assert official["fiveHour"]["deviceId"] == host.device_id
         assert official["sevenDay"]["usedPercentage"] == 41.2
         # So the next start time sees the window it started.
         second = (await http.post(f"/api/cron/{job['id']}/execute")).json()

@@ -85,7 +85,8 @@ def test_scheduled_prompts_and_warmups_with_the_real_cli(
         assert before + 7_200 - 5 <= reading["five_hour"]["resets_at"] <= time.time() + 7_205
         official = httpx.get(f"{server.url}/api/window", timeout=10).json()["official"]
         assert official["fiveHour"]["usedPercentage"] == 23.5
-        assert official["fiveHour"]["source"] == reading["deviceId"]
+        assert official["fiveHour"]["source"] == "warmup"
+        assert official["fiveHour"]["deviceId"] == reading["deviceId"]
         assert official["sevenDay"]["usedPercentage"] == 41.2
 
         # The 5-hour limit: the run fails with claude's words, and that is a reading too.
@@ -276,6 +277,7 @@ def test_the_status_line_forwards_claudes_own_percentages(
             os.close(controller)
         official = httpx.get(f"{server.url}/api/window", timeout=10).json()["official"]
         assert official["fiveHour"]["usedPercentage"] == 23.5
-        assert official["fiveHour"]["source"] == "laptop"
+        assert official["fiveHour"]["source"] == "statusline"
+        assert official["fiveHour"]["deviceId"] == "laptop"
         assert official["sevenDay"]["usedPercentage"] == 41.2
         assert any(r["model"] == HAIKU for r in api.messages())

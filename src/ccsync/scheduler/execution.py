@@ -266,7 +266,8 @@ class Executor:
         reading: dict[str, Any] = msgspec.to_builtins(limits)
         try:
             await self.ingest.report_limits(
-                self.host.device_id, msgspec.structs.replace(limits, account=account)
+                self.host.device_id,
+                msgspec.structs.replace(limits, account=account, source="warmup"),
             )
         except (IngestError, StorageUnavailableError) as exc:
             return {**reading, "reported": False, "error": str(exc)}

@@ -80,7 +80,7 @@
 
   // -- the window ---------------------------------------------------------------------
   // where an official reading came from: "limit hit in a transcript on laptop", "status line on laptop"
-  const sourceText = (r) => `${r.source === "transcript" ? "limit hit in a transcript" : r.source === "statusline" ? "status line" : r.source}${r.deviceId ? " on " + r.deviceId : ""}`;
+  const sourceText = (r) => `${r.source === "transcript" ? "limit hit in a transcript" : r.source === "statusline" ? "status line" : r.source === "warmup" ? "warm-up run" : r.source}${r.deviceId ? " on " + r.deviceId : ""}`;
   function renderWindow(w) {
     state.window = w;
     const official = w.official && w.official.fiveHour;
