@@ -221,9 +221,43 @@ ws_check() { # label: a push through replica A reaches a WebSocket client on rep
     log "$1: $out"
 }
 
+# The service files: systemd units through `systemd-analyze verify` (any output fails: it
+# only warns about unknown keys), the launchd agent through plutil or plistlib.
+check_service_files() {
+    local root=$WORK/units out
+    mkdir -p "$root/opt/ccsync/bin" "$root/home/.local/bin" "$root/run"
+    chmod 700 "$root/run"
+    printf '#!/bin/sh\n' >"$root/opt/ccsync/bin/ccsync"
+    chmod 755 "$root/opt/ccsync/bin/ccsync"
+    cp "$root/opt/ccsync/bin/ccsync" "$root/home/.local/bin/ccsync"
+    if type -P systemd-analyze >/dev/null; then
+        # ExecStart's program must exist: a stand-in at the documented path, under $root.
+        sed "s#/opt/ccsync/bin/ccsync#$root/opt/ccsync/bin/ccsync#" deploy/systemd/ccsync.service >"$root/ccsync.service"
+        out=$(systemd-analyze verify "$root/ccsync.service" 2>&1) || out="$out (exit $?)"
+        [ -z "$out" ] || fail "systemd-analyze verify ccsync.service: $out"
+        out=$(HOME=$root/home XDG_RUNTIME_DIR=$root/run systemd-analyze --user verify \
+            deploy/systemd/ccsync-agent.service 2>&1) || out="$out (exit $?)"
+        [ -z "$out" ] || fail "systemd-analyze --user verify ccsync-agent.service: $out"
+    else
+        log "systemd-analyze is not installed: unit files not verified"
+    fi
+    if type -P plutil >/dev/null; then
+        plutil -lint deploy/launchd/com.ccsync.agent.plist >/dev/null || fail "plutil -lint"
+    fi
+    python3 - deploy/launchd/com.ccsync.agent.plist <<'PY' || fail "the launchd plist"
+import plistlib, sys
+agent = plistlib.load(open(sys.argv[1], "rb"))
+assert isinstance(agent["Label"], str) and agent["Label"] in sys.argv[1], "Label"
+assert agent["ProgramArguments"] and all(isinstance(a, str) for a in agent["ProgramArguments"]), "ProgramArguments"
+assert agent["RunAtLoad"] is True and agent["KeepAlive"] is True, "RunAtLoad/KeepAlive"
+PY
+    log "service files: systemd units verified, launchd plist well-formed"
+}
+
 main() {
     trap teardown EXIT
     setup_tools
+    check_service_files
     make_base_image
 
     log "validating compose.yaml (podman-compose config)"

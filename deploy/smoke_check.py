@@ -29,14 +29,18 @@ async def main(rest_a: str, ws_b: str, device: str) -> dict[str, object]:
     async with connect(ws_b, additional_headers=auth, open_timeout=TIMEOUT) as socket:
         first = json.loads(await asyncio.wait_for(socket.recv(), TIMEOUT))
         if first.get("type") != "initial-data":
-            raise SystemExit(f"replica B's first message is {first.get('type')!r}, not initial-data")
+            raise SystemExit(
+                f"replica B's first message is {first.get('type')!r}, not initial-data"
+            )
         async with httpx.AsyncClient(base_url=rest_a, headers=auth, timeout=TIMEOUT) as client:
             foreign = await client.get("/api/status", headers={"Host": "rebound.example"})
             if foreign.status_code != 421:
                 raise SystemExit(f"a foreign Host got {foreign.status_code}, not 421")
             pushed = await client.post(f"/api/usage/{device}", json={"tokens": tokens})
             if pushed.status_code != 200:
-                raise SystemExit(f"push through replica A: {pushed.status_code} {pushed.text[:300]}")
+                raise SystemExit(
+                    f"push through replica A: {pushed.status_code} {pushed.text[:300]}"
+                )
         started = time.monotonic()
         while True:
             remaining = TIMEOUT - (time.monotonic() - started)
