@@ -21,8 +21,8 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 RUN python3 -m venv /opt/ccsync
 ARG PIP_INDEX_URL
-# Dependencies first, read from pyproject.toml alone: this layer is rebuilt only when
-# they change, not on every source edit.
+# Dependencies first, read from pyproject.toml alone: this layer is rebuilt when that
+# file changes, not on every source edit.
 COPY pyproject.toml /src/pyproject.toml
 RUN python3 -c 'import tomllib; p = tomllib.load(open("/src/pyproject.toml", "rb"))["project"]; \
 extras = p["optional-dependencies"]; \
