@@ -74,9 +74,14 @@ def sync_request(now_ms: int, device_id: str | None = None) -> dict[str, Any]:
     return event
 
 
+CRON_PRIVATE: Final = frozenset({"output", "error", "details", "outputHidden"})
+"""Run fields ``cron_job_executed`` leaves out: every socket (device tokens too) gets the
+event, and only admins read what a program printed (``GET /api/cron/{id}/runs``)."""
+
+
 def cron_job_executed(run: dict[str, Any], name: str, now_ms: int) -> dict[str, Any]:
-    """A job ran (``run`` is the run record's JSON, without its captured output)."""
-    summary = {key: value for key, value in run.items() if key not in ("output", "details")}
+    """A job ran: ``run`` is the run record's JSON, without its output, error or details."""
+    summary = {key: value for key, value in run.items() if key not in CRON_PRIVATE}
     return {
         "type": CRON_JOB_EXECUTED,
         **summary,

@@ -3,7 +3,9 @@
 The same incremental tailer as ``ccsync agent`` (offsets and outbox in
 ``<data dir>/host-agent.db``), delivering straight into the ingest service instead of over
 the network. It follows the files (watching them) while the server runs, and
-``POST /api/usage/ccusage`` syncs at once.
+``POST /api/usage/ccusage`` syncs at once. Like an agent, it numbers its pushes and
+reads everything again when the database is not the history it fed, or lacks lines it
+took (``ccsync.agent.identity``): a replaced or restored database gets them back.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 
 import msgspec
 
+from ccsync.agent.identity import ServerView, observe
 from ccsync.agent.state import AgentState
 from ccsync.agent.tail import Tailer
 from ccsync.agent.watch import watch
@@ -43,6 +46,8 @@ class HostSync:
     """Transcripts followed."""
     accepted: int
     duplicate: int
+    resynced: str | None = None
+    """Why everything was read again, if it was."""
 
 
 def host_device_id(hostname: str | None = None) -> str:
@@ -65,6 +70,7 @@ class HostAgent:
         self.device_id = device_id or host_device_id()
         self.account = account or claude_account() or "default"
         self.state = AgentState(state_path)
+        self.stream = self.state.stream()
         self.tailer = Tailer(self.state, [])
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
@@ -82,22 +88,49 @@ class HostAgent:
     async def sync(self) -> HostSync:
         """Read what is new in the host's transcripts and ingest it."""
         async with self._lock:
+            history = self.ingest.history
+            acked = self.state.acked()
+            view = ServerView(
+                await history.history_id(), await history.device_mark(self.device_id, self.stream)
+            )
+            reasons = [self._note(view, acked)]
             self.tailer.roots = self._roots()
             await asyncio.to_thread(self.tailer.scan)
             accepted = duplicate = 0
             while pending := self.state.pending(BATCH):
+                ids = [outbox_id for outbox_id, _ in pending]
+                acked = self.state.acked()
                 push = UsagePush(
-                    entries=[_decode_entry(row) for _, row in pending], account=self.account
+                    entries=[_decode_entry(row) for _, row in pending],
+                    account=self.account,
+                    stream=self.stream,
+                    seq=max(ids),
+                    acked=acked,
                 )
                 ack = await self.ingest.push(self.device_id, push)
-                self.state.acknowledge([outbox_id for outbox_id, _ in pending])
+                self.state.acknowledge(ids)
                 accepted += ack.accepted
                 duplicate += ack.duplicate
+                if ack.history_id is not None:
+                    reasons.append(self._note(ServerView(ack.history_id, ack.mark), acked))
+                if self.state.resync_pending() is not None:
+                    await asyncio.to_thread(self.tailer.scan)
             if accepted:
                 log.info("host.synced", extra={"accepted": accepted, "duplicate": duplicate})
             return HostSync(
-                self.device_id, self.account, len(self.state.files()), accepted, duplicate
+                self.device_id,
+                self.account,
+                len(self.state.files()),
+                accepted,
+                duplicate,
+                next((reason for reason in reasons if reason), None),
             )
+
+    def _note(self, view: ServerView, acked: int) -> str | None:
+        reason = observe(self.state, view, acked)
+        if reason is not None:
+            log.warning("host.resync", extra={"reason": reason})
+        return reason
 
     async def follow(self) -> None:
         """Sync now, then whenever the transcripts change (and every ``SWEEP_SECONDS``)."""

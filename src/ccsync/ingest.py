@@ -11,11 +11,18 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+
 from ccsync import events
 from ccsync.bounds import AHEAD_MS, RESET_AHEAD_MS, time_problem
 from ccsync.clock import Clock
-from ccsync.reporting import DEFAULT_ACCOUNT, Reporter, official_limits_key
-from ccsync.storage.history.base import Device, HistoryStore, StoredBlock
+from ccsync.live_keys import device_key as device_key  # re-exported: older imports
+from ccsync.live_keys import official_limits_key
+from ccsync.live_keys import tokens_key as tokens_key
+from ccsync.live_keys import window_key as window_key
+from ccsync.live_values import official_readings
+from ccsync.reporting import DEFAULT_ACCOUNT, Reporter
+from ccsync.storage.history.base import Device, HistoryStore, StoredBlock, StreamMark
 from ccsync.storage.live.base import LiveStore
 from ccsync.usage.timestamps import iso_millis, parse_timestamp
 from ccsync.wire import CcusageBlock, PushAck, RateLimits, UsagePush
@@ -50,18 +57,6 @@ class DeviceState:
         }
 
 
-def device_key(device_id: str) -> str:
-    return f"device:{device_id}"
-
-
-def window_key(account: str) -> str:
-    return f"window:{account}"
-
-
-def tokens_key(device_id: str) -> str:
-    return f"device:{device_id}:tokens"
-
-
 class IngestService:
     def __init__(
         self, history: HistoryStore, live: LiveStore, reporter: Reporter, clock: Clock
@@ -82,6 +77,7 @@ class IngestService:
     ) -> PushAck:
         """Take a push for ``device_id``; the acknowledgement carries the account window."""
         now = self.clock.now_ms()
+        history_id = await self.history.history_id()
         account = await self.account_of(device_id, push.account)
         info = push.device
         device = await self.history.register_device(
@@ -94,6 +90,7 @@ class IngestService:
         )
         errors = list(errors or [])
         accepted = duplicate = 0
+        mark = None
         if push.entries is not None:
             entries = []
             for index, wire_entry in enumerate(push.entries):
@@ -103,8 +100,11 @@ class IngestService:
                     rejected += 1
                     if len(errors) < 10:
                         errors.append(f"entries[{index}]: {exc}")
-            result = await self.history.ingest(account, device_id, entries, now)
-            accepted, duplicate = result.accepted, result.duplicate
+            numbered = None
+            if push.stream is not None and push.seq is not None:
+                numbered = StreamMark(push.stream, push.seq, push.acked or 0)
+            result = await self.history.ingest(account, device_id, entries, now, mark=numbered)
+            accepted, duplicate, mark = result.accepted, result.duplicate, result.mark
         elif push.blocks is not None:
             blocks = []
             for index, block in enumerate(push.blocks):
@@ -147,6 +147,8 @@ class IngestService:
             rejected=rejected,
             errors=errors,
             window=window,
+            history_id=history_id,
+            mark=mark,
         )
 
     async def report_limits(self, device_id: str, limits: RateLimits) -> dict[str, Any]:
@@ -163,8 +165,8 @@ class IngestService:
         account = await self.account_of(device_id, limits.account)
         await self.history.register_device(device_id, account, now)
         key = official_limits_key(account)
-        stored = await self.live.get(key)
-        current: dict[str, Any] = stored if isinstance(stored, dict) else {}
+        kept = official_readings(key, await self.live.get(key))
+        current: dict[str, Any] = {name: msgspec.to_builtins(r) for name, r in kept.items()}
         ttl = 0.0
         for name, limit in (("fiveHour", limits.five_hour), ("sevenDay", limits.seven_day)):
             if limit is None:

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
 from ccsync.bounds import EARLIEST_MS, latest_ms
 from ccsync.clock import Clock
 from ccsync.collector import paused
+from ccsync.live_keys import official_limits_key as official_limits_key  # re-exported
+from ccsync.live_values import official_readings
 from ccsync.storage.history.base import HistoryStore
 from ccsync.storage.live.base import LiveStore
 from ccsync.survivors import Survivors
 from ccsync.usage import BlocksOptions, ReportKind, ReportOptions, build_report
 from ccsync.usage.dedup import deduplicate
-from ccsync.usage.pricing import price_entry
+from ccsync.usage.pricing import PriceTable, default_prices, price_entry
 from ccsync.usage.reports import PricedEntry, Report
 from ccsync.usage.timestamps import MS_PER_DAY, iso_millis, resolve_timezone
 from ccsync.usage.window import (
@@ -36,11 +39,19 @@ class AccountError(LookupError):
 class Reporter:
     """Answers reports and the window for one account from stored, deduplicated entries."""
 
-    def __init__(self, history: HistoryStore, live: LiveStore, clock: Clock) -> None:
+    def __init__(
+        self,
+        history: HistoryStore,
+        live: LiveStore,
+        clock: Clock,
+        prices: PriceTable | None = None,
+    ) -> None:
         self.history = history
         self.live = live
         self.clock = clock
         self.survivors = Survivors(history)
+        self.prices = default_prices() if prices is None else prices
+        """The price table every report and window of this server uses."""
 
     async def resolve_account(self, requested: str | None) -> str:
         """The account asked for, else the only one there is (``default`` when none)."""
@@ -77,6 +88,7 @@ class Reporter:
             entries = deduplicate(
                 await self.history.device_entries(account, device, since_ms, until_ms)
             )
+        options = replace(options, prices=self.prices)
         with paused():
             return build_report(kind, entries, options, now, blocks, deduplicated=True)
 
@@ -93,6 +105,7 @@ class Reporter:
                 "timezone": zone,
                 "tokens": sum(p.entry.total_tokens for p in today),
                 "costUSD": sum(p.cost for p in today),
+                "unpricedModels": sorted({p.unpriced for p in today if p.unpriced is not None}),
             },
         }
 
@@ -106,7 +119,7 @@ class Reporter:
         stored = await self.survivors.entries(
             account, *_within_bounds(now - LOOKBACK_MS, None, now)
         )
-        options = ReportOptions()
+        options = ReportOptions(prices=self.prices)
         priced = [
             PricedEntry(
                 s.entry, *price_entry(s.entry, options.mode, options.prices), device=s.device_id
@@ -128,7 +141,7 @@ class Reporter:
         """Tokens and cost per device since local midnight (the configured time zone)."""
         now = self.clock.now_ms()
         zone = str((await self.history.get_settings()).get(SETTING_TIMEZONE) or "UTC")
-        options = ReportOptions()
+        options = ReportOptions(prices=self.prices)
         result: dict[str, dict[str, float]] = {}
         since_ms, until_ms = _within_bounds(local_midnight_ms(now, zone), None, now)
         for item in await self.survivors.entries(account, since_ms, until_ms):
@@ -148,18 +161,11 @@ class Reporter:
         ]
 
     async def official_limits(self, account: str) -> dict[str, OfficialLimit]:
-        stored = await self.live.get(official_limits_key(account))
-        limits: dict[str, OfficialLimit] = {}
-        if isinstance(stored, dict):
-            for name, value in stored.items():
-                if isinstance(value, dict):
-                    limits[name] = OfficialLimit(
-                        used_percentage=float(value["usedPercentage"]),
-                        resets_at_ms=value.get("resetsAtMs"),
-                        device_id=str(value["deviceId"]),
-                        reported_ms=int(value["reportedMs"]),
-                    )
-        return limits
+        """The official readings kept for the account (a reading that does not check out
+        reads as missing: ``live_values``)."""
+        key = official_limits_key(account)
+        readings = official_readings(key, await self.live.get(key))
+        return {name: reading.to_limit() for name, reading in readings.items()}
 
 
 def local_midnight_ms(now_ms: int, zone: str) -> int:
@@ -175,10 +181,6 @@ def _within_bounds(since_ms: int | None, until_ms: int | None, now_ms: int) -> t
     low = EARLIEST_MS if since_ms is None else max(since_ms, EARLIEST_MS)
     high = latest_ms(now_ms) + 1
     return low, high if until_ms is None else min(until_ms, high)
-
-
-def official_limits_key(account: str) -> str:
-    return f"limits:{account}"
 
 
 def _day_ms(day: date) -> int:

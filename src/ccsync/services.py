@@ -16,6 +16,7 @@ from ccsync.access import Authenticator
 from ccsync.clock import Clock, SystemClock
 from ccsync.host_agent import HostAgent, host_device_id
 from ccsync.ingest import IngestService
+from ccsync.prices import installed_prices
 from ccsync.private import private_dir
 from ccsync.reporting import DEFAULT_ACCOUNT, Reporter
 from ccsync.scheduler.execution import Executor, HostIdentity
@@ -23,7 +24,7 @@ from ccsync.scheduler.service import Scheduler
 from ccsync.settings import Settings
 from ccsync.storage.history import open_history_store
 from ccsync.storage.history.base import HistoryStore
-from ccsync.storage.live import open_live_store
+from ccsync.storage.live import LiveCaps, open_live_store
 from ccsync.storage.live.base import LiveStore
 from ccsync.storage.live.switchable import SwitchableLiveStore
 from ccsync.usage.discovery import claude_account
@@ -67,7 +68,12 @@ async def build_services(
         owns_live = live is None
         if live is None:
             live = open_live_store(
-                await _live_url(settings, history), settings.live_ttl, settings.redis_prefix
+                await _live_url(settings, history),
+                settings.live_ttl,
+                settings.redis_prefix,
+                LiveCaps(
+                    settings.live_max_value_bytes, settings.live_max_keys, settings.live_max_bytes
+                ),
             )
         switchable = SwitchableLiveStore(live)
         if owns_live:
@@ -75,7 +81,10 @@ async def build_services(
             stack.push_async_callback(switchable.aclose)
         await switchable.ping()
         live = switchable
-        reporter = Reporter(history, live, clock)
+        installed = installed_prices(settings.data_dir)
+        if installed.problem:
+            log.warning("%s; using the packaged prices", installed.problem)
+        reporter = Reporter(history, live, clock, installed.table)
         ingest = IngestService(history, live, reporter, clock)
         auth = Authenticator(history, clock, settings.admin_token, settings.local_mode)
         host_agent = None
@@ -105,6 +114,7 @@ async def build_services(
             executor,
             clock,
             allow_commands=settings.allow_commands,
+            max_runs=settings.max_runs,
         )
         stack.push_async_callback(scheduler.aclose)
         yield Services(

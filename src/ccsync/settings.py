@@ -52,6 +52,14 @@ class Settings:
     """Prepended to every Redis key and channel (lets tests and tenants share a server)."""
     max_body_bytes: int = 16 * 1024 * 1024
     max_frame_bytes: int = 4 * 1024 * 1024
+    live_max_value_bytes: int = 1024 * 1024
+    """The largest value a client may keep at a live key (``POST /api/metrics``): else 413."""
+    live_max_keys: int = 10_000
+    """How many client live keys (not the server's own, ``live_keys``) may live at once."""
+    live_max_bytes: int = 16 * 1024 * 1024
+    """The total size of the client live keys' values."""
+    initial_data_bytes: int = 1024 * 1024
+    """The largest ``initial-data`` a WebSocket gets on connect (the rest is left out)."""
     push_rate: float = 20.0
     """Pushes per second allowed per device (a burst of ``push_burst`` on top)."""
     push_burst: int = 100
@@ -63,6 +71,8 @@ class Settings:
     """Devices one client address may register per hour (a burst of as many at once);
     ``0`` for no limit (``CCSYNC_NEW_DEVICES_PER_HOUR``). Device tokens register only their
     own device and are not limited."""
+    max_runs: int = 4
+    """Cron runs at once in this server process (``CCSYNC_MAX_RUNS``, ``--max-runs``)."""
 
     @property
     def live_url(self) -> str:
@@ -104,7 +114,7 @@ class Settings:
         """Settings from ``PORT``, ``HOST``, ``REDIS_URL`` (or ``REDIS_HOST``/``REDIS_PORT``/
         ``REDIS_PASSWORD``/``REDIS_DB``), ``DATABASE_URL``, ``CCSYNC_ADMIN_TOKEN``,
         ``CCSYNC_DATA_DIR``, ``CCSYNC_ENV``, ``CCSYNC_REDIS_PREFIX``, ``CCSYNC_ALLOWED_HOSTS``
-        (comma-separated) and ``CCSYNC_NEW_DEVICES_PER_HOUR``."""
+        (comma-separated), ``CCSYNC_NEW_DEVICES_PER_HOUR`` and ``CCSYNC_MAX_RUNS``."""
         env = os.environ if env is None else env
         values: dict[str, Any] = {}
         if env.get("HOST"):
@@ -127,9 +137,11 @@ class Settings:
                 name.strip() for name in env["CCSYNC_ALLOWED_HOSTS"].split(",") if name.strip()
             )
         if env.get("CCSYNC_NEW_DEVICES_PER_HOUR"):
-            values["new_devices_per_hour"] = _count(
+            values["new_devices_per_hour"] = _whole(
                 env["CCSYNC_NEW_DEVICES_PER_HOUR"], "CCSYNC_NEW_DEVICES_PER_HOUR"
             )
+        if env.get("CCSYNC_MAX_RUNS"):
+            values["max_runs"] = _count(env["CCSYNC_MAX_RUNS"], "CCSYNC_MAX_RUNS")
         if env.get("CCSYNC_ENV"):
             environment = env["CCSYNC_ENV"]
             if environment not in ("development", "production"):
@@ -146,6 +158,7 @@ class Settings:
                 raise SettingsError(
                     f"allowed host {name!r} is not a host name (e.g. box.lan, *.example.com, *)"
                 )
+        _count(str(self.max_runs), "the most cron runs at once")
         if self.redis_url and not self.redis_url.startswith(
             ("redis://", "rediss://", "unix://", "memory://")
         ):
@@ -172,6 +185,16 @@ def _port(value: str, name: str) -> int:
 
 
 def _count(value: str, name: str) -> int:
+    try:
+        count = int(value)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, not {value!r}") from None
+    if not 1 <= count <= 1000:
+        raise SettingsError(f"{name} must be between 1 and 1000, not {count}")
+    return count
+
+
+def _whole(value: str, name: str) -> int:
     if not value.strip().isdigit():
         raise SettingsError(f"{name} must be a whole number ≥ 0, not {value!r}")
     return int(value)

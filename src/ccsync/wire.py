@@ -10,6 +10,14 @@ exactly one of:
 Lines are identified by ``(source, offset)``: the file they came from on the device and
 the byte offset of the line in it. The server prefixes ``source`` with the device id, so
 the same path on two machines is two files, and sending a line twice changes nothing.
+
+The history's identity (optional, all fields additive): an agent numbers the lines it
+queues (its ``stream``, a random id, and a sequence number per line); an ``entries`` push
+may say ``stream``, ``seq`` (its highest number) and ``acked`` (the highest number the
+agent saw acknowledged). The server keeps, per device and stream, a ``mark``: it holds
+every line numbered up to it. Acknowledgements (and the WebSocket ``welcome``, and
+``GET /api/usage/{deviceId}/mark``) carry the server's ``historyId`` (random, made with
+its database) and the mark, so an agent learns when the server lost what it had.
 """
 
 from __future__ import annotations
@@ -41,6 +49,8 @@ RESERVED_DEVICE_IDS = frozenset({"sync", "ccusage"})
 DeviceId = Annotated[
     str, msgspec.Meta(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@-]+$")
 ]
+StreamId = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+"""An agent's stream of numbered lines: a random id made with its state."""
 _DEVICE_ID = re.compile(DEVICE_ID_PATTERN)
 
 
@@ -187,6 +197,14 @@ class UsagePush(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     """The Claude account (``oauthAccount.accountUuid``); the device's, else ``default``."""
     device: DeviceInfo | None = None
     version: Annotated[int, msgspec.Meta(ge=1)] = WIRE_VERSION
+    stream: StreamId | None = None
+    """The sending agent's stream (with ``entries`` only; send to servers that tell their
+    ``historyId``: older ones refuse unknown fields)."""
+    seq: Count | None = None
+    """The highest number among these lines in ``stream``."""
+    acked: Count | None = None
+    """The highest number of ``stream`` the agent saw acknowledged before this push: the
+    server's mark moves on only if it holds that much."""
 
     def __post_init__(self) -> None:
         given = [
@@ -202,6 +220,10 @@ class UsagePush(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
             raise ValueError(
                 f"wire version {self.version} is newer than this server's ({WIRE_VERSION})"
             )
+        if (self.seq is not None or self.acked is not None) and self.stream is None:
+            raise ValueError("seq and acked number the lines of a stream: give the stream")
+        if self.stream is not None and (self.entries is None or self.seq is None):
+            raise ValueError("a stream is given with entries and their seq")
 
 
 class RateLimit(msgspec.Struct, forbid_unknown_fields=True):
@@ -234,6 +256,11 @@ class PushAck(msgspec.Struct, omit_defaults=False):
     rejected: int = 0
     errors: list[str] = msgspec.field(default_factory=list)
     window: dict[str, Any] | None = None
+    history_id: str | None = msgspec.field(default=None, name="historyId")
+    """The server's history (random, made with its database: a new one means a new,
+    wiped or replaced database)."""
+    mark: int | None = None
+    """For a push with a ``stream``: the server holds every line of it numbered up to this."""
 
 
 class _LenientPush(msgspec.Struct, forbid_unknown_fields=True):
@@ -241,6 +268,9 @@ class _LenientPush(msgspec.Struct, forbid_unknown_fields=True):
     account: Id | None = None
     device: DeviceInfo | None = None
     version: Annotated[int, msgspec.Meta(ge=1)] = WIRE_VERSION
+    stream: StreamId | None = None
+    seq: Count | None = None
+    acked: Count | None = None
 
 
 _push_decoder = msgspec.json.Decoder(UsagePush)
@@ -285,7 +315,13 @@ def _decode_push(body: bytes | str) -> tuple[UsagePush, int, list[str]]:
             errors.append(f"entries[{index}]: {exc}")
     try:
         push = UsagePush(
-            entries=good, account=lenient.account, device=lenient.device, version=lenient.version
+            entries=good,
+            account=lenient.account,
+            device=lenient.device,
+            version=lenient.version,
+            stream=lenient.stream,
+            seq=lenient.seq,
+            acked=lenient.acked,
         )
     except ValueError as exc:  # the envelope's own rules (version), as decoding reports them
         raise msgspec.ValidationError(str(exc)) from None

@@ -101,6 +101,21 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         {},
     ),
     "server-down-no-cache": ({"error": "server unreachable"}, {}),
+    "today-partly-unpriced": (
+        {
+            "window": window(
+                today={
+                    "since": "2026-11-18T00:00:00.000Z",
+                    "timezone": "UTC",
+                    "tokens": 2_000_000,
+                    "costUSD": 3.4,
+                    "unpricedModels": ["claude-haiku-9"],
+                }
+            ),
+            "fetched": NOW - 3,
+        },
+        {},
+    ),
     "never-fetched": ({}, {}),
 }
 
@@ -184,11 +199,39 @@ async def test_the_command_against_a_real_server(server: RunningServer, tmp_path
         await __import__("asyncio").sleep(0.05)
     second, _ = statusline(env, hook)
     assert second.startswith("5h 33% · 1.5k tok · $") and "1 device" in second
+    assert "+ today" not in second  # every model priced: the cost is whole
     async with server.client() as http:
         official = (await http.get("/api/window")).json()["official"]
     assert (
         official["fiveHour"]["usedPercentage"] == 33 and official["fiveHour"]["source"] == "laptop"
     )
+
+
+async def test_a_cost_without_every_price_is_marked(server: RunningServer, tmp_path: Path) -> None:
+    now_ms = int(time.time() * 1000)
+    async with server.client() as http:
+        entries = [
+            now_entry(now_ms, 1, minutes_ago=5),
+            now_entry(now_ms, 2, minutes_ago=4, model="claude-unreleased-9"),
+        ]
+        await http.post("/api/usage/laptop", json={"entries": entries})
+        today = (await http.get("/api/window")).json()["today"]
+    assert today["unpricedModels"] == ["claude-unreleased-9"]
+    env = {
+        **os.environ,
+        "CCSYNC_STATE_DIR": str(tmp_path),
+        "CCSYNC_SERVER": server.url,
+        "HOME": str(tmp_path),
+    }
+    statusline(env, {})
+    deadline = time.monotonic() + 10
+    while not (tmp_path / CACHE_FILE).exists() or "window" not in json.loads(
+        (tmp_path / CACHE_FILE).read_text()
+    ):
+        assert time.monotonic() < deadline, "the refresher never wrote the cache"
+        await __import__("asyncio").sleep(0.05)
+    line, _ = statusline(env, {})
+    assert f"${today['costUSD']:,.2f}+ today" in line
 
 
 def test_the_command_when_the_server_is_down(tmp_path: Path) -> None:

@@ -117,9 +117,7 @@ def test_api_holds_up_statefully(api_schema: schemathesis.BaseSchema) -> None:
     machine = api_schema.exclude(path="/api/config/redis", method="PUT").as_state_machine()
 
     class Checked(machine):  # type: ignore[valid-type,misc]
-        def validate_response(
-            self, response: Any, case: schemathesis.Case, **kwargs: Any
-        ) -> None:
+        def validate_response(self, response: Any, case: schemathesis.Case, **kwargs: Any) -> None:
             case.validate_response(response, checks=CHECKS)
 
     Checked.run(

@@ -155,6 +155,42 @@ async def test_hello_names_the_device(server: RunningServer) -> None:
         assert (await http.get("/api/usage/tablet")).json()["name"] == "My tablet"
 
 
+async def test_the_history_and_a_streams_mark_are_told(server: RunningServer) -> None:
+    """In ``welcome`` (``?deviceId=&stream=`` and ``hello``), in each acknowledgement, and
+    at ``GET /api/usage/{deviceId}/mark``: what an agent needs to see a lost history."""
+    history = await server.services.history.history_id()
+    now = int(time.time() * 1000)
+    async with socket(server, "/ws?deviceId=desk&stream=s1") as agent:
+        await receive(agent, "initial-data")
+        welcome = await receive(agent, "welcome")
+        assert (welcome["historyId"], welcome["mark"]) == (history, 0)
+        numbered = {"stream": "s1", "seq": 7, "acked": 0}
+        await send(
+            agent,
+            {
+                "type": "usage_update",
+                "deviceId": "desk",
+                "entries": [now_entry(now, 1)],
+                **numbered,
+            },
+        )
+        answer = await receive(agent, "sync_response")
+        assert (answer["accepted"], answer["historyId"], answer["mark"]) == (1, history, 7)
+        await send(agent, {"type": "hello", "deviceId": "desk", "stream": "s1"})
+        assert (await receive(agent, "welcome"))["mark"] == 7
+    async with server.client() as http:
+        told = (await http.get("/api/usage/desk/mark", params={"stream": "s1"})).json()
+        assert told == {"historyId": history, "deviceId": "desk", "stream": "s1", "mark": 7}
+        pushed = await http.post(
+            "/api/usage/desk",
+            json={"entries": [now_entry(now, 2)], "stream": "s1", "seq": 9, "acked": 7},
+        )
+        assert (pushed.json()["historyId"], pushed.json()["mark"]) == (history, 9)
+        assert (await http.get("/api/usage/desk/mark")).status_code == 422
+        bad = await http.get("/api/usage/desk/mark", params={"stream": "a b"})
+        assert bad.status_code == 422
+
+
 async def test_frames_above_the_limit_close_the_socket(
     tmp_path: Any, request: pytest.FixtureRequest
 ) -> None:

@@ -51,6 +51,8 @@ TABLES = {
     "settings",
     "cron_jobs",
     "cron_runs",
+    "history_identity",
+    "device_marks",
     "alembic_version",
 }
 
@@ -683,6 +685,16 @@ async def test_replace_blocks_replaces_by_id_and_keeps_others(history_store: His
     assert len(await history_store.blocks("acc", "d1")) == 3
     assert await history_store.blocks("other") == [block("x", 0, device="d3", account="other")]
     assert (await history_store.blocks("acc", "d1"))[1].total_tokens == 500 + 2 + 3_000_000_000 + 4
+
+
+async def test_block_counts_per_device_in_one_answer(history_store: HistoryStore) -> None:
+    assert await history_store.block_counts("acc") == {}
+    await history_store.replace_blocks("acc", "d1", [block("b2", 2_000), block("b1", 1_000)])
+    await history_store.replace_blocks("acc", "d2", [block("b1", 1_500, device="d2")])
+    await history_store.replace_blocks("other", "d3", [block("x", 0, device="d3", account="other")])
+    assert await history_store.block_counts("acc") == {"d1": 2, "d2": 1}
+    assert await history_store.block_counts("other") == {"d3": 1}
+    assert await history_store.block_counts("nobody") == {}
 
 
 # -- tokens ----------------------------------------------------------------------------------

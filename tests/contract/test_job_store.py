@@ -93,6 +93,24 @@ async def test_runs_are_recorded_and_completed(history_store: SqlHistoryStore) -
     assert done.duration_ms == 1_500
 
 
+async def test_a_run_keeps_its_process_group_and_can_be_lost(
+    history_store: SqlHistoryStore,
+) -> None:
+    jobs = history_store.jobs
+    await jobs.create_job(job())
+    started = await jobs.start_run(run())
+    other = await jobs.start_run(run(scheduled=6_000))
+    assert started is not None and other is not None
+    await jobs.set_run_process(started.id, 4_194_303)  # the largest Linux pid
+    [_, stored] = await jobs.runs("j1")
+    assert stored == dataclasses.replace(started, process_group=4_194_303)
+    assert (await jobs.runs("j1"))[0].process_group is None  # only that run
+    lost = dataclasses.replace(stored, ended_ms=8_000, status="lost", error="its server died")
+    await jobs.finish_run(lost)
+    assert await jobs.runs("j1", statuses=["lost"]) == [lost]
+    assert await jobs.runs("j1", statuses=["running"]) == [other]
+
+
 async def test_one_run_per_tick(history_store: SqlHistoryStore) -> None:
     jobs = history_store.jobs
     await jobs.create_job(job())

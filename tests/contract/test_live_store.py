@@ -17,8 +17,15 @@ from urllib.parse import urlsplit
 import pytest
 
 from ccsync.storage import StorageUnavailableError
-from ccsync.storage.live import LIVE_PREFIX, LiveStore, open_live_store
-from ccsync.storage.live.base import Event
+from ccsync.storage.live import LIVE_PREFIX, LiveCaps, LiveStore, open_live_store
+from ccsync.storage.live.base import (
+    Event,
+    LiveSnapshot,
+    LiveStats,
+    LiveStoreFullError,
+    LiveValueTooLargeError,
+)
+from ccsync.storage.live.common import decode, render_object
 from ccsync.storage.live.memory import MemoryLiveStore
 from ccsync.storage.live.redis import RedisLiveStore
 
@@ -42,13 +49,30 @@ async def live_store(request: pytest.FixtureRequest) -> AsyncIterator[LiveStore]
     await store.aclose()
 
 
+SMALL_CAPS = LiveCaps(value_bytes=100, keys=3, total_bytes=250)
+"""Caps small enough to reach in a test (client keys: any key not owned by the server)."""
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.services)])
+async def capped_store(request: pytest.FixtureRequest) -> AsyncIterator[LiveStore]:
+    store: LiveStore
+    if request.param == "memory":
+        store = MemoryLiveStore(DEFAULT_TTL, caps=SMALL_CAPS)
+    else:
+        url = request.getfixturevalue("redis_url")
+        prefix = request.getfixturevalue("redis_prefix")
+        store = RedisLiveStore(url, DEFAULT_TTL, prefix, caps=SMALL_CAPS)
+    yield store
+    await store.aclose()
+
+
 @pytest.fixture
 async def redis_replicas(redis_url: str, redis_prefix: str) -> AsyncIterator[StoreFactory]:
     """Makes stores on the same Redis and prefix, as separate server processes would."""
     stores: list[LiveStore] = []
 
     async def replica() -> LiveStore:
-        store = RedisLiveStore(redis_url, DEFAULT_TTL, redis_prefix)
+        store = RedisLiveStore(redis_url, DEFAULT_TTL, redis_prefix, caps=SMALL_CAPS)
         stores.append(store)
         return store
 
@@ -153,6 +177,67 @@ async def test_non_json_values_are_refused(
     assert await live_store.get("k") == "before"
 
 
+@pytest.mark.parametrize(
+    "value", ["\ud800", {"\udfff": 1}, ["ok", {"k": "a\udc00b"}]], ids=["str", "key", "nested"]
+)
+async def test_lone_surrogates_are_refused(live_store: LiveStore, value: Any) -> None:
+    """``json.dumps`` takes them, but no reader could encode them again (C1/C10)."""
+    await live_store.set("k", "before")
+    with pytest.raises(UnicodeEncodeError, match="surrogates not allowed"):
+        await live_store.set("k", value)
+    assert await live_store.get("k") == "before"
+    assert await live_store.items() == {"live:k": "before"}
+
+
+async def test_get_many_reads_several_keys_in_order(live_store: LiveStore) -> None:
+    await live_store.set("a", {"v": 1})
+    await live_store.set("c", [3])
+    await live_store.set("n", None)
+    assert await live_store.get_many(["c", "missing", "a", "n", "a"]) == [
+        [3],
+        None,
+        {"v": 1},
+        None,
+        {"v": 1},
+    ]
+    assert await live_store.get_many([]) == []
+    read = await live_store.get_many(["a"])
+    read[0]["v"] = 2
+    assert await live_store.get("a") == {"v": 1}
+
+
+async def test_snapshot_hands_out_the_stored_texts_within_a_budget(
+    live_store: LiveStore,
+) -> None:
+    values = {
+        "device:a": {"online": True},
+        "window:acct": {"tokens": 5, "name": "ünï"},
+        "b": "x" * 100,
+        "c": [1, 2],
+        "a": None,
+    }
+    for key, value in values.items():
+        await live_store.set(key, value)
+    everything = await live_store.snapshot()
+    assert everything.omitted == 0
+    assert list(everything.texts) == sorted(values)
+    assert decode(render_object(everything.texts)) == await live_store.items()
+
+    def rank(key: str) -> int:
+        return 0 if key.startswith("window:") else 1 if key.startswith("device:") else 2
+
+    ranked = await live_store.snapshot(rank=rank)
+    assert list(ranked.texts) == ["window:acct", "device:a", "a", "b", "c"]
+    small = await live_store.snapshot(max_bytes=120, rank=rank)
+    rendered = render_object(small.texts)
+    assert 100 < len(rendered) <= 120
+    # The long "b" does not fit, the short "c" after it still does.
+    assert list(small.texts) == ["window:acct", "device:a", "a", "c"]
+    assert small.omitted == 1
+    assert decode(rendered) == {f"live:{key}": values[key] for key in small.texts}
+    assert (await live_store.snapshot(max_bytes=2)) == LiveSnapshot({}, len(values))
+
+
 async def test_overwrite_and_delete(live_store: LiveStore) -> None:
     await live_store.set("k", 1)
     await live_store.set("k", {"v": 2})
@@ -221,6 +306,83 @@ async def test_expired_values_vanish_everywhere(live_store: LiveStore) -> None:
     assert await live_store.delete("gone") is False
     assert await live_store.get("renewed") == 2
     assert await live_store.items() == {"live:long": {"v": 2}, "live:renewed": 2}
+
+
+# Caps on client keys
+
+
+async def test_a_client_value_over_the_value_cap_is_refused(capped_store: LiveStore) -> None:
+    await capped_store.set("k", "small")
+    with pytest.raises(LiveValueTooLargeError, match="at most 100"):
+        await capped_store.set("k", "x" * 99)  # 101 bytes with its quotes
+    assert await capped_store.get("k") == "small"
+    await capped_store.set("k", "x" * 98)  # exactly 100
+    await capped_store.set("window:acct", "x" * 1000)  # the server's own keys are exempt
+    assert await capped_store.get("window:acct") == "x" * 1000
+
+
+async def test_client_keys_are_capped_in_number(capped_store: LiveStore) -> None:
+    for key in ("a", "b", "c"):
+        await capped_store.set(key, 1)
+    with pytest.raises(LiveStoreFullError, match="3 client keys"):
+        await capped_store.set("d", 1)
+    assert await capped_store.get("d") is None
+    await capped_store.set("a", 2)  # overwriting takes no new room
+    await capped_store.set("device:x", {"online": True})  # nor do the server's keys
+    assert await capped_store.stats() == LiveStats(4, 3, 3)
+    assert await capped_store.delete("b") is True
+    await capped_store.set("d", 1)
+    assert await capped_store.items() == {
+        "live:a": 2,
+        "live:c": 1,
+        "live:d": 1,
+        "live:device:x": {"online": True},
+    }
+
+
+async def test_client_keys_are_capped_in_total_size(capped_store: LiveStore) -> None:
+    await capped_store.set("a", "x" * 78)  # 80 bytes with the quotes
+    await capped_store.set("b", "x" * 98)  # 100
+    with pytest.raises(LiveStoreFullError, match="250 allowed"):
+        await capped_store.set("c", "x" * 69)  # 71: 251 in all
+    await capped_store.set("c", "x" * 68)  # 70: exactly 250
+    with pytest.raises(LiveStoreFullError):
+        await capped_store.set("a", "x" * 79)  # growing a key counts too
+    assert await capped_store.get("a") == "x" * 78
+    await capped_store.set("a", "x")  # shrinking it frees room
+    assert (await capped_store.stats()).client_bytes == 3 + 100 + 70
+    await capped_store.set("b", "x", ttl=SHORT_TTL)
+    assert (await capped_store.stats()).client_bytes == 3 + 3 + 70
+
+
+async def test_expired_client_keys_stop_counting(capped_store: LiveStore) -> None:
+    for key in ("a", "b", "c"):
+        await capped_store.set(key, "x" * 50, ttl=SHORT_TTL)
+    with pytest.raises(LiveStoreFullError):
+        await capped_store.set("d", 1)
+    await asyncio.sleep(PAST_SHORT_TTL)
+    for key in ("d", "e", "f"):
+        await capped_store.set(key, "x" * 70)
+    stats = await capped_store.stats()
+    assert (stats.client_keys, stats.client_bytes) == (3, 216)
+    assert await capped_store.items() == {f"live:{key}": "x" * 70 for key in "def"}
+
+
+async def test_memory_caps_follow_the_injected_clock() -> None:
+    now = 0.0
+    store = MemoryLiveStore(10, caps=SMALL_CAPS, clock=lambda: now)
+    for n in range(3):
+        await store.set(f"k{n}", n)
+        await store.set(f"k{n}", n)  # overwritten: a stale deadline stays behind
+    with pytest.raises(LiveStoreFullError):
+        await store.set("late", 1)
+    now += 10
+    await store.set("late", 1)
+    assert (await store.stats()).client_keys == 1
+    for n in range(2_000):  # stale deadlines of an overwritten key do not pile up
+        await store.set("late", n)
+    assert len(store._deadlines) < 2_000
+    await store.aclose()
 
 
 # Claims
@@ -443,6 +605,59 @@ async def slow_link(url: str, delay: float) -> AsyncIterator[str]:
         if handlers:
             await asyncio.wait(handlers)
         await proxy.wait_closed()
+
+
+@pytest.mark.services
+async def test_replicas_share_the_caps(redis_replicas: StoreFactory) -> None:
+    first, second = await redis_replicas(), await redis_replicas()
+    await first.set("a", 1)
+    await second.set("b", 1)
+    await first.set("c", 1)
+    for store in (first, second):
+        with pytest.raises(LiveStoreFullError):
+            await store.set("d", 1)
+    assert await second.delete("a") is True
+    await first.set("d", 1)
+    assert (await second.stats()).client_keys == 3
+
+
+@pytest.mark.services
+async def test_concurrent_writers_never_pass_the_key_cap(redis_replicas: StoreFactory) -> None:
+    stores = [await redis_replicas() for _ in range(4)]
+    results = await asyncio.gather(
+        *(stores[n % 4].set(f"k{n}", n) for n in range(20)),
+        return_exceptions=True,
+    )
+    assert sum(result is None for result in results) == 3
+    assert all(isinstance(r, LiveStoreFullError) for r in results if r is not None)
+    assert len(await stores[0].items()) == 3
+
+
+@pytest.mark.services
+async def test_unreadable_stored_values_read_as_missing(redis_url: str, redis_prefix: str) -> None:
+    """Garbage put into Redis behind the store's back (or by an old version) never raises."""
+    import redis.asyncio
+
+    store = RedisLiveStore(redis_url, DEFAULT_TTL, redis_prefix)
+    raw = redis.asyncio.Redis.from_url(redis_url)
+    try:
+        await store.set("good", {"v": 1})
+        for name, garbage in {
+            "surrogate": b'{"\\ud800":1}',
+            "binary": b"\xff\xfe",
+            "broken": b"{not json",
+        }.items():
+            await store.set(name, 0)
+            await raw.set(f"{redis_prefix}live:{name}", garbage, px=60_000)
+        assert await store.get("surrogate") is None
+        assert await store.get_many(["binary", "good", "broken"]) == [None, {"v": 1}, None]
+        assert await store.items() == {"live:good": {"v": 1}}
+        snapshot = await store.snapshot()
+        assert snapshot.texts == {"good": b'{"v":1}'} and snapshot.omitted == 0
+        assert (await store.snapshot(max_bytes=1_000)).texts == {"good": b'{"v":1}'}
+    finally:
+        await store.aclose()
+        await raw.aclose()
 
 
 @pytest.mark.services

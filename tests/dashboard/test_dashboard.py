@@ -4,6 +4,7 @@ server: what it shows equals the API, it updates live, and it asks for a token o
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import time
 from collections.abc import AsyncIterator
@@ -169,6 +170,32 @@ async def test_tokens_off_local_mode(
         second = await _open(browser, f"{running.url}/dashboard?token={admin}")
         await expect(second.locator("#board")).to_be_visible()
         assert "token" not in second.url
+
+
+async def test_costs_without_every_price_are_marked_partial(
+    browser: Browser, local_server: RunningServer
+) -> None:
+    now = int(time.time() * 1000)
+    async with local_server.client() as http:
+        await _push(http, "laptop", now_entry(now, 1, minutes_ago=30, tokens=10_000))
+        page = await _open(browser, local_server.url + "/dashboard")
+        await expect(page.locator("#connection")).to_have_text("live")
+        window = (await http.get("/api/window")).json()
+        whole = f"${window['costUSD']:.2f}"
+        await expect(page.locator("#window-cost")).to_have_text(whole)
+        await expect(page.locator("#today")).not_to_contain_text("≥")
+
+        await _push(http, "laptop", now_entry(now, 2, minutes_ago=5, model="claude-unreleased-9"))
+        after = (await http.get("/api/window")).json()
+        assert after["unpricedModels"] == ["claude-unreleased-9"]
+        partial = f"≥ ${after['costUSD']:.2f} (1 model unpriced)"
+        await expect(page.locator("#window-cost")).to_have_text(partial)
+        await expect(page.locator("#window-cost")).to_have_attribute(
+            "title", re.compile("claude-unreleased-9")
+        )
+        await expect(page.locator("#today")).to_contain_text("(1 model unpriced)")
+        await expect(page.locator("#daily-total")).to_contain_text("(1 model unpriced)")
+    assert page.problems == []  # type: ignore[attr-defined]
 
 
 def _compact(n: int) -> str:

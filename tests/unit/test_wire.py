@@ -8,7 +8,15 @@ import msgspec
 import pytest
 
 from ccsync.usage.entry import UsageEntry
-from ccsync.wire import WIRE_VERSION, UsagePush, WireEntry, decode_limits, decode_push, encode
+from ccsync.wire import (
+    WIRE_VERSION,
+    PushAck,
+    UsagePush,
+    WireEntry,
+    decode_limits,
+    decode_push,
+    encode,
+)
 
 ENTRY = UsageEntry(
     1_793_527_200_250,
@@ -138,3 +146,27 @@ def test_text_that_is_not_unicode_is_a_decode_error(body: bytes | str) -> None:
 
 def test_version() -> None:
     assert WIRE_VERSION == 1
+
+
+def test_a_push_may_number_its_lines_in_a_stream() -> None:
+    body = b'{"entries": [], "stream": "a1_b-2", "seq": 9, "acked": 4}'
+    push = decode_push(body)[0]
+    assert (push.stream, push.seq, push.acked) == ("a1_b-2", 9, 4)
+    lenient = decode_push(b'{"entries": [{"bogus": 1}], "stream": "s", "seq": 9}')
+    assert (lenient[0].stream, lenient[0].seq, lenient[1]) == ("s", 9, 1)
+    for bad in (
+        b'{"entries": [], "seq": 9}',  # a number of no stream
+        b'{"entries": [], "stream": "s"}',  # a stream without its number
+        b'{"tokens": 1, "stream": "s", "seq": 1}',  # only lines are numbered
+        b'{"entries": [], "stream": "no spaces", "seq": 1}',
+        b'{"entries": [], "stream": "s", "seq": -1}',
+    ):
+        with pytest.raises(msgspec.ValidationError):
+            decode_push(bad)
+
+
+def test_an_acknowledgement_names_the_history() -> None:
+    ack = msgspec.json.decode(
+        encode(PushAck(success=True, device_id="d", account="a", history_id="h", mark=3))
+    )
+    assert (ack["historyId"], ack["mark"]) == ("h", 3)

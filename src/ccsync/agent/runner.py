@@ -5,6 +5,10 @@ polling where watching is not possible), by a sweep every ``SWEEP_SECONDS``, and
 the server sends ``sync_request``. Delivery goes over the WebSocket when it is up, else
 over HTTP; a failed delivery is retried with exponential backoff and jitter (1 s → 30 s),
 and so is connecting. Nothing leaves the outbox unacknowledged.
+
+Every contact (the ``welcome`` of each connection, each acknowledgement, and the mark
+``--once`` asks for first) tells whether the server still holds what it acknowledged; when
+it does not, everything is read again (``ccsync.agent.identity``).
 """
 
 from __future__ import annotations
@@ -21,9 +25,10 @@ from pathlib import Path
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_jitter
 
 from ccsync.agent.config import AgentConfig
+from ccsync.agent.identity import ServerView, observe
 from ccsync.agent.state import AgentState
 from ccsync.agent.tail import Tailer, TailResult
-from ccsync.agent.transport import DeliveryError, HttpSink, Identity, SocketLink
+from ccsync.agent.transport import DeliveryError, HttpSink, Identity, Numbering, SocketLink
 from ccsync.agent.watch import watch
 from ccsync.usage.loader import ScanProgress
 
@@ -40,6 +45,8 @@ class SyncResult:
     sent: int
     left: int
     error: str | None = None
+    resynced: tuple[str, ...] = ()
+    """Why everything was read again, when it was (the server lacked lines)."""
 
 
 class Agent:
@@ -58,11 +65,22 @@ class Agent:
         self.state = AgentState(config.state_dir / "agent.db")
         self.tailer = Tailer(self.state, self.roots)
         self.identity = Identity(config.device, account, socket.gethostname(), name)
+        self.stream = self.state.stream()
         self.http = HttpSink(config.server, config.token, self.identity, timeout=http_timeout)
         self.link = SocketLink(
-            config.server, config.token, self.identity, on_sync_request=self.wake
+            config.server,
+            config.token,
+            self.identity,
+            on_sync_request=self.wake,
+            stream=self.stream,
         )
         self.batch = batch
+        self.numbered: bool | None = None
+        """Whether the server tells its history and takes numbered pushes (``None``: not
+        known yet)."""
+        self.resyncs: list[str] = []
+        self._acked = self.state.acked()
+        self._welcomes: list[tuple[ServerView, int]] = []
         self._wake = asyncio.Event()
         self._failures = 0
 
@@ -88,26 +106,61 @@ class Agent:
             if not pending:
                 return sent
             rows = [row for _, row in pending]
+            ids = [outbox_id for outbox_id, _ in pending]
             sink = self.link if self.link.connected else self.http
+            if sink is self.http and self.numbered is None:
+                await self.ask_server()
+            self._acked = self.state.acked()  # another process sharing the state may move it
+            numbering = Numbering(self.stream, max(ids), self._acked) if self.numbered else None
             try:
-                await sink.push(rows)
+                ack = await sink.push(rows, numbering)
             except DeliveryError as exc:
                 if exc.too_large and batch > 1:
                     batch = max(1, batch // 2)
                     continue
                 raise
-            self.state.acknowledge([outbox_id for outbox_id, _ in pending])
+            self.state.acknowledge(ids)
+            asked, self._acked = self._acked, self.state.acked()
+            self._note(ServerView.from_message(ack), asked)
             sent += len(pending)
+
+    async def ask_server(self) -> None:
+        """Ask over HTTP what the server holds of this agent's lines (``DeliveryError``
+        when it cannot be reached)."""
+        asked = self._acked = self.state.acked()
+        answer = await self.http.mark(self.stream)
+        self.numbered = answer is not None
+        if answer is not None:
+            self._note(ServerView.from_message(answer), asked)
+
+    def _note(self, view: ServerView | None, asked: int) -> None:
+        """Take note of what the server said (only between reads: it writes the state)."""
+        if view is None:
+            return
+        self.numbered = True
+        reason = observe(self.state, view, asked)
+        if reason is not None:
+            self._acked = self.state.acked()
+            self.resyncs.append(reason)
+            log.warning("agent.resync", extra={"reason": reason, "server": self.config.server})
 
     async def sync_once(self, progress: ScanProgress | None = None) -> SyncResult:
         """Read what is new and deliver it over HTTP (``ccsync agent --once``)."""
+        with contextlib.suppress(DeliveryError):  # then the push says why
+            await self.ask_server()
         read = await self.read(progress)
         try:
             sent = await self.deliver()
+            if self.state.resync_pending() is not None:  # an acknowledgement told of a loss
+                again = await self.read()
+                read = TailResult(
+                    read.files, read.bytes + again.bytes, read.entries + again.entries
+                )
+                sent += await self.deliver()
             error = None
         except DeliveryError as exc:
             sent, error = 0, str(exc)
-        return SyncResult(read, sent, self.state.outbox_size(), error)
+        return SyncResult(read, sent, self.state.outbox_size(), error, tuple(self.resyncs))
 
     # -- forever -------------------------------------------------------------------------
     async def run(self, progress: ScanProgress | None = None) -> None:
@@ -135,11 +188,15 @@ class Agent:
             await self._wake.wait()
             self._wake.clear()
             try:
+                while self._welcomes:
+                    self._note(*self._welcomes.pop(0))
                 await self.read()
                 sent = await self.deliver()
                 if sent:
                     log.info("agent.delivered", extra={"entries": sent})
                 self._failures = 0
+                if self.state.resync_pending() is not None:
+                    self.wake()  # an acknowledgement told of a loss: read everything again
             except DeliveryError as exc:
                 self._failures += 1
                 delay = self._backoff(self._failures, exc.retry_after)
@@ -161,9 +218,15 @@ class Agent:
                 wait=wait_exponential_jitter(initial=BACKOFF_FIRST, max=BACKOFF_MAX),
                 retry=retry_if_exception_type(DeliveryError),
             )
+            asked, welcome = self._acked, None
             async for attempt in retrying:
                 with attempt:
-                    await self.link.open()
+                    asked = self._acked  # what the welcome must account for at least
+                    welcome = await self.link.open()
+            view = ServerView.from_message(welcome or {})
+            self.numbered = view is not None
+            if view is not None:
+                self._welcomes.append((view, asked))  # taken note of between reads
             log.info("agent.connected", extra={"server": self.config.server})
             self.wake()  # deliver what waited while offline
             try:

@@ -4,16 +4,24 @@ One SQLite file (``<state dir>/agent.db``, WAL). Reading new lines of a file and
 putting them in the outbox happen in one transaction, so a crash at any point loses
 nothing and reads nothing twice; a line leaves the outbox only when the server
 acknowledged it. Several agent processes (a daemon and a hook) may share the file.
+
+Outbox ids number the lines this state ever queued (``AUTOINCREMENT``: never reused);
+with the state's random ``stream`` id they let a server say how much of this agent's
+output it holds (``ccsync.agent.identity``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
-from collections.abc import Iterator, Sequence
+import uuid
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from ccsync.agent.digest import EMPTY, Content
 from ccsync.private import private_file
 
 SCHEMA = """
@@ -34,6 +42,22 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sources (name TEXT PRIMARY KEY);
 """
+UPGRADES = (
+    # 0.2: the content identity of each file (``ccsync.agent.digest``).
+    ("files", "digest", "ALTER TABLE files ADD COLUMN digest TEXT"),
+    ("files", "tail", "ALTER TABLE files ADD COLUMN tail BLOB"),
+    ("files", "stamp", "ALTER TABLE files ADD COLUMN stamp TEXT"),
+    ("files", "head_key", "ALTER TABLE files ADD COLUMN head_key INTEGER"),
+)
+INDEXES = """
+CREATE INDEX IF NOT EXISTS files_path ON files (path);
+CREATE INDEX IF NOT EXISTS files_head_key ON files (head_key);
+"""
+_FILE_COLUMNS = "dev, ino, path, source, offset, size, head, digest, tail, stamp"
+STREAM_KEY = "stream"
+RESYNC_KEY = "resync.pending"
+ACKED_KEY = "outbox.acked"
+"""The highest outbox id a server acknowledged."""
 
 
 @dataclass(slots=True)
@@ -51,6 +75,20 @@ class FileState:
     head: bytes = b""
     """The file's first line (or what there was of it): an inode number freed by a deleted
     file is soon given to a new one, and the first line tells the two apart."""
+    digest: str | None = EMPTY
+    """Checksum of the bytes ``[0, offset)`` (``ccsync.agent.digest``); ``None`` for a file
+    followed by an older agent, until it is computed."""
+    tail: bytes | None = b""
+    """The last bytes before ``offset`` (up to ``digest.TAIL_BYTES``): the file under this
+    inode must still have them there to be this file (``None``: not known yet)."""
+    stamp: str | None = None
+    """Size, modification and change times when the file was last found to be this file:
+    while they stay, it is (a new file given this inode has another change time)."""
+
+
+def _key(head: bytes) -> int:
+    """What ``look_alikes`` finds a first line by (an index on the line would copy it)."""
+    return zlib.crc32(head)
 
 
 class AgentState:
@@ -61,6 +99,12 @@ class AgentState:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        for table, column, statement in UPGRADES:
+            columns = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            if column not in columns:
+                with contextlib.suppress(sqlite3.OperationalError):  # another process did
+                    self._db.execute(statement)
+        self._db.executescript(INDEXES)
 
     def close(self) -> None:
         self._db.close()
@@ -78,33 +122,41 @@ class AgentState:
     # -- files ---------------------------------------------------------------------------
     def file(self, dev: int, ino: int) -> FileState | None:
         row = self._db.execute(
-            "SELECT dev, ino, path, source, offset, size, head FROM files WHERE dev = ? AND ino = ?",
-            (dev, ino),
+            f"SELECT {_FILE_COLUMNS} FROM files WHERE dev = ? AND ino = ?", (dev, ino)
         ).fetchone()
         return None if row is None else FileState(*row)
 
     def new_file(self, dev: int, ino: int, path: str, head: bytes) -> FileState:
-        """Start following a file, under its path as source name (see ``_issue_source``)."""
+        """Start following a file from its start, under its path as source name, or
+        ``path~N`` if that name was used (see ``_issue_source``)."""
         with self.transaction() as db:
             source = self._issue_source(db, path)
             db.execute(
-                "INSERT OR REPLACE INTO files (dev, ino, path, source, offset, size, head)"
-                " VALUES (?, ?, ?, ?, 0, 0, ?)",
-                (dev, ino, path, source, head),
+                f"INSERT OR REPLACE INTO files ({_FILE_COLUMNS}, head_key)"
+                " VALUES (?, ?, ?, ?, 0, 0, ?, ?, x'', NULL, ?)",
+                (dev, ino, path, source, head, EMPTY, _key(head)),
             )
-        return FileState(dev, ino, path, source, 0, 0, head)
+        return FileState(dev, ino, path, source, 0, 0, head, EMPTY, b"")
 
     def extend_head(self, state: FileState, head: bytes) -> None:
         """Keep more of the first bytes of a file that was short when first seen."""
         self._db.execute(
-            "UPDATE files SET head = ? WHERE dev = ? AND ino = ?", (head, state.dev, state.ino)
+            "UPDATE files SET head = ?, head_key = ? WHERE dev = ? AND ino = ?",
+            (head, _key(head), state.dev, state.ino),
         )
         state.head = head
 
-    def restart_file(self, state: FileState, head: bytes) -> FileState:
-        """A file that was rewritten (it shrank, or its first bytes changed): read it again
-        from the start, under a new source name."""
-        return self.new_file(state.dev, state.ino, state.path, head)
+    def retire(self, dev: int, ino: int) -> None:
+        """What the agent knew under this inode is of a file that is not there any more
+        (the inode holds another file now): it is kept, under no inode (``dev`` -1), for
+        a copy of it to be recognised (``look_alikes``)."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE files SET dev = -1,"
+                " ino = (SELECT coalesce(min(ino), 0) - 1 FROM files WHERE dev = -1)"
+                " WHERE dev = ? AND ino = ?",
+                (dev, ino),
+            )
 
     @staticmethod
     def _issue_source(db: sqlite3.Connection, path: str) -> str:
@@ -119,24 +171,92 @@ class AgentState:
         db.execute("INSERT INTO sources (name) VALUES (?)", (source,))
         return source
 
-    def advance(self, state: FileState, offset: int, size: int, entries: Sequence[str]) -> None:
-        """Record that the file was read up to ``offset``, queueing ``entries`` (wire JSON)."""
+    def advance(
+        self,
+        state: FileState,
+        offset: int,
+        size: int,
+        entries: Sequence[str],
+        content: Content | None,
+        stamp: str | None = None,
+    ) -> None:
+        """Record that the file (as ``stamp`` says) was read up to ``offset``
+        (``content``: what identifies ``[0, offset)``), queueing ``entries`` (wire JSON)."""
+        digest, tail = (None, None) if content is None else (content.digest, content.tail)
         with self.transaction() as db:
             db.executemany("INSERT INTO outbox (entry) VALUES (?)", [(e,) for e in entries])
             db.execute(
-                "UPDATE files SET offset = ?, size = ?, path = ? WHERE dev = ? AND ino = ?",
-                (offset, size, state.path, state.dev, state.ino),
+                "UPDATE files SET offset = ?, size = ?, path = ?, digest = ?, tail = ?,"
+                " stamp = ? WHERE dev = ? AND ino = ?",
+                (offset, size, state.path, digest, tail, stamp, state.dev, state.ino),
             )
         state.offset = offset
         state.size = size
+        state.digest, state.tail, state.stamp = digest, tail, stamp
+
+    def set_stamp(self, state: FileState, stamp: str) -> None:
+        """The file was found to be this file, as ``stamp`` says, at ``path``."""
+        self._db.execute(
+            "UPDATE files SET stamp = ?, path = ? WHERE dev = ? AND ino = ?",
+            (stamp, state.path, state.dev, state.ino),
+        )
+        state.stamp = stamp
+
+    def stamps(self) -> dict[tuple[int, int], tuple[str | None, str, int]]:
+        """Every file under an inode: its stamp, path and offset (one light query)."""
+        rows = self._db.execute("SELECT dev, ino, stamp, path, offset FROM files WHERE dev >= 0")
+        return {(dev, ino): (stamp, path, offset) for dev, ino, stamp, path, offset in rows}
+
+    def set_content(self, state: FileState, content: Content) -> None:
+        """What identifies ``[0, offset)`` of a file an older agent followed."""
+        self._db.execute(
+            "UPDATE files SET digest = ?, tail = ?, stamp = NULL, head_key = ?"
+            " WHERE dev = ? AND ino = ? AND offset = ?",
+            (content.digest, content.tail, _key(state.head), state.dev, state.ino, state.offset),
+        )
+        state.digest, state.tail = content.digest, content.tail
+
+    def look_alikes(self, path: str, head: bytes) -> list[FileState]:
+        """Files that a file at ``path`` starting with ``head`` may be a copy of: those
+        last seen at that path or with the same first line, with something read."""
+        rows = self._db.execute(
+            f"SELECT {_FILE_COLUMNS} FROM files"
+            " WHERE (path = ? OR head_key = ?) AND digest IS NOT NULL AND offset > 0"
+            " ORDER BY path = ? DESC, offset DESC",
+            (path, _key(head), path),
+        )
+        return [FileState(*row) for row in rows]
+
+    def adopt(self, state: FileState, dev: int, ino: int, path: str) -> FileState:
+        """The file at ``(dev, ino)`` (which the agent knows nothing of, or ``retire``d)
+        is ``state``'s file under a new inode: it goes on from ``state``'s offset, under
+        its source name."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE files SET dev = ?, ino = ?, path = ?, stamp = NULL"
+                " WHERE dev = ? AND ino = ?",
+                (dev, ino, path, state.dev, state.ino),
+            )
+        state.dev, state.ino, state.path, state.stamp = dev, ino, path, None
+        return state
+
+    def rewind(self, states: Iterable[FileState]) -> None:
+        """Read these files again from the start under the same source names (so their
+        lines keep their identities), and clear a pending resync: one transaction."""
+        states = list(states)
+        with self.transaction() as db:
+            db.executemany(
+                "UPDATE files SET offset = 0, size = 0, digest = ?, tail = x'', stamp = NULL"
+                " WHERE dev = ? AND ino = ?",
+                [(EMPTY, state.dev, state.ino) for state in states],
+            )
+            db.execute("DELETE FROM meta WHERE key = ?", (RESYNC_KEY,))
+        for state in states:
+            state.offset = state.size = 0
+            state.digest, state.tail, state.stamp = EMPTY, b"", None
 
     def files(self) -> list[FileState]:
-        return [
-            FileState(*row)
-            for row in self._db.execute(
-                "SELECT dev, ino, path, source, offset, size, head FROM files"
-            )
-        ]
+        return [FileState(*row) for row in self._db.execute(f"SELECT {_FILE_COLUMNS} FROM files")]
 
     # -- outbox --------------------------------------------------------------------------
     def pending(self, limit: int) -> list[tuple[int, str]]:
@@ -144,9 +264,30 @@ class AgentState:
         return list(self._db.execute("SELECT id, entry FROM outbox ORDER BY id LIMIT ?", (limit,)))
 
     def acknowledge(self, ids: Sequence[int]) -> None:
-        """The server has these: they leave the outbox."""
+        """The server has these: they leave the outbox (and ``acked`` moves up to them)."""
         with self.transaction() as db:
             db.executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i in ids])
+            if ids:
+                db.execute(
+                    "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE"
+                    " SET value = max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
+                    (ACKED_KEY, max(ids)),
+                )
+
+    def acked(self) -> int:
+        """The highest outbox id a server acknowledged (0: none yet)."""
+        return int(self.get(ACKED_KEY) or 0)
+
+    def stream(self) -> str:
+        """This state's random id: its outbox ids number lines of this stream only."""
+        self._db.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (STREAM_KEY, uuid.uuid4().hex)
+        )
+        return str(self.get(STREAM_KEY))
+
+    def resync_pending(self) -> str | None:
+        """Why every file is to be read again from the start, if it is."""
+        return self.get(RESYNC_KEY)
 
     def outbox_size(self) -> int:
         row = self._db.execute("SELECT count(*) FROM outbox").fetchone()

@@ -10,6 +10,9 @@ The line, for example::
 
     5h 52% · 1.2M tok · $3.40 today · resets 2h13m · 2 devices
 
+``$3.40+`` means part of today's usage is of a model no price table knows: its tokens
+count, its cost is not in the figure.
+
 The percentage is Claude Code's own (``rate_limits.five_hour``) when it has one, else
 ``~47%`` of the window limit ccsync knows (the plan limit setting, or the largest past
 window). A cache older than ``STALE_SECONDS`` says how old it is.
@@ -80,7 +83,9 @@ def render(cache: Mapping[str, Any], hook: Mapping[str, Any], now: float) -> str
     parts.append(f"{_tokens(window.get('tokens') or 0)} tok")
     today = window.get("today")
     cost_today = today.get("costUSD") if isinstance(today, dict) else None
-    parts.append(f"${float(cost_today or 0):,.2f} today")
+    # "+": some of today's usage is of a model without a price, left out of the cost
+    partial = "+" if isinstance(today, dict) and today.get("unpricedModels") else ""
+    parts.append(f"${float(cost_today or 0):,.2f}{partial} today")
     reset = _reset_at(window, hook)
     if window.get("active") and reset is not None:
         parts.append(f"resets {_duration(reset - now)}")

@@ -4,6 +4,15 @@ A file is known by device and inode, so a rename changes nothing. A file that sh
 was rewritten and is read again from the start under a new source name. Only whole lines
 are read (a trailing partial line waits for its newline, unless it already is a complete
 usage line); new files and sub-agent folders are found on every scan.
+
+A file under an inode the agent does not know (or that holds something else now) is
+first compared with the known files that are gone (same path, or same first line): when
+its first bytes are exactly what was read of one of them (``ccsync.agent.digest``), it is
+that file, replaced by a copy of itself (``cp`` + ``mv``, rsync, a sync tool, an editor,
+a restore) and read on from where it was. Known files that are gone stay known (retired
+from their inode) for that.
+When a resync is pending (``ccsync.agent.identity``), every file found is read again from
+the start, under the same source names.
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ from pathlib import Path
 
 import msgspec
 
+from ccsync.agent.digest import Running, content_of
 from ccsync.agent.state import AgentState, FileState
 from ccsync.usage.discovery import PROJECTS, attribute, find_transcripts
 from ccsync.usage.entry import UsageEntry
@@ -46,49 +56,112 @@ class Tailer:
 
     def pending_bytes(self) -> int:
         """How much is there to read now (for a progress bar)."""
-        return sum(size - known.offset for _, known, size in self._work())
+        return sum(size - known.offset for _, known, size, _ in self._work())
 
     def scan(self, progress: ScanProgress | None = None) -> TailResult:
         """Read everything new in every transcript; return what was queued."""
         work = self._work()
         result = TailResult()
         if progress is not None:
-            progress.start(sum(size - known.offset for _, known, size in work), len(work))
-        for path, known, size in work:
+            progress.start(sum(size - known.offset for _, known, size, _ in work), len(work))
+        for path, known, size, stamp in work:
             before = known.offset
-            result.entries += self._read(path, known, size)
+            result.entries += self._read(path, known, size, stamp)
             result.files += 1
             result.bytes += known.offset - before
             if progress is not None:
                 progress.advance(size - before)
         return result
 
-    def _work(self) -> list[tuple[Path, FileState, int]]:
-        work = []
+    def _work(self) -> list[tuple[Path, FileState, int, str]]:
+        """The files with something to read: each with what the agent knows of it, its
+        size and stamp now."""
+        resync = self.state.resync_pending()
+        stamps = self.state.stamps()
+        present: set[tuple[int, int]] = set()
+        followed: list[tuple[Path, FileState, int, str]] = []
+        unsure: list[tuple[Path, os.stat_result, str, bytes, FileState | None]] = []
+        taken: list[tuple[int, int]] = []
         for transcript in find_transcripts(self.roots):
+            path = transcript.path
             try:
-                info = os.stat(transcript.path)
+                info = os.stat(path)
             except OSError:
                 continue  # gone since it was listed
-            head = _head(transcript.path)
-            if head is None:
+            key, stamp = (info.st_dev, info.st_ino), _stamp(info)
+            seen = stamps.get(key)
+            if seen is not None and seen[:2] == (stamp, str(path)) and resync is None:
+                present.add(key)  # untouched since it was last found to be this file
+                if info.st_size > seen[2]:  # a last line that waits for its end
+                    known = self.state.file(*key)
+                    if known is not None:
+                        followed.append((path, known, info.st_size, stamp))
                 continue
-            known = self.state.file(info.st_dev, info.st_ino)
-            if known is None:
-                known = self.state.new_file(info.st_dev, info.st_ino, str(transcript.path), head)
-            elif info.st_size < known.offset or not head.startswith(known.head):
-                # Rewritten, or a new file that was given a deleted file's inode.
-                known = self.state.restart_file(known, head)
-            elif len(head) > len(known.head):
-                self.state.extend_head(known, head)
-            known.path = str(transcript.path)
-            if info.st_size > known.offset:
-                work.append((transcript.path, known, info.st_size))
+            known = None if seen is None else self.state.file(*key)
+            look = _look(path, known, info.st_size)
+            if look is not None:
+                head, same = look
+                unsure.append((path, info, stamp, head, known if same else None))
+                if same:
+                    present.add(key)
+                elif known is not None:
+                    taken.append(key)
+        # What the other inodes held before (a deleted file's inode number is soon given
+        # to a new file) is set aside first: it may be what one of them is a copy of.
+        for dev, ino in taken:
+            self.state.retire(dev, ino)
+        for path, info, stamp, head, known in unsure:
+            if known is not None:
+                self._known(path, head, known, legacy=resync is None)
+            else:
+                known = self._copy_of(path, info, head, present) or self.state.new_file(
+                    info.st_dev, info.st_ino, str(path), head
+                )
+                present.add((known.dev, known.ino))
+            followed.append((path, known, info.st_size, stamp))
+        if resync is not None:
+            self.state.rewind(known for _, known, _, _ in followed)
+        work = []
+        for path, known, size, stamp in followed:
+            if size > known.offset:
+                work.append((path, known, size, stamp))
+            elif known.stamp != stamp:
+                self.state.set_stamp(known, stamp)
         return work
 
-    def _read(self, path: Path, known: FileState, size: int) -> int:
+    def _known(self, path: Path, head: bytes, state: FileState, legacy: bool) -> None:
+        """A file still under the inode the agent knows it by."""
+        if len(head) > len(state.head):
+            self.state.extend_head(state, head)
+        state.path = str(path)
+        if state.tail is None and legacy:  # followed by an older agent: computed once
+            content = content_of(path, state.offset)
+            if content is not None:
+                self.state.set_content(state, content)
+
+    def _copy_of(
+        self, path: Path, info: os.stat_result, head: bytes, present: set[tuple[int, int]]
+    ) -> FileState | None:
+        """The known file, not present any more, whose content this file starts with: it
+        goes on from where that one was, under its source name."""
+        for gone in self.state.look_alikes(str(path), head):
+            if (gone.dev, gone.ino) in present or not head.startswith(gone.head):
+                continue
+            if info.st_size < gone.offset:
+                continue
+            content = content_of(path, gone.offset)
+            if content is not None and content.digest == gone.digest:
+                return self.state.adopt(gone, info.st_dev, info.st_ino, str(path))
+        return None
+
+    def _read(self, path: Path, known: FileState, size: int, stamp: str) -> int:
         parts = self._parts(path)
         reader = TranscriptReader(attribute(parts, known.source), known.offset, self.stats)
+        running = (
+            None
+            if known.digest is None or known.tail is None
+            else Running(known.digest, known.tail)
+        )
         queued = 0
         try:
             with open(path, "rb") as handle:
@@ -102,7 +175,10 @@ class Tailer:
                     entries = reader.feed(chunk)
                     if remaining <= 0:
                         entries += reader.flush_if_complete()
-                    self.state.advance(known, reader.offset, size, [_wire(e) for e in entries])
+                    consumed = reader.offset - known.offset
+                    content = None if running is None else running.advance(chunk, consumed)
+                    wire = [_wire(e) for e in entries]
+                    self.state.advance(known, reader.offset, size, wire, content, stamp)
                     queued += len(entries)
         except OSError:
             pass  # vanished or unreadable now: what was read is committed, the rest waits
@@ -117,15 +193,27 @@ class Tailer:
         return (path.name,)
 
 
-def _head(path: Path) -> bytes | None:
-    """The first line (with its newline), or all there is of it so far."""
+def _stamp(info: os.stat_result) -> str:
+    return f"{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}"
+
+
+def _look(path: Path, known: FileState | None, size: int) -> tuple[bytes, bool] | None:
+    """The file's first line (or all there is of it so far), and whether the file is still
+    ``known``: the same first line, and the bytes read last still before the offset."""
     try:
         with open(path, "rb") as handle:
             start = handle.read(HEAD_BYTES)
+            end = start.find(b"\n")
+            head = start if end == -1 else start[: end + 1]
+            if known is None or size < known.offset or not head.startswith(known.head):
+                return head, False
+            tail = known.tail
+            if not tail:  # nothing read yet, or not known (an older agent's): head only
+                return head, True
+            handle.seek(known.offset - len(tail))
+            return head, handle.read(len(tail)) == tail
     except OSError:
         return None
-    end = start.find(b"\n")
-    return start if end == -1 else start[: end + 1]
 
 
 def _wire(entry: UsageEntry) -> str:

@@ -3,6 +3,10 @@
 Both deliver a batch of outbox lines and return the server's acknowledgement; a batch is
 acknowledged only by a successful answer (``sync_response`` or HTTP 200). Everything
 else raises ``DeliveryError`` and the lines stay in the outbox.
+
+To a server that tells its history id (``ccsync.agent.identity``), a push also says which
+numbered lines of which stream it carries (``Numbering``); older servers are never sent
+those fields (an older server refuses unknown fields over HTTP).
 """
 
 from __future__ import annotations
@@ -51,12 +55,26 @@ class Identity:
     name: str | None = None
 
 
-def push_body(rows: Sequence[str], identity: Identity) -> str:
+@dataclass(frozen=True, slots=True)
+class Numbering:
+    """Where a push stands in the agent's stream of lines (``UsagePush.stream``)."""
+
+    stream: str
+    seq: int
+    """The highest outbox id among the push's lines."""
+    acked: int
+    """The highest outbox id acknowledged before this push."""
+
+
+def push_body(rows: Sequence[str], identity: Identity, numbering: Numbering | None = None) -> str:
     """A push of outbox lines (already wire JSON), without decoding them again."""
     device = {"hostname": identity.hostname, "version": __version__}
     if identity.name:
         device["name"] = identity.name
-    head = json.dumps({"account": identity.account, "device": device})[:-1]
+    envelope: dict[str, object] = {"account": identity.account, "device": device}
+    if numbering is not None:
+        envelope.update(stream=numbering.stream, seq=numbering.seq, acked=numbering.acked)
+    head = json.dumps(envelope)[:-1]
     return head + ',"entries":[' + ",".join(rows) + "]}"
 
 
@@ -73,11 +91,11 @@ class HttpSink:
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    async def push(self, rows: Sequence[str]) -> dict[str, Any]:
+    async def push(self, rows: Sequence[str], numbering: Numbering | None = None) -> dict[str, Any]:
         try:
             response = await self._client.post(
                 f"/api/usage/{self.identity.device}",
-                content=push_body(rows, self.identity),
+                content=push_body(rows, self.identity, numbering),
                 headers={"content-type": "application/json"},
             )
         except httpx.HTTPError as exc:
@@ -92,6 +110,25 @@ class HttpSink:
             f"server answered {response.status_code}: {response.text[:200]}",
             retry_after=float(retry) if retry and retry.isdigit() else None,
         )
+
+    async def mark(self, stream: str) -> dict[str, Any] | None:
+        """``GET /api/usage/{device}/mark``: the server's history id and ``stream``'s mark;
+        ``None`` from a server that does not tell (an older one)."""
+        try:
+            response = await self._client.get(
+                f"/api/usage/{self.identity.device}/mark", params={"stream": stream}
+            )
+        except httpx.HTTPError as exc:
+            raise DeliveryError(f"cannot reach the server: {exc}") from None
+        if response.status_code in (404, 405):
+            return None
+        if response.status_code != 200:
+            raise DeliveryError(f"server answered {response.status_code}: {response.text[:200]}")
+        try:
+            answer = response.json()
+        except ValueError:
+            return None
+        return answer if isinstance(answer, dict) else None
 
     async def post_json(self, path: str, body: object) -> Any:
         try:
@@ -112,9 +149,12 @@ class SocketLink:
         token: str | None,
         identity: Identity,
         on_sync_request: Callable[[], None],
+        stream: str | None = None,
     ) -> None:
         scheme = "wss" if server.startswith("https") else "ws"
-        self.url = f"{scheme}://{server.split('://', 1)[1]}/ws?deviceId={identity.device}"
+        query = f"deviceId={identity.device}" + (f"&stream={stream}" if stream else "")
+        self.url = f"{scheme}://{server.split('://', 1)[1]}/ws?{query}"
+        self.stream = stream
         self.headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.identity = identity
         self.on_sync_request = on_sync_request
@@ -127,8 +167,9 @@ class SocketLink:
     def connected(self) -> bool:
         return self._ws is not None and not self._closed.is_set()
 
-    async def open(self) -> None:
-        """Connect and say hello; ``DeliveryError`` when the server cannot be reached."""
+    async def open(self) -> dict[str, Any] | None:
+        """Connect, say hello and return the server's ``welcome`` (``None`` if it sent
+        none in time); ``DeliveryError`` when the server cannot be reached."""
         try:
             ws = await connect(
                 self.url,
@@ -146,13 +187,36 @@ class SocketLink:
                         "hostname": self.identity.hostname,
                         "name": self.identity.name,
                         "version": __version__,
+                        **({"stream": self.stream} if self.stream else {}),
                     }
                 )
             )
+            welcome = await self._welcome(ws)
         except (OSError, WebSocketException, TimeoutError) as exc:
             raise DeliveryError(f"WebSocket: {exc}") from None
         self._ws = ws
         self._closed.clear()
+        return welcome
+
+    @staticmethod
+    async def _welcome(ws: ClientConnection) -> dict[str, Any] | None:
+        """The first ``welcome`` (the answer to ``?deviceId=``), before any push is sent:
+        it tells whether the server numbers pushes, and what it holds. ``None`` without
+        one (a connection that fails now fails ``serve`` next)."""
+        try:
+            async with asyncio.timeout(RESPONSE_TIMEOUT):
+                while True:
+                    try:
+                        message = json.loads(await ws.recv())
+                    except ValueError:
+                        continue
+                    kind = message.get("type") if isinstance(message, dict) else None
+                    if kind == "welcome":
+                        return dict(message)
+                    if kind == "error":
+                        return None
+        except (TimeoutError, OSError, WebSocketException):
+            return None
 
     async def serve(self) -> None:
         """Listen until the connection ends; then ``DeliveryError`` (so callers reconnect)."""
@@ -192,14 +256,14 @@ class SocketLink:
             ):
                 await self._answers.put(message)
 
-    async def push(self, rows: Sequence[str]) -> dict[str, Any]:
+    async def push(self, rows: Sequence[str], numbering: Numbering | None = None) -> dict[str, Any]:
         async with self._lock:
             ws = self._ws
             if ws is None or self._closed.is_set():
                 raise DeliveryError("not connected")
             while not self._answers.empty():  # answers of a previous connection
                 self._answers.get_nowait()
-            body = push_body(rows, self.identity)
+            body = push_body(rows, self.identity, numbering)
             try:
                 await ws.send(
                     '{"type":"usage_update","deviceId":'

@@ -18,6 +18,7 @@ from ccsync.api import errors
 from ccsync.api.admission import NewDeviceLimiter
 from ccsync.api.guard import HostPolicy, RequestGuard
 from ccsync.api.hub import SocketHub
+from ccsync.api.initial_data import InitialData
 from ccsync.api.limits import BodySizeLimit, RateLimiter
 from ccsync.api.rest import config, cron, dashboard, docs, live, system, tokens, usage
 from ccsync.api.ws import router as ws_router
@@ -120,6 +121,7 @@ def create_app(
                     "telemetry": telemetry,
                     "push_limiter": RateLimiter(settings.push_rate, settings.push_burst),
                     "device_limiter": NewDeviceLimiter(settings.new_devices_per_hour),
+                    "initial_data": InitialData(running.live, settings.initial_data_bytes),
                 }
             finally:
                 hub.close_all()

@@ -11,6 +11,7 @@ from ccsync.access import Principal
 from ccsync.api.admission import NewDeviceLimiter
 from ccsync.api.errors import ApiError
 from ccsync.api.hub import SocketHub
+from ccsync.api.initial_data import InitialData
 from ccsync.api.limits import RateLimiter
 from ccsync.services import Services
 from ccsync.telemetry import Telemetry
@@ -34,6 +35,10 @@ def push_limiter(conn: HTTPConnection) -> RateLimiter:
 
 def device_limiter(conn: HTTPConnection) -> NewDeviceLimiter:
     return cast(NewDeviceLimiter, conn.state.device_limiter)
+
+
+def initial_data(conn: HTTPConnection) -> InitialData:
+    return cast(InitialData, conn.state.initial_data)
 
 
 def client_address(conn: HTTPConnection) -> str:

@@ -1,16 +1,19 @@
 """The WebSocket protocol at ``/`` and ``/ws`` (SPEC §5).
 
-On connect the server sends ``initial-data`` (every live key). Then, from the client:
+On connect the server sends ``initial-data``: the live keys, up to ``initial_data_bytes``
+(``api.initial_data``; ``omitted`` counts the rest). Then, from the client:
 
 =========================== =================================================================
 ``ping``                    → ``pong``
 ``get-live-data {key}``     → ``live-data-response {key, data}``
 ``subscribe {channel}``     → ``subscribed {channel}``; from then on only subscribed channels'
                             events arrive (``unsubscribe`` undoes it)
-``hello {deviceId, …}``     an agent names its device → ``welcome {deviceId}``; the device is
-                            online while the socket is open (also ``?deviceId=`` on connect)
+``hello {deviceId, …}``     an agent names its device → ``welcome {deviceId, historyId}``
+                            (and ``mark`` for its ``stream``); the device is online while the
+                            socket is open (also ``?deviceId=&stream=`` on connect)
 ``usage_update`` /          a push (``entries``, ``blocks`` or ``tokens``, as REST) →
-``update_usage {deviceId}`` ``sync_response {success, syncWindow, accepted, duplicate, rejected}``
+``update_usage {deviceId}`` ``sync_response {success, syncWindow, accepted, duplicate, rejected,
+                            historyId, mark}``
 =========================== =================================================================
 
 Errors are ``{"type": "error", "code": 4000-4003, "message": …}`` — invalid data,
@@ -24,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 from typing import Any
 
@@ -35,7 +39,8 @@ from ccsync.api import deps
 from ccsync.api.admission import Admitted, admit
 from ccsync.api.errors import ApiError
 from ccsync.api.hub import REVOKED_CLOSE, Connection, write_loop
-from ccsync.ingest import DeviceState, device_key
+from ccsync.ingest import DeviceState
+from ccsync.live_keys import device_key
 from ccsync.services import Services
 from ccsync.storage import StorageUnavailableError
 from ccsync.usage.timestamps import iso_millis
@@ -50,7 +55,11 @@ AUTH_FAILED = 4002
 PROCESSING_FAILED = 4003
 
 RECHECK_SECONDS = 30.0
-PUSH_FIELDS = ("entries", "blocks", "tokens", "account", "device", "version")
+STREAM = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+PUSH_FIELDS = (
+    *("entries", "blocks", "tokens", "account", "device", "version"),
+    *("stream", "seq", "acked"),
+)
 
 
 def error(code: int, message: str, **extra: Any) -> dict[str, Any]:
@@ -75,10 +84,11 @@ async def socket(websocket: WebSocket) -> None:
     telemetry.sockets.inc()
     writer = asyncio.create_task(write_loop(connection))
     try:
-        connection.send({"type": "initial-data", "data": await services.live.items()})
+        connection.offer(await deps.initial_data(websocket).frame())
         announced = websocket.query_params.get("deviceId")
         if announced:
-            await _hello(services, connection, {"deviceId": announced})
+            stream = websocket.query_params.get("stream")
+            await _hello(services, connection, {"deviceId": announced, "stream": stream})
         while True:
             try:
                 frame = await websocket.receive()
@@ -217,12 +227,21 @@ async def _hello(services: Services, connection: Connection, message: dict[str, 
         hostname=_text(message.get("hostname")),
         version=_text(message.get("version")),
     )
+    welcome: dict[str, Any] = {
+        "type": "welcome",
+        "deviceId": device_id,
+        "account": account,
+        "historyId": await services.history.history_id(),
+    }
+    stream = message.get("stream")
+    if isinstance(stream, str) and STREAM.match(stream):  # what it holds of the agent's lines
+        welcome["mark"] = await services.history.device_mark(device_id, stream)
     first = connection.device_id is None
     connection.device_id = device_id
     await services.live.set(device_key(device_id), DeviceState(device, online=True).to_json())
     if first:
         await services.live.publish(events.device_event(events.DEVICE_CONNECTED, device_id, now))
-    connection.send({"type": "welcome", "deviceId": device_id, "account": account})
+    connection.send(welcome)
 
 
 async def _usage_update(
@@ -261,6 +280,8 @@ async def _usage_update(
             "rejected": ack.rejected,
             "errors": ack.errors,
             "syncWindow": ack.window,
+            "historyId": ack.history_id,
+            "mark": ack.mark,
         }
     )
 

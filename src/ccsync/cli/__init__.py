@@ -27,6 +27,7 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
         "hook",
         "Claude Code hooks and status line: install, uninstall, status.",
     ),
+    "prices": ("ccsync.cli.prices", "prices", "The price table: update it from LiteLLM."),
     "report": ("ccsync.cli.report", "report", "Usage reports identical to ccusage's."),
     "serve": ("ccsync.cli.serve", "serve", "Run the server (REST + WebSocket)."),
     "status": ("ccsync.cli.status", "status", "The account's 5-hour window and devices."),

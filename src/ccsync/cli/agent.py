@@ -150,6 +150,8 @@ async def _main(
                     + (f" ({result.error})" if result.error else ""),
                     err=True,
                 )
+                for reason in result.resynced:
+                    click.echo(f"read everything again: {reason}", err=True)
             return 0 if result.left == 0 else 1
         if not quiet:
             click.echo(

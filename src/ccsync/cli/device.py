@@ -15,7 +15,8 @@ def device() -> None:
 @device.command()
 @click.argument("device_id")
 @click.option(
-    "--account", help="The Claude account the device belongs to (default: its own, else 'default')."
+    "--account",
+    help="The Claude account the token binds the device to (default: the device's own, else the one its first push names).",
 )
 @click.option("--label", default="", help="A note shown by 'device list'.")
 @server_options

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import shutil
+import time
 from dataclasses import dataclass
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
 
 import click
 import httpx
 
 from ccsync.agent.config import load_config
+
+if TYPE_CHECKING:
+    from ccsync.usage.loader import Scan
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,14 +25,14 @@ class Check:
     required: bool = True
 
 
-def _data_checks(claude_dirs: tuple[str, ...]) -> list[Check]:
+def _data_checks(claude_dirs: tuple[str, ...]) -> tuple[list[Check], Scan | None]:
     from ccsync.usage.discovery import NoDataDirsError, find_transcripts, resolve_data_dirs
     from ccsync.usage.loader import scan
 
     try:
         roots = resolve_data_dirs(claude_dirs)
     except NoDataDirsError as exc:
-        return [Check(False, "Claude data directories", str(exc))]
+        return [Check(False, "Claude data directories", str(exc))], None
     if not roots:
         return [
             Check(
@@ -35,7 +40,7 @@ def _data_checks(claude_dirs: tuple[str, ...]) -> list[Check]:
                 "Claude data directories",
                 "none found: use Claude Code once, or set CLAUDE_CONFIG_DIR / --claude-dir",
             )
-        ]
+        ], None
     files = find_transcripts(roots)
     found = scan(roots, count_lines=True)
     stats = found.stats
@@ -53,6 +58,72 @@ def _data_checks(claude_dirs: tuple[str, ...]) -> list[Check]:
                 f"{stats.malformed + stats.invalid:,} lines with usage skipped ({dict(sorted(stats.by_reason.items()))})",
             )
         )
+    return checks, found
+
+
+def _price_checks(found: Scan | None, today: date) -> list[Check]:
+    """Which price table is in use, how old it is, and the models it cannot price."""
+    from ccsync.prices import installed_prices
+    from ccsync.usage.entry import SYNTHETIC_MODEL
+    from ccsync.usage.loader import read_cost_states
+
+    installed = installed_prices()
+    table = installed.table
+    checks = []
+    if installed.problem:
+        checks.append(
+            Check(
+                False,
+                "your price table",
+                f"{installed.problem}; the packaged one is used (`ccsync prices update` "
+                "writes a new one)",
+                required=False,
+            )
+        )
+    where = "packaged" if installed.origin == "packaged" else f"yours, {installed.path}"
+    if installed.older:
+        where += f" (newer than yours, {installed.path})"
+    try:
+        age = f", {(today - date.fromisoformat(table.built)).days} days old"
+    except ValueError:
+        age = ""
+    checks.append(
+        Check(True, f"prices: {where}, built {table.built or '?'}{age}, {len(table)} models")
+    )
+    checks.append(Check(True, f"prices from {table.source}"))
+    if found is None:
+        return checks
+    counts: dict[str, int] = {}
+    sources: set[str] = set()
+    for entry in found.entries:
+        model = entry.model
+        if model is None or model == SYNTHETIC_MODEL or entry.total_tokens == 0:
+            continue
+        if table.find(model) is None:
+            counts[model] = counts.get(model, 0) + 1
+            sources.add(entry.source)
+    if not counts:
+        checks.append(Check(True, "every model in your transcripts has a price"))
+        return checks
+    recorded: dict[str, float] = {}
+    for models in read_cost_states(sorted(sources)).values():
+        for model, cost in models.items():
+            if model in counts:
+                recorded[model] = recorded.get(model, 0.0) + cost
+    described = ", ".join(
+        f"{model} ({count:,} entries"
+        + (f", Claude Code recorded ${recorded[model]:,.4f}" if model in recorded else "")
+        + ")"
+        for model, count in sorted(counts.items())
+    )
+    checks.append(
+        Check(
+            False,
+            f"no price for {described}",
+            "their cost counts as $0 in reports; `ccsync prices update` may know them",
+            required=False,
+        )
+    )
     return checks
 
 
@@ -71,20 +142,27 @@ def _agent_checks(state_dir: str) -> list[Check]:
                 required=False,
             )
         ]
+    from ccsync.agent.identity import last_resync
+
     state = AgentState(path)
     try:
         waiting = state.outbox_size()
         followed = len(state.files())
+        resync = last_resync(state)
     finally:
         state.close()
     advice = "" if not waiting else "lines wait for the server: is it reachable (see below)?"
-    return [
+    checks = [
         Check(
             waiting == 0,
             f"agent: following {followed} files, {waiting} lines waiting to be sent",
             advice,
         )
     ]
+    if resync is not None:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(float(resync.get("at") or 0)))
+        checks.append(Check(True, f"agent read everything again on {when}: {resync.get('reason')}"))
+    return checks
 
 
 def _server_checks(server: str, token: str | None) -> list[Check]:
@@ -206,8 +284,10 @@ def _tools_and_hook() -> list[Check]:
 def doctor(server: str | None, token: str | None, claude_dirs: tuple[str, ...]) -> None:
     """Check the Claude data, the agent, the server, the tools and the hook."""
     config = load_config(server=server, token=token, claude_dirs=claude_dirs)
+    data, found = _data_checks(config.claude_dirs)
     checks = [
-        *_data_checks(config.claude_dirs),
+        *data,
+        *_price_checks(found, datetime.now(UTC).date()),
         *_agent_checks(str(config.state_dir)),
         *_server_checks(config.server, config.token),
         *_tools_and_hook(),

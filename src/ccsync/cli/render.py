@@ -96,8 +96,13 @@ def render(kind: ReportKind, report: Report, console: Console, breakdown: bool =
     unpriced = totals.get("unpricedModels")
     if unpriced:
         console.print(
-            f"[yellow]No price known for {', '.join(unpriced)}: their tokens count, their cost is $0.[/]"
+            f"[yellow]No price known for {', '.join(unpriced)}: their tokens count, the costs "
+            "above leave them out (ccsync prices update may know them).[/]"
         )
+    recorded = totals.get("claudeCodeCostUSD")
+    if recorded:
+        spent = ", ".join(f"{model} ${cost:,.4f}" for model, cost in sorted(recorded.items()))
+        console.print(f"[yellow]Claude Code itself recorded: {spent} (not in the costs above).[/]")
 
 
 def _numbers(row: dict[str, Any], cost: float, columns: tuple[str, ...]) -> list[str]:

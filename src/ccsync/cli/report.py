@@ -16,7 +16,7 @@ from ccsync.clock import SystemClock
 from ccsync.collector import paused
 from ccsync.usage import BlocksOptions, ReportKind, ReportOptions, build_report
 from ccsync.usage.discovery import NoDataDirsError
-from ccsync.usage.loader import Scan, scan_dirs
+from ccsync.usage.loader import Scan, read_cost_states, scan_dirs
 from ccsync.usage.pricing import CostMode
 from ccsync.usage.reports import Order, Report, Weekday
 from ccsync.usage.timestamps import UnknownTimezoneError, resolve_timezone
@@ -120,6 +120,34 @@ def _options(**kwargs: Any) -> ReportOptions:
     )
 
 
+def _with_prices(options: ReportOptions) -> ReportOptions:
+    """The options with the installation's price table (``ccsync prices update``)."""
+    from ccsync.prices import installed_prices
+
+    installed = installed_prices()
+    if installed.problem:
+        click.echo(f"warning: {installed.problem}; using the packaged prices", err=True)
+    return replace(options, prices=installed.table)
+
+
+def _build(
+    kind: ReportKind, found: Scan, options: ReportOptions, blocks: BlocksOptions | None = None
+) -> Report:
+    """The report; where models had no price, with Claude Code's own cost of them (the
+    ``cost-state`` lines of the transcripts that used them) beside ccusage's numbers."""
+    now = SystemClock().now_ms()
+    result = build_report(kind, found.entries, options, now, blocks)
+    totals = result.get("totals")
+    unpriced = set(totals.get("unpricedModels") or ()) if isinstance(totals, dict) else set()
+    if unpriced:
+        sources = {entry.source for entry in found.entries if entry.model in unpriced}
+        recorded = read_cost_states(sorted(sources))
+        if recorded:
+            options = replace(options, recorded_costs=recorded)
+            result = build_report(kind, found.entries, options, now, blocks)
+    return result
+
+
 def _scan(claude_dirs: tuple[str, ...], as_json: bool) -> Scan:
     # Tables end with what was skipped; JSON has no place for it, so lines go uncounted.
     count_lines = not as_json
@@ -185,7 +213,7 @@ def _period_command(kind: ReportKind, help_text: str, weekly: bool = False) -> c
             return
         with paused():
             found = _scan(kwargs["claude_dirs"], kwargs["as_json"])
-            result = build_report(kind, found.entries, options, SystemClock().now_ms())
+            result = _build(kind, found, _with_prices(options))
             _emit(kind, result, found, kwargs["as_json"], kwargs["breakdown"])
 
     command = _common_options(run)
@@ -254,7 +282,5 @@ def blocks_command(**kwargs: Any) -> None:
     )
     with paused():
         found = _scan(kwargs["claude_dirs"], kwargs["as_json"])
-        result = build_report(
-            ReportKind.BLOCKS, found.entries, options, SystemClock().now_ms(), blocks
-        )
+        result = _build(ReportKind.BLOCKS, found, _with_prices(options), blocks)
         _emit(ReportKind.BLOCKS, result, found, kwargs["as_json"], kwargs["breakdown"])

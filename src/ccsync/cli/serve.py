@@ -46,6 +46,11 @@ from ccsync.settings import Settings, SettingsError, mask_url
     "or *.example.com (repeatable; CCSYNC_ALLOWED_HOSTS).",
 )
 @click.option(
+    "--max-runs",
+    type=click.IntRange(1, 1000),
+    help="Cron runs at once in this server process (CCSYNC_MAX_RUNS; default 4).",
+)
+@click.option(
     "--log-level",
     type=click.Choice(["debug", "info", "warning", "error"]),
     default="info",
@@ -61,6 +66,7 @@ def serve(
     claude_dirs: tuple[str, ...],
     allow_commands: bool,
     allowed_hosts: tuple[str, ...],
+    max_runs: int | None,
     log_level: str,
 ) -> None:
     """Run the server: REST and WebSocket at http://HOST:PORT/ (OpenAPI at /docs)."""
@@ -80,6 +86,7 @@ def serve(
                 local_agent=False if no_local_agent else None,
                 allow_commands=True if allow_commands else None,
                 allowed_hosts=allowed_hosts or None,
+                max_runs=max_runs,
             )
             .validated()
         )

@@ -18,6 +18,12 @@ def _clock(value: str | None) -> str:
     return value[11:16] + "Z" if value else "-"
 
 
+def _partial(part: dict[str, Any]) -> str:
+    """What a cost leaves out: the models no price table knows."""
+    unpriced = part.get("unpricedModels") or []
+    return f" + unpriced {', '.join(unpriced)}" if unpriced else ""
+
+
 def render(window: dict[str, Any], usage: dict[str, Any]) -> Group:
     """The window as a few lines, then the devices as a table."""
     lines = Text()
@@ -27,7 +33,7 @@ def render(window: dict[str, Any], usage: dict[str, Any]) -> Group:
         )
         minutes = int((window.get("resetInSeconds") or 0) // 60)
         lines.append(f"   resets in {minutes // 60}h{minutes % 60:02d}m\n")
-        lines.append(f"{window['tokens']:,} tokens   ${window['costUSD']:,.2f}")
+        lines.append(f"{window['tokens']:,} tokens   ${window['costUSD']:,.2f}{_partial(window)}")
         rate = window.get("burnRate")
         if rate:
             lines.append(
@@ -51,7 +57,10 @@ def render(window: dict[str, Any], usage: dict[str, Any]) -> Group:
             f"\nofficial {name}: {official['usedPercentage']:.0f}% (from {official['source']}, {age // 60} min ago)"
         )
     today = window.get("today") or {}
-    lines.append(f"\ntoday: {today.get('tokens', 0):,} tokens, ${today.get('costUSD', 0):,.2f}")
+    lines.append(
+        f"\ntoday: {today.get('tokens', 0):,} tokens, ${today.get('costUSD', 0):,.2f}"
+        f"{_partial(today)}"
+    )
     table = Table(title="Devices", title_justify="left")
     for column in ("device", "online", "window tokens", "share", "today", "last push"):
         table.add_column(

@@ -7,27 +7,194 @@ ordinary characters of the argument they stand in.
 
 Programs: ``claude`` and ``ccusage`` (bare names, found on the server's ``PATH``) always;
 anything else only when the server runs with ``--allow-commands``.
+
+``claude`` jobs are *confined* unless the server runs with ``--allow-commands``: their
+words are parsed the way Claude Code's own parser reads them (``--flag value`` and
+``--flag=value``, ``-p`` anywhere, the prompt anywhere) and may use only the flags of
+``CLAUDE_ALLOWED_FLAGS``, or be exactly one of ``CLAUDE_STANDALONE``. Anything that can
+run programs, load settings, plugins or MCP servers, widen file access, change
+permissions or tools, or reach other sessions is refused with the flag's name, and so is
+any flag this table does not know. The check runs when a job is created or changed, when
+a command is validated, and again right before each run (a job stored by an older
+version does not run a flag that is refused now).
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 import shlex
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Final, Literal
 
 Program = Literal["claude", "ccusage", "other"]
 
 MAX_COMMAND_CHARS = 8_192
-CLAUDE_HEADLESS_FLAGS = frozenset({"-p", "--print"})
-CLAUDE_NON_INTERACTIVE = frozenset(
-    {"auth", "doctor", "mcp", "update", "--version", "-v", "--help", "-h"}
-)
-"""First arguments that make ``claude`` run and exit without a prompt."""
+LIFTED_BY = "the server's --allow-commands lifts this restriction"
+EXAMPLE = "claude -p 'Reply with OK' --model haiku --output-format json"
 
 
 class CommandError(ValueError):
     """A command that cannot run; the message says why and what would."""
+
+
+def _one_of(*choices: str) -> Callable[[str], str | None]:
+    def check(value: str) -> str | None:
+        return None if value in choices else f"one of {', '.join(choices)}"
+
+    return check
+
+
+def _whole_number(value: str) -> str | None:
+    return (
+        None
+        if value.isascii() and value.isdigit() and 1 <= int(value) <= 10_000
+        else ("a whole number from 1 to 10000")
+    )
+
+
+def _amount(value: str) -> str | None:
+    try:
+        amount = float(value)
+    except ValueError:
+        amount = math.nan
+    return None if math.isfinite(amount) and amount > 0 else "a positive number of dollars"
+
+
+def _text(value: str) -> str | None:
+    return None if value.strip() else "some text"
+
+
+@dataclass(frozen=True, slots=True)
+class ClaudeFlag:
+    """A flag a confined ``claude`` job may give."""
+
+    takes_value: bool
+    why: str
+    """Why it is safe (the documentation's table)."""
+    check: Callable[[str], str | None] | None = None
+    """The value's rule: ``None`` when fine, else what the value must be."""
+
+
+_HEADLESS = ClaudeFlag(False, "headless: print the answer and exit (`--print=…` is refused)")
+_MODEL = ClaudeFlag(True, "which model answers", _text)
+
+CLAUDE_ALLOWED_FLAGS: Final[Mapping[str, ClaudeFlag]] = {
+    # headless mode: the only way a job runs claude (interactive sessions wait for a terminal)
+    "-p": _HEADLESS,
+    "--print": _HEADLESS,
+    # which model answers, and which one when it is overloaded
+    "--model": _MODEL,
+    "--fallback-model": _MODEL,
+    # the shape of what is printed: text, one JSON result, or JSON lines
+    "--output-format": ClaudeFlag(
+        True, "text, json or stream-json output", _one_of("text", "json", "stream-json")
+    ),
+    # more of the same output (stream-json needs it; json prints every message)
+    "--verbose": ClaudeFlag(False, "prints every message"),
+    # token-by-token events in stream-json output
+    "--include-partial-messages": ClaudeFlag(False, "partial messages in stream-json"),
+    # limits: they only make a run stop sooner
+    "--max-turns": ClaudeFlag(True, "stops after N agentic turns", _whole_number),
+    "--max-budget-usd": ClaudeFlag(True, "stops at a spend in dollars", _amount),
+    # text given to the model: words, never files or programs
+    "--append-system-prompt": ClaudeFlag(True, "text added to the system prompt", _text),
+    "--system-prompt": ClaudeFlag(True, "text that replaces the system prompt", _text),
+    "--json-schema": ClaudeFlag(True, "a JSON schema the answer is validated against", _text),
+    # doing less: no transcript written, no hooks/plugins/MCP/CLAUDE.md, no slash commands
+    "--no-session-persistence": ClaudeFlag(False, "writes no session transcript"),
+    "--bare": ClaudeFlag(False, "skips hooks, plugins, MCP servers and CLAUDE.md"),
+    "--disable-slash-commands": ClaudeFlag(False, "turns skills and slash commands off"),
+}
+"""The flags of a confined ``claude`` job, each with whether it takes a value."""
+
+CLAUDE_STANDALONE: Final = frozenset(
+    {
+        ("--version",),
+        ("-v",),
+        ("--help",),
+        ("-h",),
+        ("auth", "status"),
+        ("auth", "status", "--json"),
+        ("auth", "status", "--text"),
+    }
+)
+"""Whole argument lists (after ``claude``) that print something and exit, read-only."""
+
+CLAUDE_SUBCOMMANDS: Final[Mapping[str, str]] = {
+    "agents": "it manages agents",
+    "auth": "it changes claude's login (only `claude auth status` may run)",
+    "config": "it changes claude's settings",
+    "doctor": "it checks and repairs the installation interactively",
+    "install": "it installs software",
+    "mcp": "it adds and runs MCP servers, which are programs",
+    "migrate-installer": "it changes the installation",
+    "plugin": "it installs plugins, whose hooks and servers are programs",
+    "plugins": "it installs plugins, whose hooks and servers are programs",
+    "remote-control": "it lets another machine drive claude",
+    "setup-token": "it makes a login token",
+    "update": "it installs software",
+    "upgrade": "it installs software",
+}
+"""Words claude takes as a subcommand when they come first among the non-flag words, with
+the reason jobs may not run them. Refused as a prompt too: ``claude -p update`` would
+update claude, not ask about it."""
+
+CLAUDE_NON_INTERACTIVE: Final = frozenset(CLAUDE_SUBCOMMANDS) | {"--version", "-v", "--help", "-h"}
+"""First words that make claude run and exit without a prompt (with ``--allow-commands``)."""
+
+CLAUDE_REFUSED_FLAGS: Final[Mapping[str, str]] = {
+    "--dangerously-skip-permissions": "it lets claude run any tool without asking",
+    "--allow-dangerously-skip-permissions": "it lets claude run any tool without asking",
+    "--permission-mode": "it changes what claude may do without asking",
+    "--permission-prompt-tool": "it hands permission decisions to an MCP tool",
+    "--settings": "it loads settings, whose hooks run programs",
+    "--setting-sources": "it chooses which settings (and hooks) load",
+    "--mcp-config": "it starts MCP servers, which are programs",
+    "--strict-mcp-config": "it chooses which MCP servers start",
+    "--mcp-debug": "it configures MCP servers",
+    "--plugin-dir": "it loads plugins, whose hooks and servers are programs",
+    "--add-dir": "it widens the files claude may read and change",
+    "--allowedTools": "it grants tools (Bash among them) without asking",
+    "--allowed-tools": "it grants tools (Bash among them) without asking",
+    "--disallowedTools": "it changes the tool permissions",
+    "--disallowed-tools": "it changes the tool permissions",
+    "--tools": "it changes the tools claude has",
+    "--agents": "it defines agents with their own tools and permissions",
+    "--agent": "it selects an agent with its own tools and permissions",
+    "--ide": "it connects claude to an IDE",
+    "--chrome": "it connects claude to a browser",
+    "--continue": "it continues another session",
+    "-c": "it continues another session",
+    "--resume": "it resumes another session",
+    "-r": "it resumes another session",
+    "--fork-session": "it works on another session",
+    "--session-id": "it names the session, which may be another one",
+    "--from-pr": "it resumes a session from a pull request",
+    "--teleport": "it resumes a remote session",
+    "--remote": "it starts a remote session",
+    "--system-prompt-file": "it reads a file",
+    "--append-system-prompt-file": "it reads a file",
+    "--debug": "it writes debug logs",
+    "-d": "it writes debug logs",
+    "--debug-file": "it writes a file",
+    "--input-format": "jobs have no input stream",
+    "--replay-user-messages": "jobs have no input stream",
+    "--betas": "it changes the API requests",
+    "--worktree": "it creates git worktrees",
+    "-w": "it creates git worktrees",
+    "--tmux": "it starts terminal sessions",
+    "--init": "it runs setup hooks",
+    "--init-only": "it runs setup hooks",
+    "--maintenance": "it runs maintenance hooks",
+    "--file": "it downloads files",
+    "--version": "it stands alone: claude --version",
+    "-v": "it stands alone: claude -v",
+    "--help": "it stands alone: claude --help",
+    "-h": "it stands alone: claude -h",
+}
+"""Flags known to be refused, with the reason the error gives (an unknown flag is refused too)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +229,7 @@ class Command:
 def parse_command(text: str) -> Command:
     """Split ``text`` into words; ``CommandError`` when it has none or cannot be split."""
     if not text.strip():
-        raise CommandError("the command is empty; e.g. claude -p 'Reply with OK' --model haiku")
+        raise CommandError(f"the command is empty; e.g. {EXAMPLE}")
     if len(text) > MAX_COMMAND_CHARS:
         raise CommandError(f"the command is longer than {MAX_COMMAND_CHARS} characters")
     if "\x00" in text:
@@ -72,7 +239,7 @@ def parse_command(text: str) -> Command:
     except ValueError as exc:  # "No closing quotation", "No escaped character"
         raise CommandError(f"cannot split the command into words: {exc}") from None
     if not argv:
-        raise CommandError("the command has no words; e.g. claude -p 'Reply with OK'")
+        raise CommandError(f"the command has no words; e.g. {EXAMPLE}")
     return Command(text=text, argv=argv)
 
 
@@ -83,11 +250,89 @@ def check_allowed(command: Command, allow_commands: bool) -> None:
             f"{command.argv[0]!r} is not claude or ccusage: other programs run only when the "
             "server is started with --allow-commands"
         )
-    if command.program == "claude":
-        args = command.argv[1:]
-        headless = any(a in CLAUDE_HEADLESS_FLAGS or a.startswith("--print=") for a in args)
+    if command.program != "claude":
+        return
+    args = command.argv[1:]
+    if allow_commands:
+        headless = any(a in ("-p", "--print") for a in args)
         if not headless and not (args and args[0] in CLAUDE_NON_INTERACTIVE):
-            raise CommandError(
-                "claude jobs run headless: add -p (--print) and a prompt, e.g. "
-                "claude -p 'Reply with OK' --model haiku --output-format json"
-            )
+            raise _not_headless()
+        return
+    if args in CLAUDE_STANDALONE:
+        return
+    check_claude_args(args)
+
+
+def check_claude_args(args: tuple[str, ...]) -> None:
+    """``CommandError`` unless ``args`` (after ``claude``) are a confined headless request."""
+    if args and args[0] in CLAUDE_SUBCOMMANDS:
+        raise _subcommand(args[0])
+    headless = False
+    operands: list[str] = []
+    index = 0
+    while index < len(args):
+        word = args[index]
+        index += 1
+        if word == "--":  # every later word is a prompt word, whatever it looks like
+            operands.extend(args[index:])
+            break
+        if not word.startswith("-") or word == "-":
+            operands.append(word)
+            continue
+        name, has_value, value = word.partition("=") if word.startswith("--") else (word, "", "")
+        flag = CLAUDE_ALLOWED_FLAGS.get(name)
+        if flag is None:
+            raise _refused(name)
+        if not flag.takes_value:
+            if has_value:
+                raise CommandError(f"claude flag {name} takes no value: write {name}, not {word}")
+            headless = headless or flag is _HEADLESS
+            continue
+        if not has_value:
+            if index >= len(args):
+                raise CommandError(f"claude flag {name} needs a value, e.g. {name} VALUE")
+            value = args[index]
+            index += 1
+            if value.startswith("-") or value in CLAUDE_SUBCOMMANDS:
+                raise CommandError(
+                    f"the value of claude flag {name} looks like a flag or a subcommand "
+                    f"({value!r}): write it as {name}={value}"
+                )
+        if flag.check is not None and (rule := flag.check(value)) is not None:
+            raise CommandError(f"claude flag {name} takes {rule}, not {value!r}")
+    if operands and operands[0] in CLAUDE_SUBCOMMANDS:
+        if not headless:
+            raise _subcommand(operands[0])
+        raise CommandError(
+            f"claude would take {operands[0]!r} as its {operands[0]} subcommand, not as a "
+            f"prompt: jobs may not run it ({LIFTED_BY}); reword the prompt"
+        )
+    if not headless:
+        raise _not_headless()
+    if not operands or not operands[0].strip():
+        raise CommandError(f"claude -p needs a prompt, e.g. {EXAMPLE}")
+    if len(operands) > 1:
+        words = ", ".join(repr(w) for w in operands)
+        raise CommandError(
+            f"claude takes one prompt, but the command has {len(operands)} words outside "
+            f"flags ({words}): quote the prompt"
+        )
+
+
+def _refused(name: str) -> CommandError:
+    reason = CLAUDE_REFUSED_FLAGS.get(name, "it is not on the allow-list of claude jobs")
+    allowed = ", ".join(sorted(CLAUDE_ALLOWED_FLAGS))
+    return CommandError(
+        f"claude flag {name} is refused: {reason}. Jobs may use {allowed} ({LIFTED_BY})"
+    )
+
+
+def _subcommand(name: str) -> CommandError:
+    return CommandError(
+        f"claude {name} is refused: {CLAUDE_SUBCOMMANDS[name]}. Jobs run claude headless "
+        f"(-p and a prompt) ({LIFTED_BY})"
+    )
+
+
+def _not_headless() -> CommandError:
+    return CommandError(f"claude jobs run headless: add -p (--print) and a prompt, e.g. {EXAMPLE}")

@@ -159,8 +159,11 @@ def next_run_ms(job: JobRecord, after_ms: int, zone: tzinfo) -> int | None:
         return None
 
 
-def job_to_json(job: JobRecord, *, zone_name: str, next_ms: int | None) -> dict[str, Any]:
-    """A job as the API shows it (``timezone`` is the zone in effect)."""
+def job_to_json(
+    job: JobRecord, *, zone_name: str, next_ms: int | None, with_output: bool = True
+) -> dict[str, Any]:
+    """A job as the API shows it (``timezone`` is the zone in effect). ``with_output=False``
+    (readers that are not admins): ``errorMessage`` is null, as it holds a run's error text."""
     return {
         "id": job.id,
         "name": job.name,
@@ -173,14 +176,20 @@ def job_to_json(job: JobRecord, *, zone_name: str, next_ms: int | None) -> dict[
         "status": job.status,
         "lastRun": None if job.last_run_ms is None else iso_millis(job.last_run_ms),
         "nextRun": None if next_ms is None else iso_millis(next_ms),
-        "errorMessage": job.error_message,
+        "errorMessage": job.error_message if with_output else None,
         "options": job.options,
         "createdAt": iso_millis(job.created_ms),
         "updatedAt": iso_millis(job.updated_ms),
     }
 
 
-def run_to_json(run: RunRecord) -> dict[str, Any]:
+def run_to_json(run: RunRecord, *, with_output: bool = True) -> dict[str, Any]:
+    """A run as the API shows it. ``with_output=False`` (readers that are not admins):
+    ``output`` and ``error`` are null and Claude's answer is left out of ``details``, as a
+    program's output may hold anything it read."""
+    details = run.details
+    if not with_output and isinstance(details.get("claude"), dict):
+        details = {**details, "claude": {**details["claude"], "result": None}}
     return {
         "id": run.id,
         "jobId": run.job_id,
@@ -194,7 +203,9 @@ def run_to_json(run: RunRecord) -> dict[str, Any]:
         "status": run.status,
         "success": run.status == "succeeded",
         "exitCode": run.exit_code,
-        "output": run.output,
-        "error": run.error,
-        "details": run.details,
+        "output": run.output if with_output else None,
+        "error": run.error if with_output else None,
+        "outputHidden": not with_output,
+        "details": details,
+        "processGroup": run.process_group,
     }

@@ -6,6 +6,9 @@
 - ``ccusage blocks --json`` jobs: the blocks are ingested as the server host's device.
 - Warm-ups first decide (``warmup.decide``) whether the account's window needs starting.
 - Anything else runs only on a server started with ``--allow-commands``.
+
+Every program runs in the server's environment minus its secrets (``environment``), and
+its command is checked again right before it runs (``commands.check_allowed``).
 """
 
 from __future__ import annotations
@@ -25,8 +28,15 @@ from ccsync.ingest import IngestService
 from ccsync.private import private_dir
 from ccsync.reporting import Reporter
 from ccsync.scheduler.claude import AuthStatus, ClaudeResult, parse_auth_status, parse_result
-from ccsync.scheduler.commands import Command, CommandError, check_allowed, parse_command
-from ccsync.scheduler.process import ProcessResult, run_process
+from ccsync.scheduler.commands import (
+    Command,
+    CommandError,
+    Program,
+    check_allowed,
+    parse_command,
+)
+from ccsync.scheduler.environment import child_environment
+from ccsync.scheduler.process import OnStart, ProcessResult, run_process
 from ccsync.scheduler.warmup import (
     Decision,
     WarmupPolicy,
@@ -97,9 +107,18 @@ class Executor:
         self.allow_commands = allow_commands
         self.workdir = workdir
         self.env = env
+        """The server's environment jobs start from (``None``: this process's, when they run)."""
         self.sleep = sleep
 
-    async def run(self, job: JobRecord, zone: tzinfo) -> Outcome:
+    async def run(
+        self,
+        job: JobRecord,
+        zone: tzinfo,
+        on_start: OnStart | None = None,
+        run_tag: str | None = None,
+    ) -> Outcome:
+        """Run ``job`` once; ``on_start`` is told its process group id when it starts, and
+        the program's environment carries ``run_tag`` (``CCSYNC_RUN``)."""
         try:
             command = parse_command(job.command)
             check_allowed(command, self.allow_commands)
@@ -117,7 +136,7 @@ class Executor:
                 WARMUP_TIMEOUT_SECONDS if job.kind == "warmup" else DEFAULT_TIMEOUT_SECONDS,
             )
         )
-        result = await self._run(command, timeout)
+        result = await self._run(command, timeout, on_start, run_tag)
         if job.kind == "warmup":
             details["sent"] = result.exit_code is not None or result.timed_out
         return await self._interpret(command, result, details)
@@ -127,22 +146,29 @@ class Executor:
         result = await run_process(
             ["claude", "auth", "status", "--json"],
             timeout=AUTH_TIMEOUT_SECONDS,
-            env=self.env,
+            env=self.environment("claude"),
             keep_bytes=65_536,
         )
         if result.error is not None or result.timed_out:
             return None
         return parse_auth_status(result.stdout, result.exit_code)
 
+    def environment(self, program: Program, run_tag: str | None = None) -> dict[str, str]:
+        """What a job running ``program`` gets: the server's environment minus its secrets."""
+        return child_environment(os.environ if self.env is None else self.env, program, run_tag)
+
     # -- running -------------------------------------------------------------------------
-    async def _run(self, command: Command, timeout: float) -> ProcessResult:
+    async def _run(
+        self, command: Command, timeout: float, on_start: OnStart | None, run_tag: str | None
+    ) -> ProcessResult:
         private_dir(self.workdir)
         return await run_process(
             command.argv,
             timeout=timeout,
             cwd=self.workdir,
-            env=self.env,
+            env=self.environment(command.program, run_tag),
             keep_bytes=CAPTURE_BYTES,
+            on_start=on_start,
         )
 
     async def _interpret(
@@ -268,8 +294,3 @@ def _keep(text: str, limit: int) -> str:
 
 def _tail(text: str, limit: int) -> str:
     return text if len(text) <= limit else "…" + text[-limit:]
-
-
-def child_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment jobs run in: the server's own (PATH, HOME, Claude's credentials)."""
-    return {**os.environ, **(extra or {})}

@@ -1,6 +1,8 @@
 """Run one program as an argument vector: timeout, process group, capped output.
 
-The program runs in a session (and process group) of its own, with no stdin. On timeout,
+The program runs in a session (and process group) of its own, with no stdin; its process
+group id (its pid) is handed to ``on_start`` as soon as it runs, so a caller can record
+it (a server that dies mid-run leaves it behind for the next one to stop). On timeout,
 or when the awaiting task is cancelled (server shutdown), the whole group gets SIGTERM,
 then SIGKILL after a grace period: whatever the program started dies with it. Output is
 read as it comes, so a chatty program never blocks on a full pipe; beyond ``keep_bytes``
@@ -15,12 +17,15 @@ import os
 import shutil
 import signal
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 KILL_GRACE_SECONDS = 5.0
 READ_CHUNK = 65_536
+
+OnStart = Callable[[int], Awaitable[None]]
+"""Told the process group id of a program that started."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +81,7 @@ async def run_process(
     env: Mapping[str, str] | None = None,
     keep_bytes: int = 1 << 20,
     kill_grace: float = KILL_GRACE_SECONDS,
+    on_start: OnStart | None = None,
 ) -> ProcessResult:
     """Run ``argv`` (never through a shell) and wait for it, at most ``timeout`` seconds."""
     args = tuple(argv)
@@ -102,6 +108,8 @@ async def run_process(
     readers = asyncio.gather(out.drain(process.stdout), err.drain(process.stderr))
     timed_out = False
     try:
+        if on_start is not None:
+            await on_start(process.pid)
         try:
             async with asyncio.timeout(timeout):
                 await process.wait()
@@ -117,7 +125,7 @@ async def run_process(
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(1.0):
                     await asyncio.shield(readers)
-    except asyncio.CancelledError:
+    except BaseException:  # cancelled (server shutdown), or on_start failed: stop the group
         await asyncio.shield(_stop_group(process, min(kill_grace, 2.0)))
         readers.cancel()
         raise

@@ -9,27 +9,28 @@ processes on one Redis and one database run each tick once. A tick missed while 
 server ran is not made up (as cron); ticks missed while the loop was busy are coalesced
 into the latest one.
 
-A run is a task the scheduler owns: a manual ``execute`` waits for it, but a client that
-goes away does not stop it; shutting the server down does (the process group is stopped
-and the run recorded as cancelled).
+Runs belong to the ``runner``: capped in number (at most ``max_runs`` at once in this
+process, one per job across replicas), recorded, and closed as lost when the server
+process that ran them died (checked when the loop starts and every minute after).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import os
 import secrets
 import socket
-from collections.abc import Coroutine
 from datetime import tzinfo
-from typing import Any, Protocol
+from typing import Any
 
-from ccsync import events
 from ccsync.clock import Clock
+from ccsync.live_keys import cron_claim
 from ccsync.reporting import SETTING_TIMEZONE
+from ccsync.scheduler import orphans
+from ccsync.scheduler.capacity import DEFAULT_MAX_RUNS
+from ccsync.scheduler.commands import CommandError, check_allowed, parse_command
 from ccsync.scheduler.definitions import (
     JobError,
     JobSpec,
@@ -38,11 +39,12 @@ from ccsync.scheduler.definitions import (
     next_run_ms,
     run_to_json,
 )
-from ccsync.scheduler.execution import Executor, Outcome
+from ccsync.scheduler.execution import Executor
+from ccsync.scheduler.runner import CLAIM_TTL_SECONDS, Runner, RunObserver
 from ccsync.scheduler.schedule import Schedule, ScheduleError
 from ccsync.storage import StorageUnavailableError
 from ccsync.storage.history.base import HistoryStore
-from ccsync.storage.history.jobs import JobRecord, JobStatus, RunRecord, RunTrigger
+from ccsync.storage.history.jobs import JobRecord, RunRecord
 from ccsync.storage.live.base import LiveStore
 from ccsync.usage.timestamps import UnknownTimezoneError, iso_millis, resolve_timezone
 
@@ -50,24 +52,12 @@ log = logging.getLogger("ccsync.scheduler")
 
 POLL_SECONDS = 1.0
 """How often the loop looks for changed jobs when no fire time comes sooner."""
-CLAIM_TTL_SECONDS = 600.0
-KEEP_RUNS = 500
-"""Runs kept per job (older ones are deleted)."""
 MAX_CATCH_UP = 10_000
 RETRY_SECONDS = 5.0
-SHUTDOWN_SECONDS = 10.0
 
 
 class JobNotFoundError(LookupError):
     pass
-
-
-class RunObserver(Protocol):
-    """Told about what the scheduler does (Prometheus counters)."""
-
-    def run_finished(self, run: RunRecord) -> None: ...
-
-    def tick_taken(self, won: bool) -> None: ...
 
 
 def instance_id() -> str:
@@ -86,6 +76,7 @@ class Scheduler:
         allow_commands: bool,
         instance: str | None = None,
         observer: RunObserver | None = None,
+        max_runs: int = DEFAULT_MAX_RUNS,
     ) -> None:
         self.history = history
         self.jobs = history.jobs
@@ -94,22 +85,36 @@ class Scheduler:
         self.clock = clock
         self.allow_commands = allow_commands
         self.instance = instance or instance_id()
+        self.runner = Runner(
+            self.jobs, live, executor, clock, instance=self.instance, max_runs=max_runs
+        )
         self.observer = observer
-        self._tasks: set[asyncio.Task[RunRecord | None]] = set()
-        self._busy: set[str] = set()
         self._changed = asyncio.Event()
         self._cursors: dict[str, int] = {}
         self._last_tick_ms: int | None = None
         self._next_fire: tuple[int, str] | None = None
         self._claims = {"won": 0, "lost": 0}
 
-    # -- definitions ---------------------------------------------------------------------
-    async def list_jobs(self) -> list[dict[str, Any]]:
-        default = await self._default_zone()
-        return [self._describe(job, default) for job in await self.jobs.list_jobs()]
+    @property
+    def observer(self) -> RunObserver | None:
+        return self.runner.observer
 
-    async def get_job(self, job_id: str) -> dict[str, Any]:
-        return self._describe(await self._job(job_id), await self._default_zone())
+    @observer.setter
+    def observer(self, value: RunObserver | None) -> None:
+        self.runner.observer = value
+
+    # -- definitions ---------------------------------------------------------------------
+    async def list_jobs(self, *, with_output: bool = True) -> list[dict[str, Any]]:
+        """Every job; ``with_output=False``: without the last run's error text."""
+        default = await self._default_zone()
+        return [
+            self._describe(job, default, with_output=with_output)
+            for job in await self.jobs.list_jobs()
+        ]
+
+    async def get_job(self, job_id: str, *, with_output: bool = True) -> dict[str, Any]:
+        job = await self._job(job_id)
+        return self._describe(job, await self._default_zone(), with_output=with_output)
 
     async def create_job(self, spec: JobSpec) -> dict[str, Any]:
         job = build_job(
@@ -146,14 +151,17 @@ class Scheduler:
         self._changed.set()
 
     async def validate(
-        self, expression: str, timezone: str | None, count: int = 5
+        self, expression: str, timezone: str | None, count: int = 5, command: str | None = None
     ) -> dict[str, Any]:
-        """The schedule normalised and its next fire times; ``JobError`` when unusable."""
+        """The schedule normalised and its next fire times; ``JobError`` when unusable (the
+        schedule, the zone, or ``command`` when given: one this server may not run)."""
         zone_name = timezone or await self._default_zone()
         try:
             schedule = Schedule.parse(expression)
             zone = resolve_timezone(zone_name)
-        except (ScheduleError, UnknownTimezoneError) as exc:
+            if command is not None:
+                check_allowed(parse_command(command), self.allow_commands)
+        except (ScheduleError, UnknownTimezoneError, CommandError) as exc:
             raise JobError(str(exc)) from None
         upcoming = schedule.upcoming(self.clock.now_ms(), zone, count)
         return {
@@ -163,40 +171,59 @@ class Scheduler:
             "nextRuns": [iso_millis(ms) for ms in upcoming],
         }
 
-    async def runs(self, job_id: str, limit: int = 50) -> list[dict[str, Any]]:
+    async def runs(
+        self, job_id: str, limit: int = 50, *, with_output: bool = True
+    ) -> list[dict[str, Any]]:
+        """A job's runs, newest first; ``with_output=False``: without what the program said."""
         await self._job(job_id)
-        return [run_to_json(run) for run in await self.jobs.runs(job_id, limit=limit)]
+        return [
+            run_to_json(run, with_output=with_output)
+            for run in await self.jobs.runs(job_id, limit=limit)
+        ]
 
     # -- running -------------------------------------------------------------------------
     async def execute(self, job_id: str) -> RunRecord:
-        """Run the job now (whether enabled or not) and wait for its record."""
+        """Run the job now (whether enabled or not) and wait for its record; ``BusyError``
+        while it runs (here or on another replica) or this process runs its most runs."""
         job = await self._job(job_id)
-        task = self._spawn(self._perform(job, "manual", None, await self._zone_of(job)))
-        run = await asyncio.shield(task)
-        assert run is not None  # manual runs never collide
-        return run
+        return await self.runner.execute(job, await self._zone_of(job))
 
     async def run(self) -> None:
-        """Fire due jobs until cancelled."""
+        """Close orphaned runs, then fire due jobs until cancelled (and close orphans again
+        every ``orphans.SWEEP_SECONDS``)."""
+        next_sweep = 0
         while True:
             try:
+                if self.clock.now_ms() >= next_sweep:
+                    swept = await self._close_orphans()
+                    delay = orphans.SWEEP_SECONDS if swept else RETRY_SECONDS
+                    next_sweep = self.clock.now_ms() + int(delay * 1000)
                 wake = await self._tick()
             except StorageUnavailableError as exc:
                 log.warning("cron.tick_failed", extra={"error": str(exc)})
                 wake = self.clock.now_ms() + int(RETRY_SECONDS * 1000)
             await self._sleep_until(wake)
 
+    async def _close_orphans(self) -> bool:
+        """One orphan sweep; whether it went through (else it is tried again soon)."""
+        try:
+            await self.runner.close_orphans()
+        except StorageUnavailableError as exc:
+            log.warning("cron.orphan_sweep_failed", extra={"error": str(exc)})
+            return False
+        except Exception:  # a bug in the sweep must not stop the scheduler
+            log.exception("cron.orphan_sweep_failed")
+            return False
+        return True
+
     @property
     def busy(self) -> set[str]:
         """Jobs with a run in progress in this process."""
-        return set(self._busy)
+        return self.runner.capacity.running
 
     async def aclose(self) -> None:
         """Stop every run of this process (each is recorded as cancelled)."""
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=SHUTDOWN_SECONDS)
+        await self.runner.aclose()
 
     async def status(self) -> dict[str, Any]:
         jobs = await self.jobs.list_jobs()
@@ -207,7 +234,8 @@ class Scheduler:
             "instance": self.instance,
             "jobs": len(jobs),
             "enabledJobs": sum(job.enabled for job in jobs),
-            "running": sorted(self._busy),
+            "running": sorted(self.busy),
+            "maxRuns": self.runner.capacity.limit,
             "nextFire": None
             if next_fire is None
             else {
@@ -248,7 +276,7 @@ class Scheduler:
             self._cursors[job.id] = now
             due = _latest_due(schedule, since, now, zone)
             if due is not None:
-                self._spawn(self._fire(job, due, zone))
+                self.runner.spawn(self._fire(job, due, zone))
             upcoming = schedule.next_after(now, zone)
             if upcoming is not None:
                 wake = min(wake, upcoming)
@@ -269,7 +297,7 @@ class Scheduler:
 
     async def _fire(self, job: JobRecord, due_ms: int, zone: tzinfo) -> RunRecord | None:
         try:
-            won = await self.live.claim(f"cron:{job.id}:{due_ms}", CLAIM_TTL_SECONDS)
+            won = await self.live.claim(cron_claim(job.id, due_ms), CLAIM_TTL_SECONDS)
         except StorageUnavailableError as exc:
             # The database still lets one process record the tick.
             log.warning("cron.claim_unavailable", extra={"job": job.id, "error": str(exc)})
@@ -279,96 +307,9 @@ class Scheduler:
             self.observer.tick_taken(won)
         if not won:
             return None
-        if job.id in self._busy:
-            return await self._record_skip(job, due_ms, "the previous run is still running")
-        return await self._perform(job, "schedule", due_ms, zone)
-
-    # -- one run -------------------------------------------------------------------------
-    async def _perform(
-        self, job: JobRecord, trigger: RunTrigger, scheduled_ms: int | None, zone: tzinfo
-    ) -> RunRecord | None:
-        started = await self.jobs.start_run(
-            RunRecord(
-                job_id=job.id,
-                job_kind=job.kind,
-                trigger=trigger,
-                instance=self.instance,
-                started_ms=self.clock.now_ms(),
-                scheduled_ms=scheduled_ms,
-            )
-        )
-        if started is None:
-            return None  # another process recorded this tick first
-        self._busy.add(job.id)
-        log.info("cron.started", extra={"job": job.id, "run": started.id, "trigger": trigger})
-        try:
-            outcome = await self.executor.run(job, zone)
-        except asyncio.CancelledError:
-            outcome = Outcome("cancelled", error="the server stopped during the run")
-            await asyncio.shield(self._finish(job, started, outcome))
-            raise
-        except StorageUnavailableError as exc:
-            outcome = Outcome("failed", error=str(exc))
-        except Exception as exc:  # a bug must not take the scheduler down with it
-            log.exception("cron.run_crashed", extra={"job": job.id})
-            outcome = Outcome("failed", error=f"internal error: {type(exc).__name__}")
-        finally:
-            self._busy.discard(job.id)
-        return await self._finish(job, started, outcome)
-
-    async def _record_skip(self, job: JobRecord, due_ms: int, reason: str) -> RunRecord | None:
-        started = await self.jobs.start_run(
-            RunRecord(
-                job_id=job.id,
-                job_kind=job.kind,
-                trigger="schedule",
-                instance=self.instance,
-                started_ms=self.clock.now_ms(),
-                scheduled_ms=due_ms,
-            )
-        )
-        if started is None:
-            return None
-        return await self._finish(job, started, Outcome("skipped", output=reason))
-
-    async def _finish(self, job: JobRecord, started: RunRecord, outcome: Outcome) -> RunRecord:
-        now = self.clock.now_ms()
-        run = dataclasses.replace(
-            started,
-            ended_ms=now,
-            status=outcome.status,
-            exit_code=outcome.exit_code,
-            output=outcome.output,
-            error=outcome.error,
-            details=outcome.details,
-        )
-        await self.jobs.finish_run(run)
-        failed = run.status in ("failed", "timeout")
-        status: JobStatus = "error" if failed else ("active" if job.enabled else "inactive")
-        await self.jobs.set_job_outcome(job.id, status, run.error if failed else None, now)
-        await self.jobs.prune_runs(job.id, KEEP_RUNS)
-        log.info(
-            "cron.finished",
-            extra={"job": job.id, "run": run.id, "status": run.status, "exit_code": run.exit_code},
-        )
-        with contextlib.suppress(StorageUnavailableError):
-            await self.live.publish(events.cron_job_executed(run_to_json(run), job.name, now))
-        if self.observer is not None:
-            self.observer.run_finished(run)
-        return run
+        return await self.runner.fire(job, due_ms, zone)
 
     # -- helpers -------------------------------------------------------------------------
-    def _spawn(self, work: Coroutine[Any, Any, RunRecord | None]) -> asyncio.Task[RunRecord | None]:
-        task = asyncio.create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._done)
-        return task
-
-    def _done(self, task: asyncio.Task[RunRecord | None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and (exc := task.exception()) is not None:
-            log.error("cron.task_failed", extra={"error": f"{type(exc).__name__}: {exc}"})
-
     async def _job(self, job_id: str) -> JobRecord:
         job = await self.jobs.get_job(job_id)
         if job is None:
@@ -385,14 +326,16 @@ class Scheduler:
         except UnknownTimezoneError:
             return resolve_timezone("UTC")
 
-    def _describe(self, job: JobRecord, default_zone: str) -> dict[str, Any]:
+    def _describe(
+        self, job: JobRecord, default_zone: str, *, with_output: bool = True
+    ) -> dict[str, Any]:
         zone_name = job.timezone or default_zone
         try:
             zone = resolve_timezone(zone_name)
         except UnknownTimezoneError:
             zone_name, zone = "UTC", resolve_timezone("UTC")
         upcoming = next_run_ms(job, self.clock.now_ms(), zone)
-        return job_to_json(job, zone_name=zone_name, next_ms=upcoming)
+        return job_to_json(job, zone_name=zone_name, next_ms=upcoming, with_output=with_output)
 
 
 def _latest_due(schedule: Schedule, since_ms: int, now_ms: int, zone: tzinfo) -> int | None:

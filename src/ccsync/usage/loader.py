@@ -17,6 +17,7 @@ from typing import Protocol
 
 import msgspec
 
+from ccsync.usage.cost_state import merge_readings, parse_cost_states
 from ccsync.usage.discovery import Transcript, context_for, find_transcripts, resolve_data_dirs
 from ccsync.usage.entry import UsageEntry
 from ccsync.usage.parse import ParseStats, parse_buffer
@@ -140,3 +141,16 @@ def scan_dirs(
 ) -> Scan:
     """Resolve the data directories (``discovery.resolve_data_dirs``) and scan them."""
     return scan(resolve_data_dirs(claude_dirs), progress, count_lines=count_lines)
+
+
+def read_cost_states(paths: Sequence[str | Path]) -> dict[str, dict[str, float]]:
+    """Claude Code's own cost per session and model (``cost_state``) in these files;
+    an unreadable file has none."""
+    readings = []
+    for path in sorted({str(p) for p in paths}):
+        try:
+            data = Path(path).read_bytes()
+        except OSError:
+            continue
+        readings.append(parse_cost_states(data))
+    return merge_readings(readings)

@@ -11,7 +11,7 @@ A report is a plain ``dict`` ready for ``json.dumps(..., sort_keys=True)``.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -58,6 +58,9 @@ class ReportOptions:
     order: Order = Order.ASC
     mode: CostMode = CostMode.AUTO
     prices: PriceTable = field(default_factory=default_prices, compare=False)
+    recorded_costs: Mapping[str, Mapping[str, float]] = field(default_factory=dict, compare=False)
+    """Claude Code's own cost per session and model (``cost_state``): offered beside the
+    cost of models without a price, as ``claudeCodeCostUSD``, never added to ccusage's."""
 
 
 @dataclass(slots=True)
@@ -111,11 +114,13 @@ class Totals:
     under ``None`` and never appear as a model.
     """
 
-    __slots__ = ("models", "unpriced")
+    __slots__ = ("models", "unpriced", "unpriced_sessions")
 
     def __init__(self) -> None:
         self.models: dict[str | None, Sums] = {}
         self.unpriced: set[str] = set()
+        self.unpriced_sessions: set[tuple[str, str]] = set()
+        """(session, model) of every entry whose model had no price."""
 
     def add(self, priced: PricedEntry) -> None:
         entry = priced.entry
@@ -131,6 +136,7 @@ class Totals:
         if priced.unpriced is not None:
             sums.unpriced = True
             self.unpriced.add(priced.unpriced)
+            self.unpriced_sessions.add((entry.effective_session, priced.unpriced))
 
     def merge(self, other: Totals) -> None:
         for model, theirs in other.models.items():
@@ -139,6 +145,7 @@ class Totals:
                 ours = self.models[model] = Sums()
             ours.add(theirs)
         self.unpriced |= other.unpriced
+        self.unpriced_sessions |= other.unpriced_sessions
 
     def sums(self) -> Sums:
         """All models together."""
@@ -151,15 +158,26 @@ class Totals:
     def total_tokens(self) -> int:
         return sum(sums.total_tokens for sums in self.models.values())
 
-    def row(self) -> Report:
-        """The token and cost fields of a report row."""
+    def row(self, recorded: Mapping[str, Mapping[str, float]] | None = None) -> Report:
+        """The token and cost fields of a report row (with Claude Code's own cost of its
+        unpriced models when ``recorded`` is given: rows that hold whole sessions)."""
         return {
             **_token_fields(self.sums()),
             "modelsUsed": [model for model in self.models if model is not None],
-            "modelBreakdowns": self.breakdowns(),
+            "modelBreakdowns": self.breakdowns(recorded),
         }
 
-    def breakdowns(self) -> list[Report]:
+    def recorded_costs(self, recorded: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
+        """Claude Code's own cost of each unpriced model, over the sessions using it here."""
+        costs: dict[str, float] = {}
+        for session, model in sorted(self.unpriced_sessions):
+            cost = recorded.get(session, {}).get(model)
+            if cost is not None:
+                costs[model] = costs.get(model, 0.0) + cost
+        return costs
+
+    def breakdowns(self, recorded: Mapping[str, Mapping[str, float]] | None = None) -> list[Report]:
+        own = {} if not recorded or not self.unpriced_sessions else self.recorded_costs(recorded)
         items = []
         for model, sums in self.models.items():
             if model is None:
@@ -174,15 +192,21 @@ class Totals:
             }
             if sums.unpriced:
                 item["missingPricing"] = True
+                cost = own.get(model.removesuffix("-fast"))
+                if cost is not None:
+                    item["claudeCodeCostUSD"] = cost
             items.append(item)
         items.sort(key=lambda item: item["cost"], reverse=True)  # stable: ties keep first seen
         return items
 
-    def totals(self) -> Report:
+    def totals(self, recorded: Mapping[str, Mapping[str, float]] | None = None) -> Report:
         """The ``totals`` object of a report."""
         result = _token_fields(self.sums())
         if self.unpriced:
             result["unpricedModels"] = sorted(self.unpriced)
+            own = self.recorded_costs(recorded) if recorded else {}
+            if own:
+                result["claudeCodeCostUSD"] = own
         return result
 
 
@@ -250,7 +274,7 @@ def _period_report(
         totals = periods[period]
         grand.merge(totals)
         rows.append({key_field: period, **totals.row()})
-    return {name: rows, "totals": grand.totals()}
+    return {name: rows, "totals": grand.totals(options.recorded_costs)}
 
 
 def _bucket(days: dict[str, Totals], key: Callable[[str], str]) -> dict[str, Totals]:
@@ -329,8 +353,8 @@ def session_report(priced: Sequence[PricedEntry], options: ReportOptions) -> Rep
                 "projectPath": project_path,
                 "firstActivity": iso_millis(first_ms),
                 "lastActivity": iso_millis(last_ms),
-                **totals.row(),
+                **totals.row(options.recorded_costs),
             }
         )
     rows.sort(key=lambda row: row["totalCost"], reverse=True)
-    return {"sessions": rows, "totals": grand.totals()}
+    return {"sessions": rows, "totals": grand.totals(options.recorded_costs)}

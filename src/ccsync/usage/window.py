@@ -85,6 +85,7 @@ class Window:
                 burnRate=None,
                 projection=None,
                 models=[],
+                unpricedModels=[],
             )
         else:
             sums = block.sums()
@@ -106,6 +107,7 @@ class Window:
                 entries=len(block.entries),
                 timeline=timeline(block, self.now_ms),
                 models=[m for m in block.totals().models if m is not None],
+                unpricedModels=sorted({i.unpriced for i in block.entries if i.unpriced}),
                 burnRate=None
                 if rate is None
                 else {

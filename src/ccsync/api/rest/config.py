@@ -164,7 +164,9 @@ async def put_redis(request: Request, who: Admin, change: RedisConfig) -> dict[s
     if not isinstance(live, SwitchableLiveStore):
         raise ApiError(409, "this server's live store cannot be switched")
     try:
-        candidate = open_live_store(url, services.settings.live_ttl, services.settings.redis_prefix)
+        candidate = open_live_store(
+            url, services.settings.live_ttl, services.settings.redis_prefix, live.caps
+        )
     except (ValueError, StorageUnavailableError) as exc:
         raise ApiError(400, f"cannot use {mask_url(url)}: {exc}") from None
     try:

@@ -1,8 +1,12 @@
 """The scheduler's REST API (the seed's ``/api/cron``, also served under ``/api/cron/jobs``).
 
 Reading jobs and runs needs any token; creating, changing, running and deleting them
-needs the admin token. Bad schedules, zones and commands are 400s whose message says
-what to change, with an example.
+needs the admin token. What a run's program printed (``output``, ``error``, Claude's
+answer, the job's ``errorMessage``) is shown to admins only: other readers get the same
+records with those fields null. Bad schedules, zones and commands (a refused ``claude``
+flag among them, named) are 400s whose message says what to change, with an example. A
+run that cannot start now is 409 (the job runs already) or 429 (this server runs its most
+runs at once, ``Retry-After``).
 """
 
 from __future__ import annotations
@@ -15,11 +19,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from ccsync.api import deps
 from ccsync.api.deps import Admin, Reader
 from ccsync.api.errors import ApiError
+from ccsync.scheduler.capacity import CapacityFullError, JobBusyError
 from ccsync.scheduler.definitions import JobError, JobSpec, run_to_json
 from ccsync.scheduler.schedule import EXAMPLES
 from ccsync.scheduler.service import JobNotFoundError, Scheduler
 from ccsync.usage.timestamps import iso_millis
 
+RETRY_AFTER = {"Retry-After": "5"}
 JobId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 Time = Annotated[str, Field(min_length=4, max_length=5, pattern=r"^\d{1,2}:\d{2}$")]
 Text = Annotated[str, Field(max_length=200)]
@@ -80,6 +86,8 @@ class ScheduleBody(BaseModel):
 
     schedule: Annotated[str, Field(max_length=1000)]
     timezone: Annotated[str, Field(max_length=64)] | None = None
+    command: Annotated[str, Field(min_length=1, max_length=8192)] | None = None
+    """Checked too when given: whether this server may run it."""
 
 
 def _scheduler(request: Request) -> Scheduler:
@@ -95,7 +103,7 @@ def _missing(job_id: str) -> ApiError:
 
 
 async def list_jobs(request: Request, who: Reader) -> dict[str, Any]:
-    return {"jobs": await _scheduler(request).list_jobs()}
+    return {"jobs": await _scheduler(request).list_jobs(with_output=who.is_admin)}
 
 
 async def create_job(request: Request, who: Admin, body: JobBody) -> dict[str, Any]:
@@ -108,7 +116,7 @@ async def create_job(request: Request, who: Admin, body: JobBody) -> dict[str, A
 
 async def get_job(request: Request, who: Reader, job_id: JobId) -> dict[str, Any]:
     try:
-        return {"job": await _scheduler(request).get_job(job_id)}
+        return {"job": await _scheduler(request).get_job(job_id, with_output=who.is_admin)}
     except JobNotFoundError:
         raise _missing(job_id) from None
 
@@ -155,6 +163,10 @@ async def execute_job(request: Request, who: Admin, job_id: JobId) -> dict[str, 
         run = await _scheduler(request).execute(job_id)
     except JobNotFoundError:
         raise _missing(job_id) from None
+    except JobBusyError as exc:
+        raise ApiError(409, str(exc)) from None
+    except CapacityFullError as exc:
+        raise ApiError(429, f"{exc}; try again when one ends", headers=RETRY_AFTER) from None
     record = run_to_json(run)
     return {
         "success": run.status == "succeeded",
@@ -173,14 +185,17 @@ async def job_runs(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
     try:
-        return {"runs": await _scheduler(request).runs(job_id, limit)}
+        runs = await _scheduler(request).runs(job_id, limit, with_output=who.is_admin)
+        return {"runs": runs}
     except JobNotFoundError:
         raise _missing(job_id) from None
 
 
 async def validate_schedule(request: Request, who: Reader, body: ScheduleBody) -> dict[str, Any]:
     try:
-        return await _scheduler(request).validate(body.schedule, body.timezone)
+        return await _scheduler(request).validate(
+            body.schedule, body.timezone, command=body.command
+        )
     except JobError as exc:
         raise ApiError(400, str(exc), valid=False, examples=list(EXAMPLES)) from None
 

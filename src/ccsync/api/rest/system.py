@@ -14,6 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from ccsync import __version__
 from ccsync.api import deps
 from ccsync.api.deps import Reader
+from ccsync.live_values import online_devices
 from ccsync.scheduler.service import Scheduler
 from ccsync.storage import StorageUnavailableError
 from ccsync.usage.timestamps import iso_millis
@@ -95,15 +96,17 @@ async def status(request: Request, who: Reader) -> dict[str, Any]:
     hub = deps.hub(request)
     now = services.clock.now_ms()
     checks = await _checks(request)
-    live = await services.live.items() if checks["live"] == "ok" else {}
-    online = sorted(
-        value["deviceId"]
-        for key, value in live.items()
-        if key.startswith("live:device:")
-        and isinstance(value, dict)
-        and value.get("online")
-        and "deviceId" in value
-    )
+    both = checks["live"] == checks["history"] == "ok"
+    online = await online_devices(services.history, services.live) if both else []
+    live: dict[str, Any] = {"backend": services.live.backend, "state": checks["live"]}
+    if checks["live"] == "ok":
+        stats = await services.live.stats()
+        caps = services.live.caps
+        live |= {
+            "keys": stats.keys,
+            "clientKeys": {"used": stats.client_keys, "max": caps.keys},
+            "clientBytes": {"used": stats.client_bytes, "max": caps.total_bytes},
+        }
     history: dict[str, Any] = {
         "backend": services.history.capabilities.backend,
         "state": checks["history"],
@@ -116,7 +119,7 @@ async def status(request: Request, who: Reader) -> dict[str, Any]:
         "startedAt": iso_millis(services.started_ms),
         "uptime": (now - services.started_ms) / 1000,
         "mode": "local" if services.settings.local_mode else "token",
-        "live": {"backend": services.live.backend, "state": checks["live"], "keys": len(live)},
+        "live": live,
         "history": history,
         "sockets": len(hub),
         "agentsConnectedHere": hub.agents(),

@@ -15,7 +15,9 @@ from ccsync.api import deps
 from ccsync.api.admission import admit
 from ccsync.api.deps import Reader
 from ccsync.api.errors import ApiError
-from ccsync.ingest import DeviceState, IngestError, device_key
+from ccsync.ingest import DeviceState, IngestError
+from ccsync.live_keys import device_key
+from ccsync.live_values import device_state, online_devices
 from ccsync.services import Services
 from ccsync.storage.history.base import Device
 from ccsync.usage import ReportKind, ReportOptions
@@ -42,41 +44,49 @@ async def _admit(request: Request, who: Principal, device_id: str, account: str 
     )
 
 
-async def _device_summary(
-    services: Services, device: Device, window: dict[str, Any], today: dict[str, dict[str, float]]
-) -> dict[str, Any]:
-    live_state = await services.live.get(device_key(device.id))
-    online = bool(live_state.get("online")) if isinstance(live_state, dict) else False
-    share = next((d for d in window.get("devices", []) if d["deviceId"] == device.id), None)
-    block = await services.history.blocks(device.account, device.id)
-    return {
-        **DeviceState(device, online).to_json(),
-        "currentBlock": None
-        if share is None
-        else {
-            "start": window["start"],
-            "end": window["end"],
-            "tokens": share["tokens"],
-            "costUSD": share["costUSD"],
-            "source": share["source"],
-        },
-        "today": today.get(device.id, {"tokens": 0, "costUSD": 0.0}),
-        "ccusageBlocks": len(block),
-    }
+async def _account_devices(
+    services: Services, account: str, devices: list[Device]
+) -> list[dict[str, Any]]:
+    """``devices`` (all of ``account``) as ``/api/usage`` shows them, in a fixed number of
+    queries however many there are: the window, today, the block counts, the live states."""
+    window = await services.reporter.window(account)
+    today = await services.reporter.today_by_device(account)
+    blocks = await services.history.block_counts(account)
+    keys = [device_key(device.id) for device in devices]
+    states = dict(zip(keys, await services.live.get_many(keys), strict=True))
+    shares = {share["deviceId"]: share for share in window.get("devices", [])}
+    summaries = []
+    for device, key in zip(devices, keys, strict=True):
+        state = device_state(key, states[key])
+        share = shares.get(device.id)
+        summaries.append(
+            {
+                **DeviceState(device, state is not None and state.online).to_json(),
+                "currentBlock": None
+                if share is None
+                else {
+                    "start": window["start"],
+                    "end": window["end"],
+                    "tokens": share["tokens"],
+                    "costUSD": share["costUSD"],
+                    "source": share["source"],
+                },
+                "today": today.get(device.id, {"tokens": 0, "costUSD": 0.0}),
+                "ccusageBlocks": blocks.get(device.id, 0),
+            }
+        )
+    return summaries
 
 
 @router.get("/api/usage", summary="Every device: online, last push, current block, today")
 async def all_devices(request: Request, who: Reader, account: Account = None) -> dict[str, Any]:
     services = deps.services(request)
-    accounts = [account] if account else await services.history.accounts()
+    by_account: dict[str, list[Device]] = {}
+    for device in await services.history.list_devices(account or None):
+        by_account.setdefault(device.account, []).append(device)
     devices = []
-    for name in accounts:
-        window = await services.reporter.window(name)
-        today = await services.reporter.today_by_device(name)
-        devices += [
-            await _device_summary(services, device, window, today)
-            for device in await services.history.list_devices(name)
-        ]
+    for name in sorted(by_account):
+        devices += await _account_devices(services, name, by_account[name])
     return {"devices": devices, "timestamp": iso_millis(services.clock.now_ms())}
 
 
@@ -84,17 +94,10 @@ async def all_devices(request: Request, who: Reader, account: Account = None) ->
 async def request_sync(request: Request, who: Reader) -> dict[str, Any]:
     services = deps.services(request)
     now = services.clock.now_ms()
-    online = [
-        value["deviceId"]
-        for key, value in (await services.live.items()).items()
-        if key.startswith("live:device:")
-        and isinstance(value, dict)
-        and value.get("online")
-        and "deviceId" in value
-    ]
+    online = await online_devices(services.history, services.live)
     await services.live.publish(events.sync_request(now))
     await services.live.publish(events.sync_status(len(online), now))
-    return {"success": True, "requested": len(online), "devices": sorted(online)}
+    return {"success": True, "requested": len(online), "devices": online}
 
 
 @router.post("/api/usage/ccusage", summary="Ingest the server host's own Claude usage now")
@@ -121,10 +124,33 @@ async def one_device(request: Request, who: Reader, deviceId: DeviceId) -> dict[
     device = await services.history.get_device(deviceId)
     if device is None:
         raise ApiError(404, f"unknown device {deviceId!r}")
-    window = await services.reporter.window(device.account)
-    return await _device_summary(
-        services, device, window, await services.reporter.today_by_device(device.account)
-    )
+    (summary,) = await _account_devices(services, device.account, [device])
+    return summary
+
+
+@router.get(
+    "/api/usage/{deviceId}/mark",
+    summary="What the server holds of an agent's numbered lines: its history id and the mark",
+)
+async def mark(
+    request: Request,
+    who: Reader,
+    deviceId: DeviceId,  # noqa: N803
+    stream: Annotated[
+        str, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="the agent's stream id")
+    ],
+) -> dict[str, Any]:
+    """``historyId``: random, made with the database (a new one: a new, wiped or replaced
+    database). ``mark``: every line of the stream numbered up to it is stored."""
+    services = deps.services(request)
+    if not who.may_push_for(deviceId):
+        raise ApiError(403, f"this token speaks for another device, not {deviceId!r}")
+    return {
+        "historyId": await services.history.history_id(),
+        "deviceId": deviceId,
+        "stream": stream,
+        "mark": await services.history.device_mark(deviceId, stream),
+    }
 
 
 @router.post(

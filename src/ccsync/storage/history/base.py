@@ -37,11 +37,24 @@ class Device:
 
 
 @dataclass(frozen=True, slots=True)
+class StreamMark:
+    """Where a push stands in its agent's stream of numbered lines (``wire.UsagePush``)."""
+
+    stream: str
+    seq: int
+    """The highest number among the push's lines."""
+    acked: int
+    """The highest number the agent saw acknowledged before."""
+
+
+@dataclass(frozen=True, slots=True)
 class IngestResult:
     accepted: int = 0
     """Lines stored now."""
     duplicate: int = 0
     """Lines that were stored already (same ``source`` and ``offset``): nothing changed."""
+    mark: int | None = None
+    """With a ``StreamMark``: the stream's mark after this push."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,10 +192,26 @@ class HistoryStore(abc.ABC):
     async def accounts(self) -> list[str]:
         """Accounts that have at least one device, sorted."""
 
+    # -- the history's identity ----------------------------------------------------------
+    @abc.abstractmethod
+    async def history_id(self) -> str:
+        """A random id made with the database: a new, wiped or replaced database has
+        another one (a backup restored has the id it had)."""
+
+    @abc.abstractmethod
+    async def device_mark(self, device_id: str, stream: str) -> int:
+        """Every line of the device's agent ``stream`` numbered up to this is stored
+        (0: nothing is known of the stream)."""
+
     # -- usage entries -------------------------------------------------------------------
     @abc.abstractmethod
     async def ingest(
-        self, account: str, device_id: str, entries: Sequence[UsageEntry], now_ms: int
+        self,
+        account: str,
+        device_id: str,
+        entries: Sequence[UsageEntry],
+        now_ms: int,
+        mark: StreamMark | None = None,
     ) -> IngestResult:
         """Store the lines a device pushed, and keep ccusage's survivors up to date.
 
@@ -191,7 +220,9 @@ class HistoryStore(abc.ABC):
         is decided again over all stored lines of the account with that id
         (``ccsync.usage.dedup.dedupe_message``), so the survivors never depend on the
         order in which devices push. Lines without a message id always survive. Sets the
-        device's ``last_push_ms`` and ``last_seen_ms``. Atomic: all or nothing.
+        device's ``last_push_ms`` and ``last_seen_ms``. With ``mark``, the stream's mark
+        moves up to ``mark.seq`` if it was at least ``mark.acked`` (else it stays: lines
+        the agent saw acknowledged are missing) and is returned. Atomic: all or nothing.
         """
 
     @abc.abstractmethod
@@ -239,6 +270,11 @@ class HistoryStore(abc.ABC):
     @abc.abstractmethod
     async def blocks(self, account: str, device_id: str | None = None) -> list[StoredBlock]:
         """Stored blocks, by start time."""
+
+    @abc.abstractmethod
+    async def block_counts(self, account: str) -> dict[str, int]:
+        """How many blocks each device of the account stored (one query; devices without
+        blocks are left out)."""
 
     # -- tokens --------------------------------------------------------------------------
     @abc.abstractmethod

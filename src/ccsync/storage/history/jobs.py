@@ -19,7 +19,7 @@ from typing import Any, Literal
 JobKind = Literal["command", "warmup"]
 JobStatus = Literal["active", "inactive", "error"]
 RunTrigger = Literal["schedule", "manual"]
-RunStatus = Literal["running", "succeeded", "failed", "timeout", "skipped", "cancelled"]
+RunStatus = Literal["running", "succeeded", "failed", "timeout", "skipped", "cancelled", "lost"]
 
 JOB_KINDS: tuple[JobKind, ...] = ("command", "warmup")
 RUN_STATUSES: tuple[RunStatus, ...] = (
@@ -29,7 +29,10 @@ RUN_STATUSES: tuple[RunStatus, ...] = (
     "timeout",
     "skipped",
     "cancelled",
+    "lost",
 )
+"""``lost``: the server process that ran it died mid-run; another one closed it (and stopped
+its process group when it was on the same host)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +75,8 @@ class RunRecord:
     error: str | None = None
     details: dict[str, Any] = field(default_factory=dict, hash=False)
     """What the run learned (JSON): Claude's result, a warm-up decision, ingest counts."""
+    process_group: int | None = None
+    """The program's process group id on the instance's host, once it started."""
 
     @property
     def duration_ms(self) -> int | None:
@@ -110,6 +115,10 @@ class JobStore(abc.ABC):
     async def start_run(self, run: RunRecord) -> RunRecord | None:
         """Append a run; the stored run with its ``id``. ``None`` when a run of the same
         job and fire time exists already (another process took the tick)."""
+
+    @abc.abstractmethod
+    async def set_run_process(self, run_id: int, process_group: int) -> None:
+        """Record the process group a started run's program runs in (and nothing else)."""
 
     @abc.abstractmethod
     async def finish_run(self, run: RunRecord) -> None:

@@ -164,6 +164,27 @@ settings = Table(
     PrimaryKeyConstraint("key", name="pk_settings"),
 )
 
+history_identity = Table(
+    "history_identity",
+    metadata,
+    # One row (slot 1): the random id made with the database (``SqlHistoryStore.history_id``).
+    Column("slot", Integer, nullable=False),
+    Column("history_id", Text, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    PrimaryKeyConstraint("slot", name="pk_history_identity"),
+)
+
+device_marks = Table(
+    "device_marks",
+    metadata,
+    # Every line an agent's stream numbered up to ``mark`` is stored (``wire.UsagePush``).
+    Column("device_id", Text, nullable=False),
+    Column("stream", Text, nullable=False),
+    Column("mark", BigInteger, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+    PrimaryKeyConstraint("device_id", "stream", name="pk_device_marks"),
+)
+
 cron_jobs = Table(
     "cron_jobs",
     metadata,
@@ -199,6 +220,7 @@ cron_runs = Table(
     Column("output", Text, nullable=False),
     Column("error", Text, nullable=True),
     Column("details", Text, nullable=False),  # a JSON object
+    Column("process_group", Integer, nullable=True),  # on the instance's host
     PrimaryKeyConstraint("id", name="pk_cron_runs"),
     # One run per job and fire time: the second process to start a tick finds it taken.
     UniqueConstraint("job_id", "scheduled_ms", name="uq_cron_runs_tick"),
@@ -305,6 +327,7 @@ def run_from_row(row: Row[Any]) -> RunRecord:
         output=row.output,
         error=row.error,
         details=json.loads(row.details),
+        process_group=row.process_group,
     )
 
 
@@ -323,4 +346,5 @@ def run_values(run: RunRecord) -> dict[str, Any]:
         "output": run.output,
         "error": run.error,
         "details": json.dumps(run.details),
+        "process_group": run.process_group,
     }

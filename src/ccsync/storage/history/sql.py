@@ -39,6 +39,7 @@ from sqlalchemy.sql.expression import Executable
 from sqlalchemy.types import TypeEngine
 
 from ccsync.storage.history import schema as t
+from ccsync.storage.history import sql_marks
 from ccsync.storage.history.base import (
     Capabilities,
     Device,
@@ -48,6 +49,7 @@ from ccsync.storage.history.base import (
     PruneResult,
     StoredBlock,
     StoredEntry,
+    StreamMark,
     TokenRecord,
 )
 from ccsync.storage.history.database import SqlDatabase, advisory_lock_key
@@ -171,6 +173,7 @@ class SqlHistoryStore(HistoryStore):
         if db.revision is not None:
             self._capabilities.extra["schema_revision"] = db.revision
         self._jobs = SqlJobStore(db)
+        self._history_id: str | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
     @classmethod
@@ -252,9 +255,24 @@ class SqlHistoryStore(HistoryStore):
             found = (await conn.scalars(select(t.devices.c.account).distinct())).all()
         return sorted(found)
 
+    # -- the history's identity ----------------------------------------------------------
+    async def history_id(self) -> str:
+        if self._history_id is None:  # made with the database: read once
+            self._history_id = await sql_marks.history_id(self._db)
+        return self._history_id
+
+    async def device_mark(self, device_id: str, stream: str) -> int:
+        async with self._db.read() as conn:
+            return await sql_marks.device_mark(conn, device_id, stream)
+
     # -- usage entries -------------------------------------------------------------------
     async def ingest(
-        self, account: str, device_id: str, entries: Sequence[UsageEntry], now_ms: int
+        self,
+        account: str,
+        device_id: str,
+        entries: Sequence[UsageEntry],
+        now_ms: int,
+        mark: StreamMark | None = None,
     ) -> IngestResult:
         batch: dict[_Identity, UsageEntry] = {}
         for entry in entries:
@@ -285,7 +303,10 @@ class SqlHistoryStore(HistoryStore):
             stored = await self._lines_of(conn, account, message_ids)
             candidates = [entry for key, entry in batch.items() if key not in stored]
             accepted = await self._store_new(conn, account, device_id, stored, candidates)
-        return IngestResult(accepted=accepted, duplicate=len(entries) - accepted)
+            marked = None
+            if mark is not None:  # with the lines: a backup holds both or neither
+                marked = await conn.scalar(sql_marks.record(self._db, device_id, mark, now_ms))
+        return IngestResult(accepted=accepted, duplicate=len(entries) - accepted, mark=marked)
 
     async def _lines_of(
         self, conn: AsyncConnection, account: str, message_ids: Sequence[str]
@@ -576,6 +597,16 @@ class SqlHistoryStore(HistoryStore):
         found = [t.block_from_row(row) for row in rows]
         found.sort(key=lambda block: (block.start_ms, block.device_id, block.block_id))
         return found
+
+    async def block_counts(self, account: str) -> dict[str, int]:
+        stmt = (
+            select(t.blocks.c.device_id, func.count())
+            .where(t.blocks.c.account == account)
+            .group_by(t.blocks.c.device_id)
+        )
+        async with self._db.read() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return {str(device_id): int(count) for device_id, count in rows}
 
     # -- tokens --------------------------------------------------------------------------
     async def add_token(self, record: TokenRecord) -> None:

@@ -73,6 +73,15 @@ class SqlJobStore(JobStore):
             run_id = (await conn.execute(stmt)).scalar()
         return None if run_id is None else dataclasses.replace(run, id=run_id)
 
+    async def set_run_process(self, run_id: int, process_group: int) -> None:
+        stmt = (
+            update(t.cron_runs)
+            .where(t.cron_runs.c.id == run_id)
+            .values(process_group=process_group)
+        )
+        async with self._db.write() as conn:
+            await conn.execute(stmt)
+
     async def finish_run(self, run: RunRecord) -> None:
         values = t.run_values(run)
         stmt = update(t.cron_runs).where(t.cron_runs.c.id == run.id).values(**values)

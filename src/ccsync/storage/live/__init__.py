@@ -8,15 +8,18 @@ library and Redis needs ``ccsync[redis]``.
 from __future__ import annotations
 
 from ccsync.settings import mask_url
-from ccsync.storage.live.base import LIVE_PREFIX, LiveStore
+from ccsync.storage.live.base import LIVE_PREFIX, LiveCaps, LiveStore
 
-__all__ = ["LIVE_PREFIX", "LiveStore", "open_live_store"]
+__all__ = ["LIVE_PREFIX", "LiveCaps", "LiveStore", "open_live_store"]
 
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 
 
-def open_live_store(url: str, default_ttl: float = 300.0, prefix: str = "") -> LiveStore:
-    """The live store at ``url``; ``prefix`` starts every Redis key and channel name.
+def open_live_store(
+    url: str, default_ttl: float = 300.0, prefix: str = "", caps: LiveCaps | None = None
+) -> LiveStore:
+    """The live store at ``url``; ``prefix`` starts every Redis key and channel name;
+    ``caps`` limit the client keys (``LiveCaps()`` when ``None``).
 
     ``memory://`` or an empty URL: this process only. ``redis://``, ``rediss://``,
     ``unix://``: a Redis shared by every replica. Anything else is a ``ValueError``.
@@ -25,11 +28,11 @@ def open_live_store(url: str, default_ttl: float = 300.0, prefix: str = "") -> L
     if not url or (separator and scheme.lower() == "memory"):
         from ccsync.storage.live.memory import MemoryLiveStore
 
-        return MemoryLiveStore(default_ttl)
+        return MemoryLiveStore(default_ttl, caps=caps)
     if separator and scheme.lower() in REDIS_SCHEMES:
         from ccsync.storage.live.redis import RedisLiveStore
 
-        return RedisLiveStore(url, default_ttl, prefix)
+        return RedisLiveStore(url, default_ttl, prefix, caps=caps)
     raise ValueError(
         f"unsupported live store URL {mask_url(url)!r}: "
         "use memory:// or redis://, rediss://, unix://"

@@ -1,17 +1,30 @@
 """The live store: short-lived values under ``live:<key>`` and one channel of events.
 
-Values are JSON (anything ``json.dumps`` takes). Every value expires: after ``ttl``
-seconds (300 unless told otherwise) it is gone from ``get`` and ``items``. Events are JSON
-objects; each is delivered to every subscriber of every process sharing the store (one
-Redis), in publish order, or not at all to a subscriber that was not subscribed yet.
+Values are JSON (anything ``json.dumps`` takes whose text is valid UTF-8: no NaN, no lone
+surrogate), kept as UTF-8 JSON text. Every value expires: after ``ttl`` seconds (300
+unless told otherwise) it is gone from ``get`` and ``items``. A stored text that does not
+decode (garbage written into Redis by something else) reads as missing, never as an error.
+
+Client keys (every key ``LiveCaps.exempt`` does not exempt: by default those the server
+does not own, ``ccsync.live_keys``) are capped: a value's size, how many client keys
+live, and their total size. A ``set`` past a cap stores nothing and raises a
+``LiveCapError``; expired and deleted keys stop counting. On Redis the counts are shared
+by every replica.
+
+Events are JSON objects; each is delivered to every subscriber of every process sharing
+the store (one Redis), in publish order, or not at all to a subscriber that was not
+subscribed yet.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from typing import Any
+
+from ccsync.live_keys import is_server_owned
 
 JSON = Any
 """A JSON value: dict, list, str, int, float, bool or None."""
@@ -19,12 +32,68 @@ Event = dict[str, Any]
 
 LIVE_PREFIX = "live:"
 
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class LiveCaps:
+    """How much clients may keep in the live store; sizes are bytes of UTF-8 JSON text."""
+
+    value_bytes: int = MIB
+    """The largest value of a client key."""
+    keys: int = 10_000
+    """How many client keys may live at once."""
+    total_bytes: int = 16 * MIB
+    """The total size of the client keys' values."""
+    exempt: Callable[[str], bool] = is_server_owned
+    """Keys the caps do not apply to: the server's own, bounded by what the server writes."""
+
+
+class LiveCapError(Exception):
+    """Storing a client key would pass a cap (``LiveCaps``); nothing was stored."""
+
+    def __init__(self, message: str, limit: int) -> None:
+        super().__init__(message)
+        self.limit = limit
+
+
+class LiveValueTooLargeError(LiveCapError):
+    """The value alone is larger than ``LiveCaps.value_bytes``."""
+
+
+class LiveStoreFullError(LiveCapError):
+    """The client keys already hold ``LiveCaps.keys`` keys or ``LiveCaps.total_bytes``."""
+
+
+@dataclass(frozen=True, slots=True)
+class LiveSnapshot:
+    """Live values as their stored JSON text, within a size budget (``LiveStore.snapshot``)."""
+
+    texts: dict[str, bytes]
+    """``key`` (without ``live:``) → its value as UTF-8 JSON text, in the order asked for."""
+    omitted: int = 0
+    """Live keys left out to stay within the budget."""
+
+
+@dataclass(frozen=True, slots=True)
+class LiveStats:
+    """How full the store is (``LiveStore.stats``)."""
+
+    keys: int
+    """Live keys, server-owned included (on Redis, one that expired in the last two
+    seconds may still count)."""
+    client_keys: int
+    """Live client keys: what ``LiveCaps.keys`` caps."""
+    client_bytes: int
+    """Their total size: what ``LiveCaps.total_bytes`` caps."""
+
 
 class LiveStore(abc.ABC):
     """Shared short-lived state and events. Backends: ``memory.MemoryLiveStore``, ``redis.RedisLiveStore``."""
 
-    def __init__(self, default_ttl: float = 300.0) -> None:
+    def __init__(self, default_ttl: float = 300.0, caps: LiveCaps | None = None) -> None:
         self.default_ttl = default_ttl
+        self.caps = LiveCaps() if caps is None else caps
 
     @property
     @abc.abstractmethod
@@ -36,8 +105,17 @@ class LiveStore(abc.ABC):
         """The value at ``live:<key>``, or ``None`` when missing or expired."""
 
     @abc.abstractmethod
+    async def get_many(self, keys: Sequence[str]) -> list[JSON | None]:
+        """The values at ``live:<key>`` for each of ``keys``, in order (one round trip)."""
+
+    @abc.abstractmethod
     async def set(self, key: str, value: JSON, ttl: float | None = None) -> None:
-        """Store ``value`` at ``live:<key>`` for ``ttl`` seconds (``default_ttl`` when ``None``)."""
+        """Store ``value`` at ``live:<key>`` for ``ttl`` seconds (``default_ttl`` when ``None``).
+
+        ``TypeError``/``ValueError`` when ``value`` is not JSON (NaN, a lone surrogate);
+        ``LiveValueTooLargeError``/``LiveStoreFullError`` when a client key would pass a
+        cap. Either way nothing changes.
+        """
 
     @abc.abstractmethod
     async def delete(self, key: str) -> bool:
@@ -46,6 +124,24 @@ class LiveStore(abc.ABC):
     @abc.abstractmethod
     async def items(self) -> dict[str, JSON]:
         """Every live value, keyed ``live:<key>`` (without scanning the whole keyspace)."""
+
+    @abc.abstractmethod
+    async def snapshot(
+        self, max_bytes: int | None = None, rank: Callable[[str], int] | None = None
+    ) -> LiveSnapshot:
+        """The live values as their stored JSON text, cheaper than ``items`` when bounded.
+
+        Only the texts handed out are read whole (on Redis, client keys' sizes come from the
+        caps' bookkeeping); each is checked to decode, one that does not reads as missing.
+        Keys come ordered by ``(rank(key), key)`` (by name without ``rank``); with
+        ``max_bytes``, each is taken in that order while the object they make,
+        ``{"live:<key>": value, …}`` (``common.render_object``), stays within it, and the
+        rest are counted in ``omitted``.
+        """
+
+    @abc.abstractmethod
+    async def stats(self) -> LiveStats:
+        """How many keys live, and how much of the caps the client keys use."""
 
     @abc.abstractmethod
     async def ttl(self, key: str) -> float | None:

@@ -1,27 +1,41 @@
 """The in-process live store.
 
-``MemoryLiveStore`` keeps values as JSON text with a deadline on an injectable monotonic
-clock; an expired value is dropped the next time it is looked at. It behaves like one
-Redis seen by a single process: same JSON round trip (a stored value is a copy; tuples
-come back as lists; anything ``json`` cannot encode, NaN included, is refused), same
-``SET NX PX`` claims, same event order. It is never laxer than Redis.
+``MemoryLiveStore`` keeps values as UTF-8 JSON text with a deadline on an injectable
+monotonic clock; an expired value is dropped the next time it is looked at. It behaves
+like one Redis seen by a single process: same JSON round trip (a stored value is a copy;
+tuples come back as lists; anything that is not JSON, NaN and lone surrogates included, is
+refused), same caps, same ``SET NX PX`` claims, same event order. It is never laxer than
+Redis.
 """
 
 from __future__ import annotations
 
+import heapq
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from ccsync.storage import StorageUnavailableError
-from ccsync.storage.live.base import JSON, LIVE_PREFIX, Event, LiveStore
+from ccsync.storage.live.base import (
+    JSON,
+    LIVE_PREFIX,
+    Event,
+    LiveCaps,
+    LiveSnapshot,
+    LiveStats,
+    LiveStore,
+)
 from ccsync.storage.live.common import (
     MAX_PENDING,
     EventQueue,
+    check_caps,
     decode,
     encode,
     encode_event,
     milliseconds,
+    ordered,
+    store_full,
+    within,
 )
 
 
@@ -38,16 +52,22 @@ class MemoryLiveStore(LiveStore):
         self,
         default_ttl: float = 300.0,
         *,
+        caps: LiveCaps | None = None,
         clock: Callable[[], float] = time.monotonic,
         max_pending: int = MAX_PENDING,
     ) -> None:
-        super().__init__(default_ttl)
+        super().__init__(default_ttl, caps)
         self._clock = clock
         self._max_pending = max_pending
-        self._values: dict[str, tuple[str, float]] = {}
+        self._values: dict[str, tuple[bytes, float]] = {}
         self._claims: dict[str, float] = {}
         self._subscribers: set[EventQueue] = set()
         self._closed = False
+        # The client keys' sizes and total, and their deadlines (stale entries included:
+        # an entry counts only while it matches the key's current deadline).
+        self._client_sizes: dict[str, int] = {}
+        self._client_bytes = 0
+        self._deadlines: list[tuple[float, str]] = []
 
     @property
     def backend(self) -> str:
@@ -57,41 +77,96 @@ class MemoryLiveStore(LiveStore):
         if self._closed:
             raise StorageUnavailableError("the memory live store is closed")
 
-    def _live(self, key: str) -> str | None:
+    def _drop(self, key: str) -> None:
+        self._values.pop(key, None)
+        size = self._client_sizes.pop(key, None)
+        if size is not None:
+            self._client_bytes -= size
+
+    def _live(self, key: str) -> bytes | None:
         """The JSON text at ``key`` when it has not expired; an expired entry is dropped."""
         entry = self._values.get(key)
         if entry is None:
             return None
         text, deadline = entry
         if self._clock() >= deadline:
-            del self._values[key]
+            self._drop(key)
             return None
         return text
+
+    def _expire_clients(self) -> None:
+        """Drop the client keys whose deadline passed, so they stop counting."""
+        now = self._clock()
+        while self._deadlines and self._deadlines[0][0] <= now:
+            deadline, key = heapq.heappop(self._deadlines)
+            entry = self._values.get(key)
+            if entry is not None and entry[1] == deadline:
+                self._drop(key)
+        if len(self._deadlines) > 2 * len(self._client_sizes) + 1024:  # overwritten keys
+            self._deadlines = [
+                (self._values[key][1], key) for key in self._client_sizes if key in self._values
+            ]
+            heapq.heapify(self._deadlines)
 
     async def get(self, key: str) -> JSON | None:
         self._check_open()
         text = self._live(key)
         return None if text is None else decode(text)
 
+    async def get_many(self, keys: Sequence[str]) -> list[JSON | None]:
+        self._check_open()
+        texts = [self._live(key) for key in keys]
+        return [None if text is None else decode(text) for text in texts]
+
     async def set(self, key: str, value: JSON, ttl: float | None = None) -> None:
         self._check_open()
         seconds = self.default_ttl if ttl is None else ttl
         milliseconds(seconds)  # the same TTL rules as Redis
-        self._values[key] = (encode(value), self._clock() + seconds)
+        text = encode(value)
+        check_caps(self.caps, key, len(text))
+        deadline = self._clock() + seconds
+        if not self.caps.exempt(key):
+            self._expire_clients()
+            self._live(key)  # an expired value no longer counts
+            old = self._client_sizes.get(key)
+            others = len(self._client_sizes) - (old is not None)
+            full = store_full(self.caps, others, self._client_bytes - (old or 0), len(text))
+            if full is not None:
+                raise full
+            self._client_bytes += len(text) - (old or 0)
+            self._client_sizes[key] = len(text)
+            heapq.heappush(self._deadlines, (deadline, key))
+        self._values[key] = (text, deadline)
 
     async def delete(self, key: str) -> bool:
         self._check_open()
         found = self._live(key) is not None
-        self._values.pop(key, None)
+        self._drop(key)
         return found
+
+    def _purge(self) -> None:
+        now = self._clock()
+        for key in [key for key, (_, deadline) in self._values.items() if now >= deadline]:
+            self._drop(key)
 
     async def items(self) -> dict[str, JSON]:
         self._check_open()
-        now = self._clock()
-        expired = [key for key, (_, deadline) in self._values.items() if now >= deadline]
-        for key in expired:
-            del self._values[key]
+        self._purge()
         return {LIVE_PREFIX + key: decode(text) for key, (text, _) in self._values.items()}
+
+    async def snapshot(
+        self, max_bytes: int | None = None, rank: Callable[[str], int] | None = None
+    ) -> LiveSnapshot:
+        self._check_open()
+        self._purge()
+        keys = ordered(self._values, rank)
+        taken, omitted = within(((key, len(self._values[key][0])) for key in keys), max_bytes)
+        return LiveSnapshot({key: self._values[key][0] for key in taken}, omitted)
+
+    async def stats(self) -> LiveStats:
+        self._check_open()
+        self._purge()
+        return LiveStats(len(self._values), len(self._client_sizes), self._client_bytes)
 
     async def ttl(self, key: str) -> float | None:
         self._check_open()
@@ -139,3 +214,6 @@ class MemoryLiveStore(LiveStore):
         self._subscribers.clear()
         self._values.clear()
         self._claims.clear()
+        self._client_sizes.clear()
+        self._client_bytes = 0
+        self._deadlines.clear()

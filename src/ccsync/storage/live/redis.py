@@ -8,6 +8,11 @@ Layout (every name starts with ``prefix``):
   is the truth; the index is only a list of candidates. Scores come from this process's
   clock (``time.time``); members are purged ``CLOCK_SKEW_MS`` after their score, so
   replicas whose clocks differ by less than that never hide each other's live keys.
+- ``live-clients`` (sorted set, scored by expiry on Redis's own clock), ``live-client-sizes``
+  (hash: key → bytes) and ``live-client-bytes`` (their sum): the bookkeeping of the caps
+  on client keys, shared by every replica. Scripts change it together with the values,
+  so the check and the write are one atomic step; a client key whose expiry passed is
+  dropped from it before any count is taken.
 - ``claim:<name>``: claims (``SET NX PX``), outside ``live:`` and the index;
 - ``events``: the pub/sub channel; each event is one JSON message.
 
@@ -19,21 +24,35 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from ccsync.settings import mask_url
 from ccsync.storage import StorageUnavailableError
-from ccsync.storage.live.base import JSON, LIVE_PREFIX, Event, LiveStore
+from ccsync.storage.live.base import (
+    JSON,
+    LIVE_PREFIX,
+    Event,
+    LiveCaps,
+    LiveSnapshot,
+    LiveStats,
+    LiveStore,
+    LiveStoreFullError,
+)
 from ccsync.storage.live.common import (
     MAX_PENDING,
     EventQueue,
+    Unreadable,
+    check_caps,
     decode,
     encode,
     encode_event,
     milliseconds,
+    ordered,
+    store_full,
+    within,
 )
 
 if TYPE_CHECKING:
@@ -62,6 +81,78 @@ end
 return 0
 """
 
+# The caps' bookkeeping (see the module doc). Every script below takes the same KEYS:
+# the value, ``live-index``, ``live-clients``, ``live-client-sizes``, ``live-client-bytes``.
+_EXPIRE_CLIENTS = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local expired = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now)
+if #expired > 0 then
+    local freed = 0
+    for _, member in ipairs(expired) do
+        local size = redis.call('HGET', KEYS[4], member)
+        if size then
+            freed = freed + tonumber(size)
+            redis.call('HDEL', KEYS[4], member)
+        end
+    end
+    redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+    redis.call('DECRBY', KEYS[5], freed)
+end
+"""
+
+# Store a client key if the caps allow. ARGV: key, text, TTL ms, index score, max keys,
+# max bytes. Returns {stored (0/1), other client keys, their bytes}.
+_SET_CLIENT = (
+    _EXPIRE_CLIENTS
+    + """
+local size = string.len(ARGV[2])
+local old = redis.call('HGET', KEYS[4], ARGV[1])
+local keys = redis.call('ZCARD', KEYS[3])
+local total = tonumber(redis.call('GET', KEYS[5]) or '0')
+if old then
+    keys = keys - 1
+    total = total - tonumber(old)
+end
+if keys + 1 > tonumber(ARGV[5]) or total + size > tonumber(ARGV[6]) then
+    return {0, keys, total}
+end
+local ms = tonumber(ARGV[3])
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ms)
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
+redis.call('ZADD', KEYS[3], now + ms, ARGV[1])
+redis.call('HSET', KEYS[4], ARGV[1], size)
+redis.call('INCRBY', KEYS[5], size - tonumber(old or '0'))
+return {1, keys, total}
+"""
+)
+
+# Delete a key (and its bookkeeping, when it is a client key). ARGV: the key.
+_DELETE = """
+local deleted = redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+local size = redis.call('HGET', KEYS[4], ARGV[1])
+if size then
+    redis.call('HDEL', KEYS[4], ARGV[1])
+    redis.call('ZREM', KEYS[3], ARGV[1])
+    redis.call('DECRBY', KEYS[5], size)
+end
+return deleted
+"""
+
+# Counts. ARGV: the index horizon (see ``items``). Returns {keys, client keys, client bytes}.
+_STATS = (
+    _EXPIRE_CLIENTS
+    + """
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[1])
+return {
+    redis.call('ZCARD', KEYS[2]),
+    redis.call('ZCARD', KEYS[3]),
+    tonumber(redis.call('GET', KEYS[5]) or '0'),
+}
+"""
+)
+
 
 class RedisLiveStore(LiveStore):
     """Live values and events in Redis (``redis://``, ``rediss://``, ``unix://``).
@@ -77,9 +168,10 @@ class RedisLiveStore(LiveStore):
         default_ttl: float = 300.0,
         prefix: str = "",
         *,
+        caps: LiveCaps | None = None,
         max_pending: int = MAX_PENDING,
     ) -> None:
-        super().__init__(default_ttl)
+        super().__init__(default_ttl, caps)
         try:
             import redis.asyncio
             from redis.exceptions import RedisError
@@ -107,6 +199,10 @@ class RedisLiveStore(LiveStore):
         )
         self._client: Redis = redis.asyncio.Redis.from_pool(pool)
         self._drop_gone: AsyncScript = self._client.register_script(_DROP_GONE)
+        self._set_client: AsyncScript = self._client.register_script(_SET_CLIENT)
+        self._delete: AsyncScript = self._client.register_script(_DELETE)
+        self._stats: AsyncScript = self._client.register_script(_STATS)
+        self._unreadable = Unreadable()
         self._subscriptions: set[_Subscription] = set()
         self._closed = False
 
@@ -124,6 +220,26 @@ class RedisLiveStore(LiveStore):
     @property
     def _channel(self) -> str:
         return f"{self.prefix}events"
+
+    def _script_keys(self, key: str) -> list[str]:
+        """The KEYS of the bookkeeping scripts, for ``key``."""
+        return [
+            self._value_key(key),
+            self._index,
+            f"{self.prefix}live-clients",
+            f"{self.prefix}live-client-sizes",
+            f"{self.prefix}live-client-bytes",
+        ]
+
+    def _decoded(self, key: str, raw: bytes | str | None) -> JSON | None:
+        """``raw`` decoded; ``None`` (reported once) when it does not decode."""
+        if raw is None:
+            return None
+        try:
+            return decode(raw)
+        except ValueError as exc:
+            self._unreadable.report(key, exc)
+            return None
 
     def unavailable(self, exc: BaseException) -> StorageUnavailableError:
         """``exc`` as a one-line ``StorageUnavailableError`` that never shows the password."""
@@ -155,22 +271,39 @@ class RedisLiveStore(LiveStore):
     async def get(self, key: str) -> JSON | None:
         async with self._guard():
             raw = await self._client.get(self._value_key(key))
-        return None if raw is None else decode(raw)
+        return self._decoded(key, raw)
+
+    async def get_many(self, keys: Sequence[str]) -> list[JSON | None]:
+        if not keys:
+            return []
+        async with self._guard():
+            raws = await self._client.mget([self._value_key(key) for key in keys])
+        return [self._decoded(key, raw) for key, raw in zip(keys, raws, strict=True)]
 
     async def set(self, key: str, value: JSON, ttl: float | None = None) -> None:
         ms = milliseconds(self.default_ttl if ttl is None else ttl)
         text = encode(value)
+        check_caps(self.caps, key, len(text))
         expires = int(time.time() * 1000) + ms
+        if not self.caps.exempt(key):
+            async with self._guard():
+                stored, keys, total = await self._set_client(
+                    keys=self._script_keys(key),
+                    args=[key, text, ms, expires, self.caps.keys, self.caps.total_bytes],
+                )
+            if not stored:  # the script applied the same rule as store_full
+                raise store_full(self.caps, keys, total, len(text)) or LiveStoreFullError(
+                    "the live store is full", self.caps.keys
+                )
+            return
         async with self._guard(), self._client.pipeline(transaction=True) as pipe:
             pipe.set(self._value_key(key), text, px=ms)
             pipe.zadd(self._index, {key: expires})
             await pipe.execute()
 
     async def delete(self, key: str) -> bool:
-        async with self._guard(), self._client.pipeline(transaction=True) as pipe:
-            pipe.delete(self._value_key(key))
-            pipe.zrem(self._index, key)
-            deleted, _ = await pipe.execute()
+        async with self._guard():
+            deleted = await self._delete(keys=self._script_keys(key), args=[key])
         return bool(deleted)
 
     async def items(self) -> dict[str, JSON]:
@@ -179,28 +312,90 @@ class RedisLiveStore(LiveStore):
         Members whose score passed more than ``CLOCK_SKEW_MS`` ago are purged; members whose
         value is gone anyway (deleted elsewhere, evicted) are dropped by ``_DROP_GONE``.
         """
-        horizon = int(time.time() * 1000) - CLOCK_SKEW_MS
         async with self._guard():
-            async with self._client.pipeline(transaction=True) as pipe:
-                pipe.zremrangebyscore(self._index, "-inf", f"({horizon}")
-                pipe.zrangebyscore(self._index, horizon, "+inf")
-                _, members = await pipe.execute()
-            if not members:
+            keys = await self._members()
+            if not keys:
                 return {}
-            keys = [member.decode() for member in members]
             values = await self._client.mget([self._value_key(key) for key in keys])
             found: dict[str, JSON] = {}
             gone: list[str] = []
             for key, raw in zip(keys, values, strict=True):
                 if raw is None:
                     gone.append(key)
-                else:
+                    continue
+                try:
                     found[LIVE_PREFIX + key] = decode(raw)
+                except ValueError as exc:  # unreadable: as if missing
+                    self._unreadable.report(key, exc)
             if gone:
-                await self._drop_gone(
-                    keys=[self._index, *(self._value_key(key) for key in gone)], args=gone
-                )
+                await self._forget(gone)
         return found
+
+    async def _members(self) -> list[str]:
+        """The index's current members (purging the ones long expired)."""
+        horizon = int(time.time() * 1000) - CLOCK_SKEW_MS
+        async with self._client.pipeline(transaction=True) as pipe:
+            pipe.zremrangebyscore(self._index, "-inf", f"({horizon}")
+            pipe.zrangebyscore(self._index, horizon, "+inf")
+            _, members = await pipe.execute()
+        return [member.decode() for member in members]
+
+    async def _forget(self, gone: list[str]) -> None:
+        """Drop index members whose value is gone (``_DROP_GONE``)."""
+        await self._drop_gone(
+            keys=[self._index, *(self._value_key(key) for key in gone)], args=gone
+        )
+
+    async def snapshot(
+        self, max_bytes: int | None = None, rank: Callable[[str], int] | None = None
+    ) -> LiveSnapshot:
+        """Reads the server's own values whole but only the client keys' sizes (from the
+        caps' bookkeeping), then just the client values that fit ``max_bytes``."""
+        async with self._guard():
+            keys = await self._members()
+            if not keys:
+                return LiveSnapshot({})
+            texts: dict[str, bytes] = {}
+            if max_bytes is None:
+                chosen, omitted = ordered(keys, rank), 0
+            else:
+                own = [key for key in keys if self.caps.exempt(key)]
+                clients = [key for key in keys if not self.caps.exempt(key)]
+                sizes: dict[str, int] = {}
+                async with self._client.pipeline(transaction=False) as pipe:
+                    if own:
+                        pipe.mget([self._value_key(key) for key in own])
+                    if clients:
+                        pipe.hmget(f"{self.prefix}live-client-sizes", clients)
+                    answers = await pipe.execute()
+                if own:
+                    for key, raw in zip(own, answers.pop(0), strict=True):
+                        if raw is not None:
+                            texts[key] = _bytes(raw)
+                            sizes[key] = len(texts[key])
+                if clients:
+                    for key, size in zip(clients, answers.pop(0), strict=True):
+                        sizes[key] = 0 if size is None else int(size)  # 0: unknown, read it
+                chosen, omitted = within(
+                    ((key, sizes[key]) for key in ordered(sizes, rank)), max_bytes
+                )
+            wanted = [key for key in chosen if key not in texts]
+            if wanted:
+                raws = await self._client.mget([self._value_key(key) for key in wanted])
+                texts.update(
+                    (key, _bytes(raw)) for key, raw in zip(wanted, raws, strict=True) if raw
+                )
+        readable = [
+            key for key in chosen if key in texts and self._unreadable.check(key, texts[key])
+        ]
+        taken, skipped = within(((key, len(texts[key])) for key in readable), max_bytes)
+        return LiveSnapshot({key: texts[key] for key in taken}, omitted + skipped)
+
+    async def stats(self) -> LiveStats:
+        horizon = int(time.time() * 1000) - CLOCK_SKEW_MS
+        async with self._guard():
+            keys, clients, total = await self._stats(keys=self._script_keys(""), args=[horizon])
+        return LiveStats(int(keys), int(clients), int(total))
 
     async def ttl(self, key: str) -> float | None:
         async with self._guard():
@@ -297,6 +492,11 @@ class _Subscription:
             self.task.cancel()
             await asyncio.wait([self.task])
         await self.pubsub.aclose()  # type: ignore[no-untyped-call]
+
+
+def _bytes(raw: bytes | str) -> bytes:
+    """A reply as bytes (the client is made without ``decode_responses``: always bytes)."""
+    return raw if isinstance(raw, bytes) else raw.encode()
 
 
 def _hide_passwords(text: str, url: str) -> str:

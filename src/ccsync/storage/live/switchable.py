@@ -8,15 +8,26 @@ the old backend and continue on the new one without the subscriber noticing.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
-from ccsync.storage.live.base import JSON, LIVE_PREFIX, Event, LiveStore
+from ccsync.storage.live.base import (
+    JSON,
+    LIVE_PREFIX,
+    Event,
+    LiveCapError,
+    LiveSnapshot,
+    LiveStats,
+    LiveStore,
+)
+
+log = logging.getLogger("ccsync.live")
 
 
 class SwitchableLiveStore(LiveStore):
     def __init__(self, current: LiveStore) -> None:
-        super().__init__(current.default_ttl)
+        super().__init__(current.default_ttl, current.caps)
         self.current = current
         self._closed = asyncio.Event()
 
@@ -27,6 +38,9 @@ class SwitchableLiveStore(LiveStore):
     async def get(self, key: str) -> JSON | None:
         return await self.current.get(key)
 
+    async def get_many(self, keys: Sequence[str]) -> list[JSON | None]:
+        return await self.current.get_many(keys)
+
     async def set(self, key: str, value: JSON, ttl: float | None = None) -> None:
         await self.current.set(key, value, ttl)
 
@@ -35,6 +49,14 @@ class SwitchableLiveStore(LiveStore):
 
     async def items(self) -> dict[str, JSON]:
         return await self.current.items()
+
+    async def snapshot(
+        self, max_bytes: int | None = None, rank: Callable[[str], int] | None = None
+    ) -> LiveSnapshot:
+        return await self.current.snapshot(max_bytes, rank)
+
+    async def stats(self) -> LiveStats:
+        return await self.current.stats()
 
     async def ttl(self, key: str) -> float | None:
         return await self.current.ttl(key)
@@ -69,8 +91,12 @@ class SwitchableLiveStore(LiveStore):
             key = prefixed.removeprefix(LIVE_PREFIX)
             remaining = await old.ttl(key)
             if remaining is not None and remaining > 0:
-                await new.set(key, value, remaining)
+                try:
+                    await new.set(key, value, remaining)
+                except LiveCapError as exc:  # the new backend is fuller: the key is lost
+                    log.warning("live.not_carried_over", extra={"key": key, "error": str(exc)})
         self.current = new
+        self.caps = new.caps
         await old.aclose()
 
     async def ping(self) -> None:
