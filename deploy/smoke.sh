@@ -27,7 +27,8 @@ START=$SECONDS
 
 # Root for apt, /etc/containers and rootful Podman: as root already, or through sudo.
 if [ "$(id -u)" -ne 0 ]; then
-    exec sudo --preserve-env=SMOKE_PORTS,SMOKE_TOOLS_DIR,PIP_INDEX_URL,npm_config_registry "$0" "$@"
+    exec sudo --preserve-env=SMOKE_PORTS,SMOKE_TOOLS_DIR,PIP_INDEX_URL,npm_config_registry \
+        bash "$ROOT/deploy/smoke.sh" "$@"
 fi
 read -r PORT_A PORT_B PORT_S <<<"${SMOKE_PORTS:-3801 3802 3803}"
 PROJECT=ccsync-smoke
