@@ -177,6 +177,12 @@ def test_a_database_restored_from_an_older_backup_gets_the_rest_back(
 
 
 @pytest.mark.services
+def _in_schema(database_url: str, schema: str) -> str:
+    """``database_url`` with ``schema=``: the bundled PostgreSQL's URL already has a query
+    (``?host=<socket dir>``)."""
+    return f"{database_url}{'&' if '?' in database_url else '?'}schema={schema}"
+
+
 def test_a_new_postgresql_database_gets_every_history_back(
     parity_cases: dict[str, ParityCase], tmp_path: Path, database_url: str, pg_schema: str
 ) -> None:
@@ -187,14 +193,14 @@ def test_a_new_postgresql_database_gets_every_history_back(
     fresh = pg_schema + "_new"
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{fresh}"')
-    server = ServerProcess(tmp_path / "server", DATABASE_URL=f"{database_url}?schema={pg_schema}")
+    server = ServerProcess(tmp_path / "server", DATABASE_URL=_in_schema(database_url, pg_schema))
     server.start()
     try:
         with following(parity.devices, server.url, tmp_path / "agents") as logs:
             seconds_until_parity(parity, server.url)
             stored = server.entries()
             server.stop()
-            server.env["DATABASE_URL"] = f"{database_url}?schema={fresh}"
+            server.env["DATABASE_URL"] = _in_schema(database_url, fresh)
             server.start()
             took = seconds_until_parity(parity, server.url)
             assert server.entries() == stored
