@@ -75,7 +75,7 @@ def server_report_times(
     import asyncio
 
     from ccsync.clock import SystemClock
-    from ccsync.reporting import Reporter
+    from ccsync.server.reporting import Reporter
     from ccsync.storage.history import open_history_store
     from ccsync.storage.live.memory import MemoryLiveStore
     from ccsync.usage import ReportKind, ReportOptions

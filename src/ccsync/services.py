@@ -12,15 +12,16 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
-from ccsync.access import Authenticator
 from ccsync.clock import Clock, SystemClock
-from ccsync.host_agent import HostAgent, host_device_id
-from ccsync.ingest import IngestService
 from ccsync.prices import installed_prices
 from ccsync.private import private_dir
-from ccsync.reporting import DEFAULT_ACCOUNT, Reporter
 from ccsync.scheduler.execution import Executor, HostIdentity
 from ccsync.scheduler.service import Scheduler
+from ccsync.server.access import Authenticator
+from ccsync.server.host_agent import HostAgent, host_device_id
+from ccsync.server.ingest import IngestService
+from ccsync.server.live_keys import is_server_owned
+from ccsync.server.reporting import DEFAULT_ACCOUNT, Reporter
 from ccsync.settings import Settings
 from ccsync.storage.history import open_history_store
 from ccsync.storage.history.base import HistoryStore
@@ -72,7 +73,10 @@ async def build_services(
                 settings.live_ttl,
                 settings.redis_prefix,
                 LiveCaps(
-                    settings.live_max_value_bytes, settings.live_max_keys, settings.live_max_bytes
+                    settings.live_max_value_bytes,
+                    settings.live_max_keys,
+                    settings.live_max_bytes,
+                    exempt=is_server_owned,
                 ),
             )
         switchable = SwitchableLiveStore(live)

@@ -17,6 +17,8 @@ from urllib.parse import quote
 
 import platformdirs
 
+from ccsync.redaction import mask_url
+
 LIVE_TTL_SECONDS = 300.0
 DEFAULT_PORT = 3000
 DEFAULT_HOST = "127.0.0.1"
@@ -217,13 +219,3 @@ def _redis_url_from_parts(env: Mapping[str, str]) -> str | None:
     auth = f":{quote(password, safe='')}@" if password else ""
     db = env.get("REDIS_DB", "0")
     return f"redis://{auth}{host}:{port}/{db}"
-
-
-def mask_url(url: str) -> str:
-    """The URL with any password replaced by ``***`` (for logs and ``/api/config``)."""
-    scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest:
-        return url
-    credentials, _, location = rest.rpartition("@")
-    user, has_password, _ = credentials.partition(":")
-    return f"{scheme}://{user}{':***' if has_password else ''}@{location}"

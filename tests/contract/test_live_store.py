@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from ccsync.server.live_keys import is_server_owned
 from ccsync.storage import StorageUnavailableError
 from ccsync.storage.live import LIVE_PREFIX, LiveCaps, LiveStore, open_live_store
 from ccsync.storage.live.base import (
@@ -49,7 +50,7 @@ async def live_store(request: pytest.FixtureRequest) -> AsyncIterator[LiveStore]
     await store.aclose()
 
 
-SMALL_CAPS = LiveCaps(value_bytes=100, keys=3, total_bytes=250)
+SMALL_CAPS = LiveCaps(value_bytes=100, keys=3, total_bytes=250, exempt=is_server_owned)
 """Caps small enough to reach in a test (client keys: any key not owned by the server)."""
 
 

@@ -7,10 +7,10 @@ import asyncio
 import dataclasses
 import random
 
+from ccsync.server.mirror import Survivors
 from ccsync.storage.history.base import HistoryStore, PruneResult, StoredBlock, StoredEntry
 from ccsync.storage.history.jobs import JobRecord, RunRecord
 from ccsync.storage.history.sql import SqlHistoryStore
-from ccsync.survivors import Survivors
 from ccsync.usage.entry import UsageEntry
 
 from .conftest import Target

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ccsync.access import Principal
 from ccsync.api.errors import ApiError
-from ccsync.api.limits import RateLimiter
+from ccsync.api.throttle import RateLimiter
+from ccsync.server.access import Principal
 from ccsync.storage.history.base import Device, HistoryStore
 from ccsync.wire import device_id_problem
 

@@ -19,16 +19,16 @@ from ccsync.api.admission import NewDeviceLimiter
 from ccsync.api.guard import HostPolicy, RequestGuard
 from ccsync.api.hub import SocketHub
 from ccsync.api.initial_data import InitialData
-from ccsync.api.limits import BodySizeLimit, RateLimiter
 from ccsync.api.rest import config, cron, dashboard, docs, live, system, tokens, usage
+from ccsync.api.throttle import BodySizeLimit, RateLimiter
 from ccsync.api.ws import router as ws_router
 from ccsync.clock import Clock
-from ccsync.retention import prune_forever
+from ccsync.server.retention import prune_forever
+from ccsync.server.telemetry import Telemetry
 from ccsync.services import Services, build_services
 from ccsync.settings import Settings
 from ccsync.storage import StorageUnavailableError
 from ccsync.storage.live.base import LiveStore
-from ccsync.telemetry import Telemetry
 
 log = logging.getLogger("ccsync.app")
 

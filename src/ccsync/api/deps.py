@@ -7,14 +7,14 @@ from typing import Annotated, cast
 from fastapi import Depends, Request
 from starlette.requests import HTTPConnection
 
-from ccsync.access import Principal
 from ccsync.api.admission import NewDeviceLimiter
 from ccsync.api.errors import ApiError
 from ccsync.api.hub import SocketHub
 from ccsync.api.initial_data import InitialData
-from ccsync.api.limits import RateLimiter
+from ccsync.api.throttle import RateLimiter
+from ccsync.server.access import Principal
+from ccsync.server.telemetry import Telemetry
 from ccsync.services import Services
-from ccsync.telemetry import Telemetry
 
 
 def services(conn: HTTPConnection) -> Services:

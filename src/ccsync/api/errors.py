@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ccsync.reporting import AccountError
+from ccsync.server.reporting import AccountError
 from ccsync.storage import StorageUnavailableError
 
 log = logging.getLogger("ccsync.api")

@@ -16,8 +16,8 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from ccsync import events
-from ccsync.access import Principal
+from ccsync.server import events
+from ccsync.server.access import Principal
 
 QUEUE_LIMIT = 1_000
 SLOW_CLIENT_CLOSE = 1013  # "try again later"

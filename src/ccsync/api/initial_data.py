@@ -14,7 +14,7 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from ccsync.live_keys import listing_rank
+from ccsync.server.live_keys import listing_rank
 from ccsync.storage.live.base import LiveStore
 from ccsync.storage.live.common import render_object
 

@@ -34,13 +34,13 @@ from typing import Any
 import msgspec
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from ccsync import events
 from ccsync.api import deps
 from ccsync.api.admission import Admitted, admit
 from ccsync.api.errors import ApiError
 from ccsync.api.hub import REVOKED_CLOSE, Connection, write_loop
-from ccsync.ingest import DeviceState
-from ccsync.live_keys import device_key
+from ccsync.server import events
+from ccsync.server.ingest import DeviceState
+from ccsync.server.live_keys import device_key
 from ccsync.services import Services
 from ccsync.storage import StorageUnavailableError
 from ccsync.usage.timestamps import iso_millis

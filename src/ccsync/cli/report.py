@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import click
 
 from ccsync.clock import SystemClock
-from ccsync.collector import paused
+from ccsync.gc_pause import paused
 from ccsync.usage import BlocksOptions, ReportKind, ReportOptions, build_report
 from ccsync.usage.discovery import NoDataDirsError
 from ccsync.usage.loader import Scan, read_cost_states, scan_dirs

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from ccsync.settings import Settings, SettingsError, mask_url
+from ccsync.redaction import mask_url
+from ccsync.settings import Settings, SettingsError
 
 
 @click.command()
@@ -71,7 +72,7 @@ def serve(
 ) -> None:
     """Run the server: REST and WebSocket at http://HOST:PORT/ (OpenAPI at /docs)."""
     from ccsync.logs import configure_logging
-    from ccsync.tokens import ensure_admin_token
+    from ccsync.server.tokens import ensure_admin_token
 
     try:
         settings = (
@@ -108,7 +109,7 @@ def serve(
 async def _run(settings: Settings, log_level: str) -> int:
     import uvicorn
 
-    from ccsync import collector
+    from ccsync import gc_pause
     from ccsync.api.app import create_app
     from ccsync.services import build_services
     from ccsync.storage import StorageUnavailableError
@@ -132,7 +133,7 @@ async def _run(settings: Settings, log_level: str) -> int:
                 err=True,
             )
             server = uvicorn.Server(config)
-            collector.settle()
+            gc_pause.settle()
             await server.serve()
             return 0 if server.started else 1
     except StorageUnavailableError as exc:

@@ -27,9 +27,7 @@ from typing import Any
 import msgspec
 
 from ccsync.clock import Clock
-from ccsync.ingest import IngestError, IngestService
 from ccsync.private import private_dir
-from ccsync.reporting import Reporter
 from ccsync.scheduler.claude import (
     AuthStatus,
     ClaudeResult,
@@ -55,6 +53,8 @@ from ccsync.scheduler.warmup import (
     decide,
     month_start_ms,
 )
+from ccsync.server.ingest import IngestError, IngestService
+from ccsync.server.reporting import Reporter
 from ccsync.storage import StorageUnavailableError
 from ccsync.storage.history.jobs import JobRecord, JobStore, RunStatus
 from ccsync.wire import RateLimits, decode_push

@@ -26,12 +26,12 @@ from collections.abc import Coroutine
 from datetime import tzinfo
 from typing import Any, Protocol
 
-from ccsync import events
 from ccsync.clock import Clock
 from ccsync.scheduler import orphans
 from ccsync.scheduler.capacity import DEFAULT_MAX_RUNS, BusyError, Capacity, JobBusyError
 from ccsync.scheduler.definitions import run_to_json
 from ccsync.scheduler.execution import Executor, Outcome
+from ccsync.server import events
 from ccsync.storage import StorageUnavailableError
 from ccsync.storage.history.jobs import (
     JobRecord,

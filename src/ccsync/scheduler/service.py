@@ -26,8 +26,6 @@ from datetime import tzinfo
 from typing import Any
 
 from ccsync.clock import Clock
-from ccsync.live_keys import cron_claim
-from ccsync.reporting import SETTING_TIMEZONE
 from ccsync.scheduler import orphans
 from ccsync.scheduler.capacity import DEFAULT_MAX_RUNS
 from ccsync.scheduler.commands import CommandError, check_allowed, parse_command
@@ -42,6 +40,8 @@ from ccsync.scheduler.definitions import (
 from ccsync.scheduler.execution import Executor
 from ccsync.scheduler.runner import CLAIM_TTL_SECONDS, Runner, RunObserver
 from ccsync.scheduler.schedule import Schedule, ScheduleError
+from ccsync.server.live_keys import cron_claim
+from ccsync.server.reporting import SETTING_TIMEZONE
 from ccsync.storage import StorageUnavailableError
 from ccsync.storage.history.base import HistoryStore
 from ccsync.storage.history.jobs import JobRecord, RunRecord

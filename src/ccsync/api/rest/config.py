@@ -11,10 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ccsync.api import deps
 from ccsync.api.deps import Admin, Reader
 from ccsync.api.errors import ApiError
-from ccsync.reporting import SETTING_TIMEZONE, SETTING_TOKEN_LIMIT
-from ccsync.retention import SETTING_RETENTION, prune_expired
+from ccsync.redaction import mask_url
+from ccsync.server.reporting import SETTING_TIMEZONE, SETTING_TOKEN_LIMIT
+from ccsync.server.retention import SETTING_RETENTION, prune_expired
 from ccsync.services import REDIS_URL_SETTING
-from ccsync.settings import mask_url
 from ccsync.storage import StorageUnavailableError
 from ccsync.storage.live import open_live_store
 from ccsync.storage.live.switchable import SwitchableLiveStore

@@ -13,11 +13,11 @@ from fastapi import APIRouter, Body, Path, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from ccsync import events
 from ccsync.api import deps
 from ccsync.api.deps import Reader
 from ccsync.api.errors import ApiError, ErrorBody
-from ccsync.live_keys import is_server_owned
+from ccsync.server import events
+from ccsync.server.live_keys import is_server_owned
 from ccsync.storage.live.base import LiveCapError, LiveValueTooLargeError
 from ccsync.storage.live.common import render_object
 from ccsync.usage.timestamps import iso_millis

@@ -14,8 +14,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from ccsync import __version__
 from ccsync.api import deps
 from ccsync.api.deps import Reader
-from ccsync.live_values import online_devices
 from ccsync.scheduler.service import Scheduler
+from ccsync.server.live_values import online_devices
 from ccsync.storage import StorageUnavailableError
 from ccsync.usage.timestamps import iso_millis
 

@@ -7,12 +7,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from ccsync import events
 from ccsync.api import deps
 from ccsync.api.deps import Admin
 from ccsync.api.errors import ApiError
+from ccsync.server import events
+from ccsync.server.tokens import hash_token, new_token, new_token_id
 from ccsync.storage.history.base import TokenRecord
-from ccsync.tokens import hash_token, new_token, new_token_id
 from ccsync.usage.timestamps import iso_millis
 from ccsync.wire import device_id_problem
 

@@ -9,15 +9,15 @@ import msgspec
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
-from ccsync import events
-from ccsync.access import Principal
 from ccsync.api import deps
 from ccsync.api.admission import admit
 from ccsync.api.deps import Reader
 from ccsync.api.errors import ApiError
-from ccsync.ingest import DeviceState, IngestError
-from ccsync.live_keys import device_key
-from ccsync.live_values import device_state, online_devices
+from ccsync.server import events
+from ccsync.server.access import Principal
+from ccsync.server.ingest import DeviceState, IngestError
+from ccsync.server.live_keys import device_key
+from ccsync.server.live_values import device_state, online_devices
 from ccsync.services import Services
 from ccsync.storage.history.base import Device
 from ccsync.usage import ReportKind, ReportOptions

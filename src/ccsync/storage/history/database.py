@@ -27,7 +27,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from ccsync.private import private_file
-from ccsync.settings import mask_url
+from ccsync.redaction import mask_url
 from ccsync.storage import StorageUnavailableError
 from ccsync.storage.history.migrations import differences, upgrade
 from ccsync.storage.history.urls import Backend, parse_history_url, quote_ident

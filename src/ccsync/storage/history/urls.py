@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from sqlalchemy import URL, make_url
 
-from ccsync.settings import mask_url
+from ccsync.redaction import mask_url
 
 Backend = Literal["sqlite", "postgresql"]
 

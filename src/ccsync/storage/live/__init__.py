@@ -7,7 +7,7 @@ library and Redis needs ``ccsync[redis]``.
 
 from __future__ import annotations
 
-from ccsync.settings import mask_url
+from ccsync.redaction import mask_url
 from ccsync.storage.live.base import LIVE_PREFIX, LiveCaps, LiveStore
 
 __all__ = ["LIVE_PREFIX", "LiveCaps", "LiveStore", "open_live_store"]

@@ -6,7 +6,7 @@ unless told otherwise) it is gone from ``get`` and ``items``. A stored text that
 decode (garbage written into Redis by something else) reads as missing, never as an error.
 
 Client keys (every key ``LiveCaps.exempt`` does not exempt: by default those the server
-does not own, ``ccsync.live_keys``) are capped: a value's size, how many client keys
+does not own, ``ccsync.server.live_keys``) are capped: a value's size, how many client keys
 live, and their total size. A ``set`` past a cap stores nothing and raises a
 ``LiveCapError``; expired and deleted keys stop counting. On Redis the counts are shared
 by every replica.
@@ -23,8 +23,6 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
-
-from ccsync.live_keys import is_server_owned
 
 JSON = Any
 """A JSON value: dict, list, str, int, float, bool or None."""
@@ -45,8 +43,9 @@ class LiveCaps:
     """How many client keys may live at once."""
     total_bytes: int = 16 * MIB
     """The total size of the client keys' values."""
-    exempt: Callable[[str], bool] = is_server_owned
-    """Keys the caps do not apply to: the server's own, bounded by what the server writes."""
+    exempt: Callable[[str], bool] = lambda key: False
+    """Keys the caps do not apply to (the server passes its own keys: what it writes is
+    bounded by what it writes; ``server.live_keys.is_server_owned``)."""
 
 
 class LiveCapError(Exception):

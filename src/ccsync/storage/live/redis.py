@@ -29,7 +29,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-from ccsync.settings import mask_url
+from ccsync.redaction import mask_url
 from ccsync.storage import StorageUnavailableError
 from ccsync.storage.live.base import (
     JSON,

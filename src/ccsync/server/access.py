@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ccsync.clock import Clock
+from ccsync.server.tokens import hash_token, same_hash
 from ccsync.storage.history.base import HistoryStore
-from ccsync.tokens import hash_token, same_hash
 
 PrincipalKind = Literal["local", "admin", "device"]
 

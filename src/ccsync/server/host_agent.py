@@ -29,11 +29,11 @@ from ccsync.agent.readings import limits_to_send
 from ccsync.agent.state import AgentState
 from ccsync.agent.tail import Tailer
 from ccsync.agent.watch import watch
-from ccsync.ingest import IngestError, IngestService
+from ccsync.server.ingest import IngestError, IngestService
 from ccsync.usage.discovery import NoDataDirsError, claude_account, resolve_data_dirs
 from ccsync.wire import UsagePush, WireEntry
 
-log = logging.getLogger("ccsync.host_agent")
+log = logging.getLogger("ccsync.server.host_agent")
 BATCH = 5_000
 SWEEP_SECONDS = 30.0
 

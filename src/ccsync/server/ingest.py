@@ -13,21 +13,21 @@ from typing import Any
 
 import msgspec
 
-from ccsync import events
 from ccsync.bounds import AHEAD_MS, RESET_AHEAD_MS, time_problem
 from ccsync.clock import Clock
-from ccsync.live_keys import device_key as device_key  # re-exported: older imports
-from ccsync.live_keys import official_limits_key
-from ccsync.live_keys import tokens_key as tokens_key
-from ccsync.live_keys import window_key as window_key
-from ccsync.live_values import OfficialReading, official_name, official_readings
-from ccsync.reporting import DEFAULT_ACCOUNT, Reporter
+from ccsync.server import events
+from ccsync.server.live_keys import device_key as device_key  # re-exported: older imports
+from ccsync.server.live_keys import official_limits_key
+from ccsync.server.live_keys import tokens_key as tokens_key
+from ccsync.server.live_keys import window_key as window_key
+from ccsync.server.live_values import OfficialReading, official_name, official_readings
+from ccsync.server.reporting import DEFAULT_ACCOUNT, Reporter
 from ccsync.storage.history.base import Device, HistoryStore, StoredBlock, StreamMark
 from ccsync.storage.live.base import LiveStore
 from ccsync.usage.timestamps import iso_millis, parse_timestamp
 from ccsync.wire import CcusageBlock, PushAck, RateLimits, UsagePush
 
-log = logging.getLogger("ccsync.ingest")
+log = logging.getLogger("ccsync.server.ingest")
 
 OFFICIAL_MAX_TTL = 8 * 24 * 3600.0
 """As long as a reset may be ahead (``bounds.RESET_AHEAD_MS``)."""

@@ -8,12 +8,12 @@ from typing import Any
 
 from ccsync.bounds import EARLIEST_MS, latest_ms
 from ccsync.clock import Clock
-from ccsync.collector import paused
-from ccsync.live_keys import official_limits_key as official_limits_key  # re-exported
-from ccsync.live_values import official_readings
+from ccsync.gc_pause import paused
+from ccsync.server.live_keys import official_limits_key as official_limits_key  # re-exported
+from ccsync.server.live_values import official_readings
+from ccsync.server.mirror import Survivors
 from ccsync.storage.history.base import HistoryStore
 from ccsync.storage.live.base import LiveStore
-from ccsync.survivors import Survivors
 from ccsync.usage import BlocksOptions, ReportKind, ReportOptions, build_report
 from ccsync.usage.dedup import deduplicate
 from ccsync.usage.pricing import PriceTable, default_prices, price_entry

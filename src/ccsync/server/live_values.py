@@ -13,7 +13,7 @@ from typing import Annotated, Any, TypeVar
 
 import msgspec
 
-from ccsync.live_keys import device_key
+from ccsync.server.live_keys import device_key
 from ccsync.storage.history.base import HistoryStore
 from ccsync.storage.live.base import LiveStore
 from ccsync.usage.window import OfficialLimit

@@ -16,7 +16,7 @@ from ccsync.storage import StorageUnavailableError
 from ccsync.storage.history.base import HistoryStore, PruneResult
 from ccsync.usage.timestamps import MS_PER_DAY
 
-log = logging.getLogger("ccsync.retention")
+log = logging.getLogger("ccsync.server.retention")
 
 SETTING_RETENTION = "retentionDays"
 PRUNE_EVERY_SECONDS = 3600.0
