@@ -46,9 +46,6 @@ DEVICE_ID_PATTERN = r"^[A-Za-z0-9._:@-]{1,128}$"
 """A device id: 1-128 letters, digits and ``._:@-`` (the same rule on every door)."""
 RESERVED_DEVICE_IDS = frozenset({"sync", "ccusage"})
 """Names the REST API uses for itself under ``/api/usage/``."""
-DeviceId = Annotated[
-    str, msgspec.Meta(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@-]+$")
-]
 StreamId = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 """An agent's stream of numbered lines: a random id made with its state."""
 _DEVICE_ID = re.compile(DEVICE_ID_PATTERN)

@@ -12,7 +12,7 @@ import pytest
 
 from ccsync.agent.hook import (
     REFRESH_SECONDS,
-    SettingsError,
+    ClaudeSettingsError,
     install,
     settings_path,
     status,
@@ -117,7 +117,7 @@ def test_install_into_a_missing_file_and_uninstall_leaves_it_empty(tmp_path: Pat
 def test_a_broken_settings_file_is_left_alone(tmp_path: Path) -> None:
     path = tmp_path / "settings.json"
     path.write_text("{ not json")
-    with pytest.raises(SettingsError, match="not valid JSON"):
+    with pytest.raises(ClaudeSettingsError, match="not valid JSON"):
         install(path, tmp_path / "state")
     assert path.read_text() == "{ not json"
 

@@ -34,7 +34,7 @@ MEMORY_FILE = "hook-install.json"
 """In the agent's state dir: the status line that install replaced, per settings file."""
 
 
-class SettingsError(ValueError):
+class ClaudeSettingsError(ValueError):
     """The settings file exists but is not a JSON object: it is left alone."""
 
 
@@ -87,11 +87,11 @@ def _load(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text() or "{}")
     except ValueError as exc:
-        raise SettingsError(
+        raise ClaudeSettingsError(
             f"{path} is not valid JSON ({exc}); fix it first, ccsync leaves it alone"
         ) from None
     if not isinstance(data, dict):
-        raise SettingsError(f"{path} does not hold a JSON object; ccsync leaves it alone")
+        raise ClaudeSettingsError(f"{path} does not hold a JSON object; ccsync leaves it alone")
     return data
 
 
@@ -141,11 +141,13 @@ def install(
     before = json.dumps(settings, sort_keys=True)
     hooks = settings.setdefault("hooks", {})
     if not isinstance(hooks, dict):
-        raise SettingsError(f"{path}: 'hooks' is not an object; ccsync leaves it alone")
+        raise ClaudeSettingsError(f"{path}: 'hooks' is not an object; ccsync leaves it alone")
     for event, matcher in EVENTS.items():
         groups = hooks.setdefault(event, [])
         if not isinstance(groups, list):
-            raise SettingsError(f"{path}: hooks.{event} is not a list; ccsync leaves it alone")
+            raise ClaudeSettingsError(
+                f"{path}: hooks.{event} is not a list; ccsync leaves it alone"
+            )
         if any(
             _ours(h, HOOK_ARGS) for g in groups if isinstance(g, dict) for h in g.get("hooks") or []
         ):

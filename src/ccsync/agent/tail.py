@@ -61,10 +61,6 @@ class Tailer:
         self.roots = list(roots)
         self.stats = ParseStats()
 
-    def pending_bytes(self) -> int:
-        """How much is there to read now (for a progress bar)."""
-        return sum(size - known.offset for _, known, size, _ in self._work())
-
     def scan(self, progress: ScanProgress | None = None) -> TailResult:
         """Read everything new in every transcript; return what was queued."""
         work = self._work()

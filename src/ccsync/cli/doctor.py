@@ -302,7 +302,7 @@ def _claude_checks() -> list[Check]:
 
 
 def _tools_and_hook() -> list[Check]:
-    from ccsync.agent.hook import SettingsError, settings_path
+    from ccsync.agent.hook import ClaudeSettingsError, settings_path
     from ccsync.agent.hook import status as hook_status
 
     checks = _claude_checks()
@@ -326,7 +326,7 @@ def _tools_and_hook() -> list[Check]:
                 required=False,
             )
         )
-    except SettingsError as exc:
+    except ClaudeSettingsError as exc:
         checks.append(Check(False, "Claude Code settings", str(exc), required=False))
     return checks
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ccsync.agent.config import load_config, store_config
-from ccsync.agent.hook import SettingsError, install, settings_path, status, uninstall
+from ccsync.agent.hook import ClaudeSettingsError, install, settings_path, status, uninstall
 
 _project = click.option(
     "--project", is_flag=True, help="This project's .claude/settings.json instead of yours."
@@ -33,7 +33,7 @@ def install_command(
     path = settings_path(project)
     try:
         backup = install(path, config.state_dir, statusline=not no_statusline)
-    except SettingsError as exc:
+    except ClaudeSettingsError as exc:
         raise click.ClickException(str(exc)) from None
     if backup is None:
         click.echo(f"Already installed in {path}.")
@@ -50,7 +50,7 @@ def uninstall_command(project: bool) -> None:
     path = settings_path(project)
     try:
         backup = uninstall(path, load_config().state_dir)
-    except SettingsError as exc:
+    except ClaudeSettingsError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"Nothing of ccsync in {path}." if backup is None else f"Removed from {path}.")
 
@@ -62,7 +62,7 @@ def status_command(project: bool) -> None:
     path = settings_path(project)
     try:
         found = status(path)
-    except SettingsError as exc:
+    except ClaudeSettingsError as exc:
         raise click.ClickException(str(exc)) from None
     for event, present in found.hooks.items():
         click.echo(f"{'ok ' if present else 'no '} {event} hook")

@@ -244,14 +244,6 @@ class Command:
         args = self.argv[1:]
         return self.program == "ccusage" and "blocks" in args and ("--json" in args or "-j" in args)
 
-    @property
-    def wants_claude_json(self) -> bool:
-        args = self.argv
-        return self.program == "claude" and (
-            "--output-format=json" in args
-            or any(a == "--output-format" and b == "json" for a, b in itertools.pairwise(args))
-        )
-
 
 def parse_command(text: str) -> Command:
     """Split ``text`` into words; ``CommandError`` when it has none or cannot be split."""

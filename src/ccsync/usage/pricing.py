@@ -272,11 +272,6 @@ def price_entry(entry: UsageEntry, mode: CostMode, prices: PriceTable) -> tuple[
     return 0.0, model
 
 
-def entry_cost(entry: UsageEntry, mode: CostMode, prices: PriceTable) -> float:
-    """The cost of one entry in USD."""
-    return price_entry(entry, mode, prices)[0]
-
-
 def tokens_cost(entry: UsageEntry, rates: Rates | Price) -> float:
     """Tokens times rates, with the model's tiers (see the module's doc)."""
     return _cost(entry, Rates(rates) if isinstance(rates, Price) else rates)
