@@ -6,15 +6,13 @@ their output changed (SHA-256), and the server keeps the latest block per block 
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
-import os
-import signal
 from dataclasses import dataclass
 
 from ccsync.agent.state import AgentState
 from ccsync.agent.transport import DeliveryError, HttpSink
+from ccsync.process import run_process
 
 HASH_KEY = "ccusage.sha256"
 TIMEOUT = 120.0
@@ -31,30 +29,19 @@ class BlocksPush:
     blocks: int
 
 
-async def run_ccusage(argv: list[str]) -> bytes:
-    """Run ccusage (an argument vector, no shell) and return its stdout."""
-    try:
-        process = await asyncio.create_subprocess_exec(
-            *argv,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,
-            limit=MAX_OUTPUT,
-        )
-    except OSError as exc:
-        raise CcusageError(f"cannot run {argv[0]}: {exc}") from None
-    try:
-        out, err = await asyncio.wait_for(process.communicate(), TIMEOUT)
-    except TimeoutError:
-        os.killpg(process.pid, signal.SIGKILL)
-        await process.wait()
-        raise CcusageError(f"{argv[0]} took longer than {TIMEOUT:.0f} s") from None
-    if process.returncode != 0:
-        raise CcusageError(
-            f"{argv[0]} failed ({process.returncode}): {err.decode(errors='replace')[:300]}"
-        )
-    return out
+async def run_ccusage(argv: list[str], timeout: float = TIMEOUT) -> bytes:
+    """Run ccusage (an argument vector, no shell) and return its stdout. On timeout its
+    process group is stopped (SIGTERM, then SIGKILL), whatever it started included."""
+    result = await run_process(argv, timeout=timeout, keep_bytes=MAX_OUTPUT)
+    if result.error is not None:
+        raise CcusageError(result.error)
+    if result.timed_out:
+        raise CcusageError(f"{argv[0]} took longer than {timeout:.0f} s")
+    if result.exit_code != 0:
+        raise CcusageError(f"{argv[0]} failed ({result.exit_code}): {result.stderr[:300]}")
+    if result.stdout_dropped:
+        raise CcusageError(f"{argv[0]} printed more than {MAX_OUTPUT >> 20} MiB")
+    return result.stdout.encode()
 
 
 async def push_blocks(state: AgentState, http: HttpSink, argv: list[str]) -> BlocksPush:

@@ -253,10 +253,10 @@ def _scheduler_checks(info: dict[str, Any]) -> list[Check]:
 
 def _claude_checks() -> list[Check]:
     """The ``claude`` on this PATH: its version, and the settings ``claude doctor`` says it
-    ignores (a hook or status line there never runs). Run through the scheduler's runner:
+    ignores (a hook or status line there never runs). Run through the one runner (process):
     no stdin, a timeout, the process group stopped after it."""
+    from ccsync.process import run_process
     from ccsync.scheduler.claude import invalid_settings
-    from ccsync.scheduler.process import run_process
 
     path = shutil.which("claude")
     if path is None:

@@ -28,6 +28,7 @@ import msgspec
 
 from ccsync.clock import Clock
 from ccsync.private import private_dir
+from ccsync.process import OnStart, ProcessResult, run_process
 from ccsync.scheduler.claude import (
     AuthStatus,
     ClaudeResult,
@@ -44,7 +45,6 @@ from ccsync.scheduler.commands import (
     parse_command,
 )
 from ccsync.scheduler.environment import child_environment
-from ccsync.scheduler.process import OnStart, ProcessResult, run_process
 from ccsync.scheduler.warmup import (
     Decision,
     WarmupPolicy,

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -14,6 +14,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from ccsync import __version__
 from ccsync.api import deps
 from ccsync.api.deps import Reader
+from ccsync.process import resolve_program, run_process
+from ccsync.scheduler.commands import Program
 from ccsync.scheduler.service import Scheduler
 from ccsync.server.live_values import online_devices
 from ccsync.storage import StorageUnavailableError
@@ -22,6 +24,8 @@ from ccsync.usage.timestamps import iso_millis
 router = APIRouter(tags=["system"])
 
 TOOL_CACHE_SECONDS = 60.0
+TOOL_TIMEOUT_SECONDS = 5.0
+TOOL_KILL_GRACE_SECONDS = 1.0
 
 
 async def _checks(request: Request) -> dict[str, str]:
@@ -54,18 +58,21 @@ async def health(request: Request) -> JSONResponse:
     return JSONResponse(body, status_code=503 if failing else 200)
 
 
-async def _tool(name: str) -> dict[str, Any]:
-    path = shutil.which(name)
+async def _tool(name: Program, env: Mapping[str, str]) -> dict[str, Any]:
+    """``name --version`` in ``env`` (the server's minus its secrets), through the runner:
+    a probe that hangs is stopped, with whatever it started."""
+    path = resolve_program(name, env)
     if path is None:
         return {"found": False, "path": None, "version": None}
-    try:
-        process = await asyncio.create_subprocess_exec(
-            path, "--version", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
-        )
-        out, _ = await asyncio.wait_for(process.communicate(), timeout=5)
-        version = out.decode(errors="replace").strip().splitlines()[0][:100] if out else None
-    except (OSError, TimeoutError, IndexError):
-        version = None
+    result = await run_process(
+        [path, "--version"],
+        timeout=TOOL_TIMEOUT_SECONDS,
+        env=env,
+        keep_bytes=4096,
+        kill_grace=TOOL_KILL_GRACE_SECONDS,
+    )
+    said = result.stdout.strip().splitlines()
+    version = said[0][:100] if said and not result.timed_out else None
     return {"found": True, "path": path, "version": version}
 
 
@@ -75,7 +82,11 @@ async def _tools_state(request: Request, scheduler: Scheduler) -> dict[str, Any]
     now = time.monotonic()
     cached: tuple[float, dict[str, Any]] | None = getattr(request.app.state, "tools", None)
     if cached is None or now - cached[0] > TOOL_CACHE_SECONDS:
-        claude, ccusage = await asyncio.gather(_tool("claude"), _tool("ccusage"))
+        executor = scheduler.executor
+        claude, ccusage = await asyncio.gather(
+            _tool("claude", executor.environment("claude")),
+            _tool("ccusage", executor.environment("ccusage")),
+        )
         if claude["found"]:
             auth = await scheduler.executor.claude_auth()
             claude["auth"] = None if auth is None else auth.to_json()

@@ -1,5 +1,9 @@
 """Run one program as an argument vector: timeout, process group, capped output.
 
+The one subprocess runner: cron runs and ``claude auth status`` (``scheduler``), the
+``/api/status`` tool probes, ``ccsync doctor``, and the agent's ``ccusage`` source. Standard
+library only, so the device side may import it too.
+
 The program runs in a session (and process group) of its own, with no stdin; its process
 group id (its pid) is handed to ``on_start`` as soon as it runs, so a caller can record
 it (a server that dies mid-run leaves it behind for the next one to stop). On timeout,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ccsync.scheduler.process import run_process
+from ccsync.process import run_process
 from fixtures.doubles import Doubles
 
 pytestmark = pytest.mark.timeout(60)
