@@ -1,8 +1,10 @@
 """The composition root: every long-lived object of the server, built from ``Settings``.
 
-``build_services`` is the one place stores are opened and wired together. The ASGI
-lifespan, the CLI and the tests call it; a half-started system unwinds through the exit
-stack, closing what was opened, in reverse order.
+``build_services`` is the one place stores are opened, services wired together and the
+background loops started (under the ``Supervisor``: the scheduler, retention, the host
+agent; the app adds its event relay). The CLI and the tests call it, then hand the result
+to ``api.app.create_app``; a half-started system unwinds through the exit stack: the loops
+stop first, then what was opened closes, in reverse order.
 """
 
 from __future__ import annotations
@@ -18,10 +20,14 @@ from ccsync.private import private_dir
 from ccsync.scheduler.execution import Executor, HostIdentity
 from ccsync.scheduler.service import Scheduler
 from ccsync.server.access import Authenticator
+from ccsync.server.buckets import NewDeviceLimiter, RateLimiter
 from ccsync.server.host_agent import HostAgent, host_device_id
 from ccsync.server.ingest import IngestService
 from ccsync.server.live_keys import is_server_owned
 from ccsync.server.reporting import DEFAULT_ACCOUNT, Reporter
+from ccsync.server.retention import prune_forever
+from ccsync.server.supervisor import Supervisor
+from ccsync.server.telemetry import Telemetry
 from ccsync.settings import Settings
 from ccsync.storage.history import open_history_store
 from ccsync.storage.history.base import HistoryStore
@@ -44,6 +50,13 @@ class Services:
     auth: Authenticator
     host_agent: HostAgent | None
     scheduler: Scheduler
+    telemetry: Telemetry
+    supervisor: Supervisor
+    """Owns the background loops (``start`` one more; ``states`` for ``/api/status``)."""
+    push_limiter: RateLimiter
+    """Pushes per second per device."""
+    new_devices: NewDeviceLimiter
+    """New devices per hour per client address."""
     started_ms: int
 
 
@@ -54,13 +67,17 @@ async def build_services(
     *,
     live: LiveStore | None = None,
     history: HistoryStore | None = None,
+    start_loops: bool = True,
 ) -> AsyncIterator[Services]:
-    """Open the stores (checking they answer), wire the services, close all on exit.
+    """Open the stores (checking they answer), wire the services, start the background
+    loops; on exit stop the loops and close all.
 
     A configured store that cannot be reached raises ``StorageUnavailableError`` with a
-    one-line message. ``live``/``history`` replace the stores the settings would open.
+    one-line message. ``live``/``history`` replace the stores the settings would open;
+    ``start_loops=False`` leaves the loops to the caller (tests that drive the scheduler).
     """
     clock = clock or SystemClock()
+    telemetry = Telemetry()
     async with AsyncExitStack() as stack:
         if history is None:
             history = await open_history_store(settings.history_url)
@@ -119,8 +136,16 @@ async def build_services(
             clock,
             allow_commands=settings.allow_commands,
             max_runs=settings.max_runs,
+            observer=telemetry,
         )
         stack.push_async_callback(scheduler.aclose)
+        supervisor = Supervisor(clock, observer=telemetry)
+        stack.push_async_callback(supervisor.aclose)  # the loops stop before what they use
+        if start_loops:
+            supervisor.start("scheduler", scheduler.run)
+            supervisor.start("retention", lambda: prune_forever(history, clock))
+            if host_agent is not None:
+                supervisor.start("host-agent", host_agent.follow)
         yield Services(
             settings=settings,
             clock=clock,
@@ -131,6 +156,10 @@ async def build_services(
             auth=auth,
             host_agent=host_agent,
             scheduler=scheduler,
+            telemetry=telemetry,
+            supervisor=supervisor,
+            push_limiter=RateLimiter(settings.push_rate, settings.push_burst),
+            new_devices=NewDeviceLimiter(settings.new_devices_per_hour),
             started_ms=clock.now_ms(),
         )
 

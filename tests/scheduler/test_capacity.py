@@ -28,7 +28,7 @@ async def services(
     doubles.install(monkeypatch)
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "claude"))
     settings = Settings(data_dir=tmp_path / "data", local_agent=False, max_runs=1)
-    async with build_services(settings) as built:
+    async with build_services(settings, start_loops=False) as built:
         yield built
 
 

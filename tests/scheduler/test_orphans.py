@@ -29,7 +29,7 @@ SLEEPER = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); t
 @pytest.fixture
 async def services(tmp_path: Path) -> AsyncIterator[Services]:
     settings = Settings(data_dir=tmp_path / "data", local_agent=False)
-    async with build_services(settings) as built:
+    async with build_services(settings, start_loops=False) as built:
         yield built
 
 

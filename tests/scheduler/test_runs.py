@@ -42,7 +42,7 @@ async def running(
     monkeypatch.setenv("CLAUDE_DOUBLE_NOW", str(START // 1000))  # its resets, on this clock
     clock = FixedClock(START)
     settings = Settings(data_dir=tmp_path / "data", local_agent=False, allow_commands=False)
-    async with build_services(settings, clock) as services:
+    async with build_services(settings, clock, start_loops=False) as services:
         # The warm-up's wait advances the fixed clock instead of sleeping.
         async def sleep(seconds: float) -> None:
             clock.advance(int(seconds * 1000))

@@ -14,24 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ccsync.api.errors import ApiError
-from ccsync.api.throttle import RateLimiter
 from ccsync.server.access import Principal
+from ccsync.server.buckets import NewDeviceLimiter
 from ccsync.storage.history.base import Device, HistoryStore
 from ccsync.wire import device_id_problem
-
-HOUR_SECONDS = 3600.0
-
-
-class NewDeviceLimiter:
-    """New-device registrations per client address: ``per_hour``, as a burst or spread."""
-
-    def __init__(self, per_hour: int) -> None:
-        self.per_hour = per_hour
-        self._buckets = RateLimiter(per_hour / HOUR_SECONDS, per_hour) if per_hour else None
-
-    def allow(self, client: str) -> float | None:
-        """``None`` when ``client`` may register one more device; else seconds to wait."""
-        return None if self._buckets is None else self._buckets.allow(client)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,13 +1,13 @@
-"""The ASGI application: routes, middleware, the lifespan that owns the running server."""
+"""The ASGI application over built services: routes, middleware, and a lifespan that adds
+this app's socket hub and its event relay."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -15,18 +15,14 @@ from fastapi.openapi.utils import get_openapi
 
 from ccsync import __version__, wire
 from ccsync.api import errors
-from ccsync.api.admission import NewDeviceLimiter
 from ccsync.api.guard import HostPolicy, RequestGuard
 from ccsync.api.hub import SocketHub
 from ccsync.api.initial_data import InitialData
 from ccsync.api.rest import config, cron, dashboard, docs, live, system, tokens, usage
-from ccsync.api.throttle import BodySizeLimit, RateLimiter
+from ccsync.api.throttle import BodySizeLimit
 from ccsync.api.ws import router as ws_router
-from ccsync.clock import Clock
-from ccsync.server.retention import prune_forever
 from ccsync.server.telemetry import Telemetry
-from ccsync.services import Services, build_services
-from ccsync.settings import Settings
+from ccsync.services import Services
 from ccsync.storage import StorageUnavailableError
 from ccsync.storage.live.base import LiveStore
 
@@ -46,6 +42,7 @@ ERROR_STATUSES = {
     "503": "A backend is unavailable",
 }
 RELAY_RETRY_SECONDS = (0.5, 1, 2, 5)
+RELAY_TASK = "relay"
 LINKS = (
     ("post", "/api/cron", "201", "/api/cron/{job_id}", {"job_id": "$response.body#/job/id"}),
     ("post", "/api/tokens", "201", "/api/tokens/{token_id}", {"token_id": "$response.body#/id"}),
@@ -63,7 +60,9 @@ Clients and stateful testers (schemathesis) follow them."""
 
 
 async def relay_events(live: LiveStore, hub: SocketHub, telemetry: Telemetry) -> None:
-    """Deliver every event of the live store's channel to this process's sockets, forever."""
+    """Deliver every event of the live store's channel to this process's sockets, forever
+    (a store that does not answer is subscribed to again; anything else ends it, and the
+    supervisor restarts it)."""
     failures = 0
     while True:
         try:
@@ -79,58 +78,25 @@ async def relay_events(live: LiveStore, hub: SocketHub, telemetry: Telemetry) ->
         await asyncio.sleep(delay)
 
 
-async def _follow_host(services: Services) -> None:
-    """The host's own transcripts, followed for as long as the server runs."""
-    if services.host_agent is None:
-        return
-    while True:
-        try:
-            await services.host_agent.follow()
-        except StorageUnavailableError as exc:
-            log.warning("host.sync_failed", extra={"error": str(exc)})
-            await asyncio.sleep(5)
-
-
-def create_app(
-    settings: Settings, *, services: Services | None = None, clock: Clock | None = None
-) -> FastAPI:
-    """The app. Its lifespan builds the services from ``settings`` (or uses ``services``)."""
-    telemetry = Telemetry()
+def create_app(services: Services) -> FastAPI:
+    """The app over built services (``services.build_services``). Its lifespan adds what
+    is this app's own: the socket hub and the relay of events to it (a supervised task)."""
+    settings = services.settings
+    telemetry = services.telemetry
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
-        async with AsyncExitStack() as stack:
-            running: Services = (
-                services
-                if services is not None
-                else await stack.enter_async_context(build_services(settings, clock))
-            )
-            running.scheduler.observer = telemetry  # its runs count in this app's metrics
-            hub = SocketHub()
-            tasks = [asyncio.create_task(relay_events(running.live, hub, telemetry), name="relay")]
-            if running.host_agent is not None:
-                tasks.append(asyncio.create_task(_follow_host(running), name="host-agent"))
-            tasks.append(asyncio.create_task(running.scheduler.run(), name="scheduler"))
-            tasks.append(
-                asyncio.create_task(prune_forever(running.history, running.clock), name="retention")
-            )
-            try:
-                yield {
-                    "services": running,
-                    "hub": hub,
-                    "telemetry": telemetry,
-                    "push_limiter": RateLimiter(settings.push_rate, settings.push_burst),
-                    "device_limiter": NewDeviceLimiter(settings.new_devices_per_hour),
-                    "initial_data": InitialData(running.live, settings.initial_data_bytes),
-                }
-            finally:
-                hub.close_all()
-                for task in tasks:
-                    task.cancel()
-                for task in tasks:
-                    with contextlib.suppress(asyncio.CancelledError, Exception):
-                        await task
-                await running.scheduler.aclose()
+        hub = SocketHub()
+        services.supervisor.start(RELAY_TASK, lambda: relay_events(services.live, hub, telemetry))
+        try:
+            yield {
+                "services": services,
+                "hub": hub,
+                "initial_data": InitialData(services.live, settings.initial_data_bytes),
+            }
+        finally:
+            hub.close_all()
+            await services.supervisor.stop(RELAY_TASK)
 
     app = FastAPI(
         title="ccsync",

@@ -7,12 +7,11 @@ from typing import Annotated, cast
 from fastapi import Depends, Request
 from starlette.requests import HTTPConnection
 
-from ccsync.api.admission import NewDeviceLimiter
 from ccsync.api.errors import ApiError
 from ccsync.api.hub import SocketHub
 from ccsync.api.initial_data import InitialData
-from ccsync.api.throttle import RateLimiter
 from ccsync.server.access import Principal
+from ccsync.server.buckets import NewDeviceLimiter, RateLimiter
 from ccsync.server.telemetry import Telemetry
 from ccsync.services import Services
 
@@ -26,15 +25,15 @@ def hub(conn: HTTPConnection) -> SocketHub:
 
 
 def telemetry(conn: HTTPConnection) -> Telemetry:
-    return cast(Telemetry, conn.state.telemetry)
+    return services(conn).telemetry
 
 
 def push_limiter(conn: HTTPConnection) -> RateLimiter:
-    return cast(RateLimiter, conn.state.push_limiter)
+    return services(conn).push_limiter
 
 
 def device_limiter(conn: HTTPConnection) -> NewDeviceLimiter:
-    return cast(NewDeviceLimiter, conn.state.device_limiter)
+    return services(conn).new_devices
 
 
 def initial_data(conn: HTTPConnection) -> InitialData:

@@ -116,7 +116,7 @@ async def _run(settings: Settings, log_level: str) -> int:
 
     try:
         async with build_services(settings) as services:
-            app = create_app(settings, services=services)
+            app = create_app(services)
             config = uvicorn.Config(
                 app,
                 host=settings.host,

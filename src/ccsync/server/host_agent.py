@@ -30,12 +30,14 @@ from ccsync.agent.state import AgentState
 from ccsync.agent.tail import Tailer
 from ccsync.agent.watch import watch
 from ccsync.server.ingest import IngestError, IngestService
+from ccsync.storage import StorageUnavailableError
 from ccsync.usage.discovery import NoDataDirsError, claude_account, resolve_data_dirs
 from ccsync.wire import UsagePush, WireEntry
 
 log = logging.getLogger("ccsync.server.host_agent")
 BATCH = 5_000
 SWEEP_SECONDS = 30.0
+RETRY_SECONDS = 5.0
 
 _decode_entry = msgspec.json.Decoder(WireEntry).decode
 
@@ -155,13 +157,24 @@ class HostAgent:
         return reason
 
     async def follow(self) -> None:
-        """Sync now, then whenever the transcripts change (and every ``SWEEP_SECONDS``)."""
+        """Sync now, then whenever the transcripts change (and every ``SWEEP_SECONDS``),
+        for as long as the server runs; a store that does not answer is tried again after
+        ``RETRY_SECONDS``. Anything else ends it (the server's supervisor restarts it),
+        and so does a watcher that failed."""
         watcher = asyncio.create_task(watch(self._roots(), self._wake.set))
         try:
             while True:
-                await self.sync()
+                wait = SWEEP_SECONDS
+                try:
+                    await self.sync()
+                except StorageUnavailableError as exc:
+                    log.warning("host.sync_failed", extra={"error": str(exc)})
+                    wait = RETRY_SECONDS
+                if watcher.done():
+                    watcher.result()  # its failure is ours: raised to the supervisor
+                    raise RuntimeError("the transcript watcher stopped")
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), SWEEP_SECONDS)
+                    await asyncio.wait_for(self._wake.wait(), wait)
                 self._wake.clear()
         finally:
             watcher.cancel()

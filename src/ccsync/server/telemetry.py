@@ -64,6 +64,25 @@ class Telemetry:
             ["result"],
             registry=r,
         )
+        self.task_restarts = Counter(
+            "ccsync_task_restarts",
+            "Background tasks (relay, scheduler, host agent, retention) restarted after a failure",
+            ["task"],
+            registry=r,
+        )
+        self.task_running = Gauge(
+            "ccsync_task_running",
+            "Whether a background task runs (1) or waits to be restarted (0)",
+            ["task"],
+            registry=r,
+        )
+
+    def task_state(self, name: str, running: bool) -> None:
+        self.task_running.labels(name).set(1 if running else 0)
+        self.task_restarts.labels(name)  # shown from the start, at 0
+
+    def task_restarted(self, name: str) -> None:
+        self.task_restarts.labels(name).inc()
 
     def run_finished(self, run: RunRecord) -> None:
         self.cron_runs.labels(run.job_kind, run.trigger, run.status).inc()

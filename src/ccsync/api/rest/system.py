@@ -18,6 +18,7 @@ from ccsync.process import resolve_program, run_process
 from ccsync.scheduler.commands import Program
 from ccsync.scheduler.service import Scheduler
 from ccsync.server.live_values import online_devices
+from ccsync.server.supervisor import Supervisor
 from ccsync.storage import StorageUnavailableError
 from ccsync.usage.timestamps import iso_millis
 
@@ -140,7 +141,23 @@ async def status(request: Request, who: Reader) -> dict[str, Any]:
         else {"deviceId": services.host_agent.device_id},
         "scheduler": await _scheduler_state(services.scheduler, checks["history"] == "ok"),
         "tools": await _tools_state(request, services.scheduler),
+        "tasks": _tasks(services.supervisor),
     }
+
+
+def _tasks(supervisor: Supervisor) -> list[dict[str, Any]]:
+    """The background loops: running or waiting to restart, how often they failed, why."""
+    return [
+        {
+            "name": task.name,
+            "state": task.state,
+            "since": iso_millis(task.since_ms),
+            "restarts": task.restarts,
+            "lastError": task.last_error,
+            "lastCrashAt": None if task.last_crash_ms is None else iso_millis(task.last_crash_ms),
+        }
+        for task in supervisor.states()
+    ]
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
