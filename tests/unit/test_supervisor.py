@@ -13,6 +13,7 @@ import pytest
 from prometheus_client import generate_latest
 
 from ccsync.clock import FixedClock
+from ccsync.server import supervisor as supervisor_module
 from ccsync.server.supervisor import RETURNED, Backoff, Supervisor
 from ccsync.server.telemetry import Telemetry
 
@@ -238,3 +239,31 @@ async def test_restarts_and_running_tasks_are_prometheus_metrics() -> None:
 def test_the_backoff_doubles_and_stops_at_its_limit() -> None:
     backoff = Backoff(first=0.5, limit=30)
     assert [backoff.delay(n) for n in range(1, 9)] == [0.5, 1, 2, 4, 8, 16, 30, 30]
+
+
+async def test_stop_does_not_hang_on_a_loop_that_ignores_cancellation(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(supervisor_module, "STOP_SECONDS", 0.2)
+    supervisor = Supervisor(FixedClock(0))
+    release = asyncio.Event()
+    started = asyncio.Event()
+    runs: list[int] = []
+
+    async def stubborn() -> None:
+        runs.append(1)
+        started.set()
+        while not release.is_set():
+            try:
+                await release.wait()
+            except asyncio.CancelledError:
+                continue  # a bug: it will not stop
+
+    supervisor.start("stubborn", stubborn)
+    await asyncio.wait_for(started.wait(), 5)
+    await asyncio.wait_for(supervisor.aclose(), 5)
+    assert [r.message for r in caplog.records if r.message.startswith("task.")] == ["task.stuck"]
+    assert supervisor.states() == []
+    release.set()  # once it does end, it is not started again
+    await asyncio.sleep(0.05)
+    assert runs == [1]

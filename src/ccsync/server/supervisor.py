@@ -16,7 +16,6 @@ cancels every loop and waits for them to end.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -33,6 +32,8 @@ Loop = Callable[[], Awaitable[None]]
 """Starts one run of a loop (called again for each restart)."""
 Sleep = Callable[[float], Awaitable[None]]
 ERROR_KEEP_CHARS = 300
+STOP_SECONDS = 10.0
+"""How long ``stop`` waits for a cancelled loop to end."""
 RETURNED = "the loop returned (it should run for as long as the server does)"
 
 
@@ -107,8 +108,9 @@ class Supervisor:
         if task is None:
             return
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        done, _ = await asyncio.wait([task], timeout=STOP_SECONDS)
+        if not done:  # a loop that ignores cancellation: left behind, but said
+            log.error("task.stuck", extra={"task": name, "waited": STOP_SECONDS})
         self._states.pop(name, None)
         if self.observer is not None:
             self.observer.task_state(name, False)
@@ -134,6 +136,8 @@ class Supervisor:
                 failure = exc  # a cancellation meant for something inside the loop
             except Exception as exc:
                 failure = exc
+            if _stopping():
+                return  # stopped, though the loop swallowed its cancellation
             if self._monotonic() - began >= self.backoff.healthy_after:
                 failures = 0
             failures += 1
