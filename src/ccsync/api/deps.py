@@ -7,7 +7,6 @@ from typing import Annotated, cast
 from fastapi import Depends, Request
 from starlette.requests import HTTPConnection
 
-from ccsync.api.admission import NewDeviceLimiter
 from ccsync.api.errors import ApiError
 from ccsync.api.hub import SocketHub
 from ccsync.api.initial_data import InitialData
@@ -31,10 +30,6 @@ def telemetry(conn: HTTPConnection) -> Telemetry:
 
 def push_limiter(conn: HTTPConnection) -> RateLimiter:
     return cast(RateLimiter, conn.state.push_limiter)
-
-
-def device_limiter(conn: HTTPConnection) -> NewDeviceLimiter:
-    return cast(NewDeviceLimiter, conn.state.device_limiter)
 
 
 def initial_data(conn: HTTPConnection) -> InitialData:

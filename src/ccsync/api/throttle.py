@@ -1,12 +1,15 @@
-"""Limits on what one client may send: body size, and pushes per second per device."""
+"""Limits on what one client may send: body size, and pushes per second per device
+(``RateLimiter``, the token buckets of ``server.buckets``)."""
 
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ccsync.server.buckets import RateLimiter
+
+__all__ = ["BodySizeLimit", "BodyTooLargeError", "RateLimiter"]
 
 
 class BodyTooLargeError(Exception):
@@ -65,26 +68,3 @@ class BodySizeLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
-
-
-class RateLimiter:
-    """Token buckets per key: ``rate`` per second, up to ``burst`` at once."""
-
-    def __init__(
-        self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.rate = rate
-        self.burst = float(burst)
-        self.clock = clock
-        self._buckets: dict[str, tuple[float, float]] = {}
-
-    def allow(self, key: str) -> float | None:
-        """``None`` when allowed; else the seconds to wait before trying again."""
-        now = self.clock()
-        tokens, last = self._buckets.get(key, (self.burst, now))
-        tokens = min(self.burst, tokens + (now - last) * self.rate)
-        if tokens >= 1:
-            self._buckets[key] = (tokens - 1, now)
-            return None
-        self._buckets[key] = (tokens, now)
-        return (1 - tokens) / self.rate
