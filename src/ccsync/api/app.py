@@ -17,11 +17,11 @@ from ccsync import __version__
 from ccsync.api import errors, typed
 from ccsync.api.guard import HostPolicy, RequestGuard
 from ccsync.api.hub import SocketHub
-from ccsync.api.initial_data import InitialData
 from ccsync.api.rest import config, cron, dashboard, docs, live, system, tokens, usage
 from ccsync.api.throttle import BodySizeLimit, RateLimiter
 from ccsync.api.ws import router as ws_router
 from ccsync.clock import Clock
+from ccsync.server.initial_data import InitialData
 from ccsync.server.retention import prune_forever
 from ccsync.server.telemetry import Telemetry
 from ccsync.services import Services, build_services

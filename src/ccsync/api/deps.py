@@ -9,9 +9,9 @@ from starlette.requests import HTTPConnection
 
 from ccsync.api.errors import ApiError
 from ccsync.api.hub import SocketHub
-from ccsync.api.initial_data import InitialData
 from ccsync.api.throttle import RateLimiter
 from ccsync.server.access import Principal
+from ccsync.server.initial_data import InitialData
 from ccsync.server.telemetry import Telemetry
 from ccsync.services import Services
 

@@ -32,6 +32,7 @@ from ccsync.server.errors import (
     RefusedError,
     TooLargeError,
     TooManyRequestsError,
+    UnavailableError,
     UnprocessableError,
 )
 from ccsync.server.frames import ErrorFrame
@@ -54,6 +55,7 @@ STATUS: dict[type[RefusedError], int] = {
     ConflictError: 409,
     TooLargeError: 413,
     TooManyRequestsError: 429,
+    UnavailableError: 503,
 }
 WS_CODE: dict[type[RefusedError], int] = {
     InvalidRequestError: INVALID_DATA,
@@ -63,6 +65,7 @@ WS_CODE: dict[type[RefusedError], int] = {
     ConflictError: PROCESSING_FAILED,
     TooLargeError: PROCESSING_FAILED,
     TooManyRequestsError: PROCESSING_FAILED,
+    UnavailableError: PROCESSING_FAILED,
 }
 RETRY_AFTER_BUSY = 5
 
@@ -101,7 +104,7 @@ def ws_code_of(error: RefusedError) -> int:
     return _lookup(WS_CODE, error, INVALID_DATA)
 
 
-def error_response(status: int, message: str, **extra: Any) -> Response:
+def error_response(status: int, message: str, /, **extra: Any) -> Response:
     headers = extra.pop("headers", None)
     body = msgspec.json.encode({"error": message, **extra})
     return Response(body, status_code=status, headers=headers, media_type="application/json")

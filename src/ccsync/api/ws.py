@@ -1,7 +1,7 @@
 """The WebSocket protocol at ``/`` and ``/ws`` (SPEC §5).
 
 On connect the server sends ``initial-data``: the live keys, up to ``initial_data_bytes``
-(``api.initial_data``; ``omitted`` counts the rest). Then, from the client:
+(``server.initial_data``; ``omitted`` counts the rest). Then, from the client:
 
 =========================== =================================================================
 ``ping``                    → ``pong``

@@ -1,8 +1,8 @@
 """The WebSocket's answers to a client, one Struct per ``type`` (the protocol: ``api.ws``).
 
 Events (``server.events``) go to every interested socket; these go to the one that asked.
-The first frame, ``initial-data``, is built as text from the stored values
-(``api.initial_data``).
+The first frame, ``initial-data`` (``InitialData``), is built as text from the stored values
+(``server.initial_data``).
 """
 
 from __future__ import annotations
@@ -14,6 +14,15 @@ import msgspec
 
 class Frame(msgspec.Struct, tag_field="type", rename="camel", kw_only=True):
     """A frame to one client: ``type`` is its tag."""
+
+
+class InitialData(Frame, tag="initial-data"):
+    """On connect: the live keys (``live:<key>``), as many as fit the frame's size."""
+
+    data: dict[str, Any]
+    truncated: bool
+    omitted: int
+    """Keys left out (read them with ``get-live-data`` or ``GET /api/metrics``)."""
 
 
 class Pong(Frame, tag="pong"):
@@ -70,6 +79,13 @@ class ErrorFrame(Frame, tag="error"):
 
 
 ServerFrame = (
-    Pong | LiveDataResponse | Subscribed | Unsubscribed | Welcome | SyncResponse | ErrorFrame
+    InitialData
+    | Pong
+    | LiveDataResponse
+    | Subscribed
+    | Unsubscribed
+    | Welcome
+    | SyncResponse
+    | ErrorFrame
 )
 """Every answer a client can get (``msgspec.json.Decoder(ServerFrame)`` reads them)."""

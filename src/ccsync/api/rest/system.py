@@ -68,7 +68,17 @@ async def status(request: Request, who: Reader) -> StatusView:
     )
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+PROMETHEUS_TEXT: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The Prometheus text format",
+        "content": {CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {"type": "string"}}},
+    }
+}
+
+
+@router.get(
+    "/metrics", summary="Prometheus metrics", response_class=Response, responses=PROMETHEUS_TEXT
+)
 async def prometheus(request: Request, who: Reader) -> Response:
     return Response(
         generate_latest(deps.telemetry(request).registry), media_type=CONTENT_TYPE_LATEST
