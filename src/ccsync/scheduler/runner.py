@@ -241,7 +241,7 @@ class Runner:
             extra={"job": job.id, "run": run.id, "status": run.status, "exit_code": run.exit_code},
         )
         with contextlib.suppress(StorageUnavailableError):
-            await events.publish(self.live, events.CronJobExecuted.of(run, job.name, now))
+            await events.publish(self.live, events.cron_job_executed(run, job.name, now))
         if self.observer is not None:
             self.observer.run_finished(run)
         return run

@@ -32,7 +32,7 @@ from ccsync.scheduler.definitions import JobError, JobSpec, build_job, next_run_
 from ccsync.scheduler.execution import Executor
 from ccsync.scheduler.runner import CLAIM_TTL_SECONDS, Runner, RunObserver
 from ccsync.scheduler.schedule import Schedule, ScheduleError
-from ccsync.scheduler.views import JobView, RunView, ScheduleCheck
+from ccsync.scheduler.views import JobView, RunView, ScheduleCheck, job_view, run_view
 from ccsync.server.live_keys import cron_claim
 from ccsync.server.runtime_config import DEFAULT_TIMEZONE, RuntimeSettings
 from ccsync.server.status import ExactlyOnce, NextFire, SchedulerState
@@ -176,7 +176,7 @@ class Scheduler:
         """A job's runs, newest first; ``with_output=False``: without what the program said."""
         await self._job(job_id)
         return [
-            RunView.of(run, with_output=with_output)
+            run_view(run, with_output=with_output)
             for run in await self.jobs.runs(job_id, limit=limit)
         ]
 
@@ -327,7 +327,7 @@ class Scheduler:
         except UnknownTimezoneError:
             zone_name, zone = DEFAULT_TIMEZONE, resolve_timezone(DEFAULT_TIMEZONE)
         upcoming = next_run_ms(job, self.clock.now_ms(), zone)
-        return JobView.of(job, zone_name=zone_name, next_ms=upcoming, with_output=with_output)
+        return job_view(job, zone_name=zone_name, next_ms=upcoming, with_output=with_output)
 
 
 def _latest_due(schedule: Schedule, since_ms: int, now_ms: int, zone: tzinfo) -> int | None:

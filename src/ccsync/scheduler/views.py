@@ -15,7 +15,7 @@ from msgspec import Meta
 
 from ccsync.scheduler.definitions import JobSpec
 from ccsync.scheduler.warmup import current_command
-from ccsync.server.events import RunSummary
+from ccsync.server.events import RunSummary, run_summary
 from ccsync.storage.history.jobs import JobKind, JobRecord, JobStatus, RunRecord, RunStatus
 from ccsync.usage.timestamps import iso_millis
 
@@ -104,30 +104,6 @@ class JobView(msgspec.Struct, rename="camel"):
     created_at: str
     updated_at: str
 
-    @classmethod
-    def of(
-        cls, job: JobRecord, *, zone_name: str, next_ms: int | None, with_output: bool = True
-    ) -> JobView:
-        return cls(
-            id=job.id,
-            name=job.name,
-            kind=job.kind,
-            schedule=job.schedule,
-            command=current_command(job.command, job.options)
-            if job.kind == "warmup"
-            else job.command,
-            enabled=job.enabled,
-            timezone=zone_name,
-            timezone_from_server=job.timezone is None,
-            status=job.status,
-            last_run=None if job.last_run_ms is None else iso_millis(job.last_run_ms),
-            next_run=None if next_ms is None else iso_millis(next_ms),
-            error_message=job.error_message if with_output else None,
-            options=job.options,
-            created_at=iso_millis(job.created_ms),
-            updated_at=iso_millis(job.updated_ms),
-        )
-
 
 class RunView(RunSummary):
     """A run as the API shows it (see the module doc for what non-admins read)."""
@@ -137,19 +113,6 @@ class RunView(RunSummary):
     output_hidden: bool
     details: dict[str, Any]
     """What the run learned: Claude's result, a warm-up decision, ingest counts…"""
-
-    @classmethod
-    def of(cls, run: RunRecord, *, with_output: bool = True) -> RunView:
-        details = run.details
-        if not with_output and isinstance(details.get("claude"), dict):
-            details = {**details, "claude": {**details["claude"], "result": None}}
-        return cls(
-            **cls.fields_of(run),
-            output=run.output if with_output else None,
-            error=run.error if with_output else None,
-            output_hidden=not with_output,
-            details=details,
-        )
 
 
 class JobList(msgspec.Struct):
@@ -185,17 +148,6 @@ class Execution(msgspec.Struct, rename="camel"):
     executed_at: str
     run: RunView
 
-    @classmethod
-    def of(cls, run: RunRecord) -> Execution:
-        return cls(
-            success=run.status == "succeeded",
-            status=run.status,
-            output=run.output,
-            error=run.error,
-            executed_at=iso_millis(run.started_ms),
-            run=RunView.of(run),
-        )
-
 
 class ScheduleCheck(msgspec.Struct, rename="camel"):
     valid: bool
@@ -203,3 +155,53 @@ class ScheduleCheck(msgspec.Struct, rename="camel"):
     """Normalised."""
     timezone: str
     next_runs: list[str]
+
+
+def job_view(
+    job: JobRecord, *, zone_name: str, next_ms: int | None, with_output: bool = True
+) -> JobView:
+    """``job`` with the zone in effect and its next fire time (``with_output=False``:
+    ``errorMessage`` null)."""
+    return JobView(
+        id=job.id,
+        name=job.name,
+        kind=job.kind,
+        schedule=job.schedule,
+        command=current_command(job.command, job.options) if job.kind == "warmup" else job.command,
+        enabled=job.enabled,
+        timezone=zone_name,
+        timezone_from_server=job.timezone is None,
+        status=job.status,
+        last_run=None if job.last_run_ms is None else iso_millis(job.last_run_ms),
+        next_run=None if next_ms is None else iso_millis(next_ms),
+        error_message=job.error_message if with_output else None,
+        options=job.options,
+        created_at=iso_millis(job.created_ms),
+        updated_at=iso_millis(job.updated_ms),
+    )
+
+
+def run_view(run: RunRecord, *, with_output: bool = True) -> RunView:
+    """``run`` as the API shows it (``with_output=False``: without what it printed)."""
+    details = run.details
+    if not with_output and isinstance(details.get("claude"), dict):
+        details = {**details, "claude": {**details["claude"], "result": None}}
+    return RunView(
+        **msgspec.structs.asdict(run_summary(run)),
+        output=run.output if with_output else None,
+        error=run.error if with_output else None,
+        output_hidden=not with_output,
+        details=details,
+    )
+
+
+def execution(run: RunRecord) -> Execution:
+    """A run started by hand, as ``execute`` answers it."""
+    return Execution(
+        success=run.status == "succeeded",
+        status=run.status,
+        output=run.output,
+        error=run.error,
+        executed_at=iso_millis(run.started_ms),
+        run=run_view(run),
+    )

@@ -42,19 +42,6 @@ class DeviceView(msgspec.Struct, rename="camel"):
     last_seen: str | None
     last_push: str | None
 
-    @classmethod
-    def of(cls, device: Device, online: bool) -> DeviceView:
-        return cls(
-            device_id=device.id,
-            name=device.name,
-            account=device.account,
-            hostname=device.hostname,
-            version=device.version,
-            online=online,
-            last_seen=None if device.last_seen_ms is None else iso_millis(device.last_seen_ms),
-            last_push=None if device.last_push_ms is None else iso_millis(device.last_push_ms),
-        )
-
 
 class CurrentBlock(msgspec.Struct, rename="camel"):
     """A device's part of its account's current window."""
@@ -104,6 +91,19 @@ class StreamMarkView(msgspec.Struct, rename="camel"):
     """Every line of the stream numbered up to this is stored."""
 
 
+def device_view(device: Device, online: bool) -> DeviceView:
+    return DeviceView(
+        device_id=device.id,
+        name=device.name,
+        account=device.account,
+        hostname=device.hostname,
+        version=device.version,
+        online=online,
+        last_seen=None if device.last_seen_ms is None else iso_millis(device.last_seen_ms),
+        last_push=None if device.last_push_ms is None else iso_millis(device.last_push_ms),
+    )
+
+
 async def account_of(history: HistoryStore, device_id: str, requested: str | None) -> str:
     """The account a request for ``device_id`` is about: the one it names, else the
     device's, else ``default``."""
@@ -115,7 +115,7 @@ async def account_of(history: HistoryStore, device_id: str, requested: str | Non
 
 async def record_presence(live: LiveStore, device: Device, online: bool) -> None:
     """Write the device's live state."""
-    await live.set(device_key(device.id), msgspec.to_builtins(DeviceView.of(device, online)))
+    await live.set(device_key(device.id), msgspec.to_builtins(device_view(device, online)))
 
 
 class Devices:
@@ -248,7 +248,7 @@ class Devices:
             state = device_state(key, states[key])
             share = shares.get(device.id)
             totals = today.get(device.id)
-            view = DeviceView.of(device, state is not None and state.online)
+            view = device_view(device, state is not None and state.online)
             summaries.append(
                 DeviceSummary(
                     **msgspec.structs.asdict(view),

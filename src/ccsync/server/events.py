@@ -111,25 +111,6 @@ class RunSummary(msgspec.Struct, rename="camel", kw_only=True):
     exit_code: int | None
     process_group: int | None
 
-    @staticmethod
-    def fields_of(run: RunRecord) -> dict[str, Any]:
-        """The summary's fields of ``run`` (for this class and its subclasses)."""
-        return {
-            "id": run.id,
-            "job_id": run.job_id,
-            "kind": run.job_kind,
-            "trigger": run.trigger,
-            "instance": run.instance,
-            "scheduled_for": None if run.scheduled_ms is None else iso_millis(run.scheduled_ms),
-            "started_at": iso_millis(run.started_ms),
-            "ended_at": None if run.ended_ms is None else iso_millis(run.ended_ms),
-            "duration_ms": run.duration_ms,
-            "status": run.status,
-            "success": run.status == "succeeded",
-            "exit_code": run.exit_code,
-            "process_group": run.process_group,
-        }
-
 
 class CronJobExecuted(RunSummary, tag_field="type", tag=CRON_JOB_EXECUTED):
     """A job ran. Every socket (device tokens too) gets it, so it carries no output: only
@@ -139,12 +120,33 @@ class CronJobExecuted(RunSummary, tag_field="type", tag=CRON_JOB_EXECUTED):
     executed_at: str
     timestamp: str
 
-    @classmethod
-    def of(cls, run: RunRecord, name: str, now_ms: int) -> CronJobExecuted:
-        summary = cls.fields_of(run)
-        return cls(
-            **summary, name=name, executed_at=summary["started_at"], timestamp=iso_millis(now_ms)
-        )
+
+def run_summary(run: RunRecord) -> RunSummary:
+    return RunSummary(
+        id=run.id,
+        job_id=run.job_id,
+        kind=run.job_kind,
+        trigger=run.trigger,
+        instance=run.instance,
+        scheduled_for=None if run.scheduled_ms is None else iso_millis(run.scheduled_ms),
+        started_at=iso_millis(run.started_ms),
+        ended_at=None if run.ended_ms is None else iso_millis(run.ended_ms),
+        duration_ms=run.duration_ms,
+        status=run.status,
+        success=run.status == "succeeded",
+        exit_code=run.exit_code,
+        process_group=run.process_group,
+    )
+
+
+def cron_job_executed(run: RunRecord, name: str, now_ms: int) -> CronJobExecuted:
+    summary = run_summary(run)
+    return CronJobExecuted(
+        **msgspec.structs.asdict(summary),
+        name=name,
+        executed_at=summary.started_at,
+        timestamp=iso_millis(now_ms),
+    )
 
 
 ServerEvent = (

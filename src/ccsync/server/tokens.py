@@ -13,7 +13,7 @@ import hmac
 import os
 import secrets
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import msgspec
 from msgspec import Meta
@@ -88,23 +88,6 @@ class TokenView(msgspec.Struct, rename="camel"):
     revoked_at: str | None
     active: bool
 
-    @staticmethod
-    def fields_of(record: TokenRecord) -> dict[str, Any]:
-        return {
-            "id": record.id,
-            "kind": record.kind,
-            "label": record.label,
-            "device_id": record.device_id,
-            "created_at": iso_millis(record.created_ms),
-            "last_used_at": _iso(record.last_used_ms),
-            "revoked_at": _iso(record.revoked_ms),
-            "active": record.active,
-        }
-
-    @classmethod
-    def of(cls, record: TokenRecord) -> TokenView:
-        return cls(**cls.fields_of(record))
-
 
 class MadeToken(TokenView):
     """A token just made: the only time the secret is shown."""
@@ -122,6 +105,19 @@ class Revoked(msgspec.Struct):
     id: str
 
 
+def token_view(record: TokenRecord) -> TokenView:
+    return TokenView(
+        id=record.id,
+        kind=record.kind,
+        label=record.label,
+        device_id=record.device_id,
+        created_at=iso_millis(record.created_ms),
+        last_used_at=_iso(record.last_used_ms),
+        revoked_at=_iso(record.revoked_ms),
+        active=record.active,
+    )
+
+
 def _iso(ms: int | None) -> str | None:
     return None if ms is None else iso_millis(ms)
 
@@ -135,7 +131,7 @@ class Tokens:
         self.clock = clock
 
     async def listing(self) -> TokenList:
-        return TokenList(tokens=[TokenView.of(r) for r in await self.history.list_tokens()])
+        return TokenList(tokens=[token_view(r) for r in await self.history.list_tokens()])
 
     async def make(self, spec: NewToken) -> MadeToken:
         """A new token (stored hashed); a device token binds its device to ``account``."""
@@ -160,7 +156,8 @@ class Tokens:
             created_ms=now,
         )
         await self.history.add_token(record)
-        return MadeToken(**TokenView.fields_of(record), success=True, token=token)
+        shown = msgspec.structs.asdict(token_view(record))
+        return MadeToken(**shown, success=True, token=token)
 
     async def revoke(self, token_id: str) -> Revoked:
         """Revoke it; every replica closes the sockets opened with it (``token_revoked``)."""

@@ -29,6 +29,7 @@ from ccsync.scheduler.views import (
     RunList,
     ScheduleBody,
     ScheduleCheck,
+    execution,
 )
 
 JobId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
@@ -69,7 +70,7 @@ async def disable_job(request: Request, who: Admin, job_id: JobId) -> JobSaved:
 
 
 async def execute_job(request: Request, who: Admin, job_id: JobId) -> Execution:
-    return Execution.of(await _scheduler(request).execute(job_id))
+    return execution(await _scheduler(request).execute(job_id))
 
 
 async def job_runs(
