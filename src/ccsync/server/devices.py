@@ -92,15 +92,23 @@ class StreamMarkView(msgspec.Struct, rename="camel"):
 
 
 def device_view(device: Device, online: bool) -> DeviceView:
-    return DeviceView(
-        device_id=device.id,
-        name=device.name,
-        account=device.account,
-        hostname=device.hostname,
-        version=device.version,
-        online=online,
-        last_seen=None if device.last_seen_ms is None else iso_millis(device.last_seen_ms),
-        last_push=None if device.last_push_ms is None else iso_millis(device.last_push_ms),
+    return DeviceView(*_device_fields(device, online))
+
+
+_Fields = tuple[str, str, str, str | None, str | None, bool, str | None, str | None]
+
+
+def _device_fields(device: Device, online: bool) -> _Fields:
+    """``DeviceView``'s fields, in their order (a summary starts with them)."""
+    return (
+        device.id,
+        device.name,
+        device.account,
+        device.hostname,
+        device.version,
+        online,
+        None if device.last_seen_ms is None else iso_millis(device.last_seen_ms),
+        None if device.last_push_ms is None else iso_millis(device.last_push_ms),
     )
 
 
@@ -248,10 +256,9 @@ class Devices:
             state = device_state(key, states[key])
             share = shares.get(device.id)
             totals = today.get(device.id)
-            view = device_view(device, state is not None and state.online)
             summaries.append(
                 DeviceSummary(
-                    **msgspec.structs.asdict(view),
+                    *_device_fields(device, state is not None and state.online),
                     current_block=None
                     if share is None
                     else CurrentBlock(
