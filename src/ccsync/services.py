@@ -20,14 +20,21 @@ from ccsync.private import private_dir
 from ccsync.scheduler.execution import Executor, HostIdentity
 from ccsync.scheduler.service import Scheduler
 from ccsync.server.access import Authenticator
+from ccsync.server.admission import Admission
 from ccsync.server.buckets import NewDeviceLimiter, RateLimiter
+from ccsync.server.configuration import Configuration
+from ccsync.server.devices import Devices
 from ccsync.server.host_agent import HostAgent, host_device_id
 from ccsync.server.ingest import IngestService
+from ccsync.server.live_data import LiveData
 from ccsync.server.live_keys import is_server_owned
 from ccsync.server.reporting import DEFAULT_ACCOUNT, Reporter
 from ccsync.server.retention import prune_forever
+from ccsync.server.runtime_config import RuntimeSettings
+from ccsync.server.status import SystemStatus
 from ccsync.server.supervisor import Supervisor
 from ccsync.server.telemetry import Telemetry
+from ccsync.server.tokens import Tokens
 from ccsync.settings import Settings
 from ccsync.storage.history import open_history_store
 from ccsync.storage.history.base import HistoryStore
@@ -56,8 +63,13 @@ class Services:
     push_limiter: RateLimiter
     """Pushes per second per device."""
     new_devices: NewDeviceLimiter
-    """New devices per hour per client address."""
+    """New devices per hour per client address (``admission`` applies it)."""
     started_ms: int
+    devices: Devices
+    configuration: Configuration
+    tokens: Tokens
+    live_data: LiveData
+    status: SystemStatus
 
 
 @asynccontextmanager
@@ -106,7 +118,10 @@ async def build_services(
         if installed.problem:
             log.warning("%s; using the packaged prices", installed.problem)
         reporter = Reporter(history, live, clock, installed.table)
-        ingest = IngestService(history, live, reporter, clock)
+        new_devices = NewDeviceLimiter(settings.new_devices_per_hour)
+        admission = Admission(history, new_devices)
+        ingest = IngestService(history, live, reporter, clock, admission)
+        devices = Devices(history, live, reporter, admission, clock)
         auth = Authenticator(history, clock, settings.admin_token, settings.local_mode)
         host_agent = None
         if settings.local_agent:
@@ -146,6 +161,7 @@ async def build_services(
             supervisor.start("retention", lambda: prune_forever(history, clock))
             if host_agent is not None:
                 supervisor.start("host-agent", host_agent.follow)
+        started_ms = clock.now_ms()
         yield Services(
             settings=settings,
             clock=clock,
@@ -159,8 +175,21 @@ async def build_services(
             telemetry=telemetry,
             supervisor=supervisor,
             push_limiter=RateLimiter(settings.push_rate, settings.push_burst),
-            new_devices=NewDeviceLimiter(settings.new_devices_per_hour),
-            started_ms=clock.now_ms(),
+            new_devices=new_devices,
+            started_ms=started_ms,
+            devices=devices,
+            configuration=Configuration(history, live, settings, clock),
+            tokens=Tokens(history, live, clock),
+            live_data=LiveData(live, clock),
+            status=SystemStatus(
+                live,
+                history,
+                devices,
+                clock,
+                started_ms=started_ms,
+                local_mode=settings.local_mode,
+                host_device=None if host_agent is None else host_agent.device_id,
+            ),
         )
 
 
@@ -168,8 +197,4 @@ async def _live_url(settings: Settings, history: HistoryStore) -> str:
     """The configured Redis (flag or env), else one set at runtime (``PUT /api/config/redis``)."""
     if settings.redis_url:
         return settings.redis_url
-    stored = (await history.get_settings()).get(REDIS_URL_SETTING)
-    return stored if isinstance(stored, str) and stored else settings.live_url
-
-
-REDIS_URL_SETTING = "redis.url"
+    return await RuntimeSettings(history).redis_url() or settings.live_url

@@ -367,25 +367,3 @@ def decode_limits(body: bytes | str) -> RateLimits:
         return _limits_decoder.decode(body)
     except UnicodeError as exc:
         raise msgspec.DecodeError(f"the body is not valid UTF-8: {exc}") from None
-
-
-def push_schema() -> tuple[dict[str, Any], dict[str, Any]]:
-    """JSON Schema of a push and the component schemas it refers to (for OpenAPI)."""
-    (schema,), components = msgspec.json.schema_components(
-        [UsagePush], ref_template="#/components/schemas/{name}"
-    )
-    return schema, components
-
-
-def ack_schema() -> tuple[dict[str, Any], dict[str, Any]]:
-    (schema,), components = msgspec.json.schema_components(
-        [PushAck], ref_template="#/components/schemas/{name}"
-    )
-    return schema, components
-
-
-def limits_schema() -> tuple[dict[str, Any], dict[str, Any]]:
-    (schema,), components = msgspec.json.schema_components(
-        [RateLimits], ref_template="#/components/schemas/{name}"
-    )
-    return schema, components

@@ -18,7 +18,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from ccsync.api.hub import SocketHub
-from ccsync.server import events, retention
+from ccsync.server import events, retention, runtime_config
 from ccsync.settings import Settings
 from ccsync.storage.history import open_history_store
 from fixtures.doubles import Doubles
@@ -193,7 +193,7 @@ async def test_retention_prunes_again_after_a_crash(
         assert pushed.status_code == 200, pushed.text
     history = await open_history_store(settings.history_url)
     try:
-        await history.put_settings({retention.SETTING_RETENTION: 2})
+        await history.put_settings({runtime_config.SETTING_RETENTION: 2})
     finally:
         await history.aclose()
     # The next server's retention loop fails at its first prune; its second one prunes.

@@ -36,7 +36,7 @@ async def _job(services: Services, name: str) -> str:
     job = await services.scheduler.create_job(
         JobSpec(name=name, schedule="0 7 * * *", command=f"claude -p '{name}'")
     )
-    return str(job["id"])
+    return job.id
 
 
 def test_slots_are_taken_and_given_back() -> None:

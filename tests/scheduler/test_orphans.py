@@ -77,7 +77,7 @@ async def _running(services: Services, instance: str, started_ms: int | None = N
     )
     run = await services.history.jobs.start_run(
         RunRecord(
-            job_id=str(job["id"]),
+            job_id=job.id,
             job_kind="command",
             trigger="manual",
             instance=instance,

@@ -53,7 +53,7 @@ async def running(
 
 async def _job(services: Services, **fields: object) -> str:
     job = await services.scheduler.create_job(JobSpec(**fields))  # type: ignore[arg-type]
-    return str(job["id"])
+    return job.id
 
 
 async def test_a_claude_job_records_the_result(
@@ -72,8 +72,8 @@ async def test_a_claude_job_records_the_result(
     assert claude["models"] == {"claude-haiku-5-5": 23_017}
     assert "rateLimits" not in run.details  # json output carries no rate_limit_event
     job = await services.scheduler.get_job(job_id)
-    assert job["status"] == "inactive" and job["lastRun"] is not None  # claude jobs start disabled
-    assert job["enabled"] is False
+    assert job.status == "inactive" and job.last_run is not None  # claude jobs start disabled
+    assert job.enabled is False
 
 
 async def test_logged_out_claude_fails_the_run_clearly(
@@ -88,7 +88,7 @@ async def test_logged_out_claude_fails_the_run_clearly(
     assert run.status == "failed" and run.exit_code == 1
     assert run.error == NOT_LOGGED_IN
     job = await services.scheduler.get_job(job_id)
-    assert job["status"] == "error" and job["errorMessage"] == NOT_LOGGED_IN
+    assert job.status == "error" and job.error_message == NOT_LOGGED_IN
 
 
 async def test_bare_says_why_it_is_not_logged_in(running: tuple[Services, FixedClock]) -> None:
@@ -149,7 +149,7 @@ async def test_ccusage_blocks_are_ingested_as_the_host(
     job_id = await _job(
         services, name="blocks", schedule="*/5 * * * *", command="ccusage blocks --json"
     )
-    assert (await services.scheduler.get_job(job_id))["enabled"] is True  # spends nothing
+    assert (await services.scheduler.get_job(job_id)).enabled is True  # spends nothing
     run = await services.scheduler.execute(job_id)
     assert run.status == "succeeded", run.error
     host = services.scheduler.executor.host
@@ -197,7 +197,7 @@ async def test_warmup_is_sent_when_no_window_runs(
     services, _ = running
     job_id = await _warmup(services)
     job = await services.scheduler.get_job(job_id)
-    assert job["schedule"] == "0 6,11 * * *" and job["enabled"] is False
+    assert job.schedule == "0 6,11 * * *" and job.enabled is False
     run = await services.scheduler.execute(job_id)
     assert run.status == "succeeded", run.error
     assert run.details["warmup"]["action"] == "send" and run.details["sent"] is True
@@ -233,7 +233,7 @@ async def test_a_warmup_stored_by_an_older_version_streams(
     )
     await services.history.jobs.create_job(stored)
     job = await services.scheduler.get_job("old-warmup")
-    assert job["command"].endswith("--output-format stream-json --verbose")
+    assert job.command.endswith("--output-format stream-json --verbose")
     run = await services.scheduler.execute("old-warmup")
     assert run.status == "succeeded" and run.details["rateLimits"]["reported"] is True
     assert doubles.prompts()[0][-3:] == ["--output-format", "stream-json", "--verbose"]

@@ -13,14 +13,14 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.openapi.utils import get_openapi
 
-from ccsync import __version__, wire
-from ccsync.api import errors
+from ccsync import __version__
+from ccsync.api import errors, typed
 from ccsync.api.guard import HostPolicy, RequestGuard
 from ccsync.api.hub import SocketHub
-from ccsync.api.initial_data import InitialData
 from ccsync.api.rest import config, cron, dashboard, docs, live, system, tokens, usage
 from ccsync.api.throttle import BodySizeLimit
 from ccsync.api.ws import router as ws_router
+from ccsync.server.initial_data import InitialData
 from ccsync.server.telemetry import Telemetry
 from ccsync.services import Services
 from ccsync.storage import StorageUnavailableError
@@ -142,47 +142,53 @@ def create_app(services: Services) -> FastAPI:
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
-    """FastAPI's schema, plus the msgspec-defined push bodies and the one error shape."""
+    """FastAPI's schema, with every body and answer described by its msgspec type
+    (``api.typed``) and the one error shape on every operation."""
     if app.openapi_schema:
         return app.openapi_schema
     schema = get_openapi(
         title=app.title, version=app.version, summary=app.summary, routes=app.routes
     )
-    components = schema.setdefault("components", {}).setdefault("schemas", {})
-    refs: dict[str, dict[str, Any]] = {}
-    for name, make in (
-        ("UsagePush", wire.push_schema),
-        ("PushAck", wire.ack_schema),
-        ("RateLimits", wire.limits_schema),
-    ):
-        body, parts = make()
-        components.update(parts)
-        refs[name] = body
-    components["ErrorBody"] = errors.ErrorBody.model_json_schema(
-        ref_template="#/components/schemas/{model}"
-    )
-    error_ref = {"$ref": "#/components/schemas/ErrorBody"}
-    for operations in schema.get("paths", {}).values():
-        for operation in operations.values():
-            body_name = operation.pop("x-ccsync-body", None)
-            if body_name:
-                operation["requestBody"] = {
-                    "required": True,
-                    "content": {"application/json": {"schema": refs[body_name]}},
-                }
-            responses = operation.setdefault("responses", {})
-            ok = responses.get("200", {})
-            model_name = ok.pop("x-ccsync-model", None)
-            if model_name:
-                ok["content"] = {"application/json": {"schema": refs[model_name]}}
-            for status, description in ERROR_STATUSES.items():
-                responses[status] = {
-                    "description": description,
-                    "content": {"application/json": {"schema": error_ref}},
-                }
+    operations = [
+        operation for path in schema.get("paths", {}).values() for operation in path.values()
+    ]
+    keys = {typed.response_doc(errors.ErrorBody)[typed.MODEL_KEY]}
+    for operation in operations:
+        keys.update(_markers(operation))
+    documented, components = typed.components(keys)
+    schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError"):  # 422s are ErrorBody here
+        schemas.pop(unused, None)
+    schemas.update(components)
+    error = documented[typed.response_doc(errors.ErrorBody)[typed.MODEL_KEY]]
+    for operation in operations:
+        body = operation.pop(typed.BODY_KEY, None)
+        optional = operation.pop(typed.OPTIONAL_BODY_KEY, False)
+        if body is not None:
+            operation["requestBody"] = {
+                "required": not optional,
+                "content": {"application/json": {"schema": documented[body]}},
+            }
+        responses = operation.setdefault("responses", {})
+        for response in responses.values():
+            model = response.pop(typed.MODEL_KEY, None)
+            if model is not None:
+                response["content"] = {"application/json": {"schema": documented[model]}}
+        for status, description in ERROR_STATUSES.items():
+            responses[status] = {
+                "description": description,
+                "content": {"application/json": {"schema": error}},
+            }
     _add_links(schema)
     app.openapi_schema = schema
     return schema
+
+
+def _markers(operation: dict[str, Any]) -> set[str]:
+    """The documented types an operation names (its body's and its answers')."""
+    found = {operation.get(typed.BODY_KEY)}
+    found.update(response.get(typed.MODEL_KEY) for response in operation["responses"].values())
+    return {key for key in found if isinstance(key, str)}
 
 
 def _add_links(schema: dict[str, Any]) -> None:

@@ -9,9 +9,9 @@ from starlette.requests import HTTPConnection
 
 from ccsync.api.errors import ApiError
 from ccsync.api.hub import SocketHub
-from ccsync.api.initial_data import InitialData
 from ccsync.server.access import Principal
-from ccsync.server.buckets import NewDeviceLimiter, RateLimiter
+from ccsync.server.buckets import RateLimiter
+from ccsync.server.initial_data import InitialData
 from ccsync.server.telemetry import Telemetry
 from ccsync.services import Services
 
@@ -30,10 +30,6 @@ def telemetry(conn: HTTPConnection) -> Telemetry:
 
 def push_limiter(conn: HTTPConnection) -> RateLimiter:
     return services(conn).push_limiter
-
-
-def device_limiter(conn: HTTPConnection) -> NewDeviceLimiter:
-    return services(conn).new_devices
 
 
 def initial_data(conn: HTTPConnection) -> InitialData:

@@ -9,19 +9,26 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from ccsync.api.errors import error_frame
 from ccsync.server import events
 from ccsync.server.access import Principal
+from ccsync.server.frames import Frame
 
 QUEUE_LIMIT = 1_000
 SLOW_CLIENT_CLOSE = 1013  # "try again later"
 REVOKED_CLOSE = 4002  # authentication failed
+_encode = msgspec.json.Encoder().encode
+
+
+def _text(value: Any) -> str:
+    return _encode(value).decode()
 
 
 @dataclass(eq=False)
@@ -55,19 +62,19 @@ class Connection:
             self.dropped = True
             self.stop()
 
-    def stop(self, code: int | None = None, last: dict[str, Any] | None = None) -> None:
+    def stop(self, code: int | None = None, last: Frame | None = None) -> None:
         """Drop what is queued and have the writer close the connection (with ``code``,
         after sending ``last``)."""
         while not self.queue.empty():
             self.queue.get_nowait()
         if last is not None:
-            self.queue.put_nowait(json.dumps(last))
+            self.queue.put_nowait(_text(last))
         self.close_code = code
         self.queue.put_nowait(None)
 
-    def send(self, message: dict[str, Any]) -> None:
+    def send(self, frame: Frame) -> None:
         """Queue a reply to this client (in order with the events it receives)."""
-        self.offer(json.dumps(message))
+        self.offer(_text(frame))
 
 
 class SocketHub:
@@ -99,7 +106,7 @@ class SocketHub:
             if event.get("type") == events.TOKEN_REVOKED:
                 return self.revoke(str(event.get("tokenId")))
             return 0
-        text = json.dumps(event)
+        text = _text(event)  # once, for every connection
         sent = 0
         for connection in list(self._connections.values()):
             if connection.wants(event):
@@ -112,10 +119,7 @@ class SocketHub:
         closed = 0
         for connection in list(self._connections.values()):
             if connection.principal.token_id == token_id:
-                connection.stop(
-                    REVOKED_CLOSE,
-                    {"type": "error", "code": REVOKED_CLOSE, "message": "the token was revoked"},
-                )
+                connection.stop(REVOKED_CLOSE, error_frame(REVOKED_CLOSE, "the token was revoked"))
                 closed += 1
         return closed
 

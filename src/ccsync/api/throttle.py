@@ -6,6 +6,10 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ccsync.server.buckets import RateLimiter
+
+__all__ = ["BodySizeLimit", "BodyTooLargeError", "RateLimiter"]
+
 
 class BodyTooLargeError(Exception):
     pass

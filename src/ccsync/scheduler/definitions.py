@@ -22,15 +22,20 @@ from ccsync.scheduler.warmup import (
     schedule_for,
     warmup_command,
 )
-from ccsync.storage.history.jobs import JobKind, JobRecord, JobStatus, RunRecord
-from ccsync.usage.timestamps import UnknownTimezoneError, iso_millis, resolve_timezone
+from ccsync.storage.history.jobs import JobKind, JobRecord, JobStatus
+from ccsync.usage.timestamps import UnknownTimezoneError, resolve_timezone
 
 WARMUP_OPTIONS = ("model", "prompt", "cooldownMinutes", "monthlyCap", "maxWaitMinutes", "account")
 COMMON_OPTIONS = ("timeoutSeconds",)
 
 
 class JobError(ValueError):
-    """A job definition that cannot be stored; the message says what to change."""
+    """A job definition that cannot be stored; the message says what to change (and
+    ``fields``, more for the answer: ``valid`` for a schedule checked alone)."""
+
+    def __init__(self, message: str, **fields: Any) -> None:
+        super().__init__(message)
+        self.fields = fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,57 +165,3 @@ def next_run_ms(job: JobRecord, after_ms: int, zone: tzinfo) -> int | None:
         return Schedule.parse(job.schedule).next_after(after_ms, zone)
     except ScheduleError:
         return None
-
-
-def job_to_json(
-    job: JobRecord, *, zone_name: str, next_ms: int | None, with_output: bool = True
-) -> dict[str, Any]:
-    """A job as the API shows it (``timezone`` is the zone in effect). ``with_output=False``
-    (readers that are not admins): ``errorMessage`` is null, as it holds a run's error text."""
-    return {
-        "id": job.id,
-        "name": job.name,
-        "kind": job.kind,
-        "schedule": job.schedule,
-        "command": current_command(job.command, job.options)
-        if job.kind == "warmup"
-        else job.command,
-        "enabled": job.enabled,
-        "timezone": zone_name,
-        "timezoneFromServer": job.timezone is None,
-        "status": job.status,
-        "lastRun": None if job.last_run_ms is None else iso_millis(job.last_run_ms),
-        "nextRun": None if next_ms is None else iso_millis(next_ms),
-        "errorMessage": job.error_message if with_output else None,
-        "options": job.options,
-        "createdAt": iso_millis(job.created_ms),
-        "updatedAt": iso_millis(job.updated_ms),
-    }
-
-
-def run_to_json(run: RunRecord, *, with_output: bool = True) -> dict[str, Any]:
-    """A run as the API shows it. ``with_output=False`` (readers that are not admins):
-    ``output`` and ``error`` are null and Claude's answer is left out of ``details``, as a
-    program's output may hold anything it read."""
-    details = run.details
-    if not with_output and isinstance(details.get("claude"), dict):
-        details = {**details, "claude": {**details["claude"], "result": None}}
-    return {
-        "id": run.id,
-        "jobId": run.job_id,
-        "kind": run.job_kind,
-        "trigger": run.trigger,
-        "instance": run.instance,
-        "scheduledFor": None if run.scheduled_ms is None else iso_millis(run.scheduled_ms),
-        "startedAt": iso_millis(run.started_ms),
-        "endedAt": None if run.ended_ms is None else iso_millis(run.ended_ms),
-        "durationMs": run.duration_ms,
-        "status": run.status,
-        "success": run.status == "succeeded",
-        "exitCode": run.exit_code,
-        "output": run.output if with_output else None,
-        "error": run.error if with_output else None,
-        "outputHidden": not with_output,
-        "details": details,
-        "processGroup": run.process_group,
-    }

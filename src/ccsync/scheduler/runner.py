@@ -29,7 +29,6 @@ from typing import Any, Protocol
 from ccsync.clock import Clock
 from ccsync.scheduler import orphans
 from ccsync.scheduler.capacity import DEFAULT_MAX_RUNS, BusyError, Capacity, JobBusyError
-from ccsync.scheduler.definitions import run_to_json
 from ccsync.scheduler.execution import Executor, Outcome
 from ccsync.server import events
 from ccsync.storage import StorageUnavailableError
@@ -242,7 +241,7 @@ class Runner:
             extra={"job": job.id, "run": run.id, "status": run.status, "exit_code": run.exit_code},
         )
         with contextlib.suppress(StorageUnavailableError):
-            await self.live.publish(events.cron_job_executed(run_to_json(run), job.name, now))
+            await events.publish(self.live, events.cron_job_executed(run, job.name, now))
         if self.observer is not None:
             self.observer.run_finished(run)
         return run

@@ -23,25 +23,19 @@ import os
 import secrets
 import socket
 from datetime import tzinfo
-from typing import Any
 
 from ccsync.clock import Clock
 from ccsync.scheduler import orphans
 from ccsync.scheduler.capacity import DEFAULT_MAX_RUNS
 from ccsync.scheduler.commands import CommandError, check_allowed, parse_command
-from ccsync.scheduler.definitions import (
-    JobError,
-    JobSpec,
-    build_job,
-    job_to_json,
-    next_run_ms,
-    run_to_json,
-)
+from ccsync.scheduler.definitions import JobError, JobSpec, build_job, next_run_ms
 from ccsync.scheduler.execution import Executor
 from ccsync.scheduler.runner import CLAIM_TTL_SECONDS, Runner, RunObserver
 from ccsync.scheduler.schedule import Schedule, ScheduleError
+from ccsync.scheduler.views import JobView, RunView, ScheduleCheck, job_view, run_view
 from ccsync.server.live_keys import cron_claim
-from ccsync.server.reporting import SETTING_TIMEZONE
+from ccsync.server.runtime_config import DEFAULT_TIMEZONE, RuntimeSettings
+from ccsync.server.status import ExactlyOnce, NextFire, SchedulerState
 from ccsync.storage import StorageUnavailableError
 from ccsync.storage.history.base import HistoryStore
 from ccsync.storage.history.jobs import JobRecord, RunRecord
@@ -57,7 +51,11 @@ RETRY_SECONDS = 5.0
 
 
 class JobNotFoundError(LookupError):
-    pass
+    """No job has this id (the message says which)."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"no cron job {job_id!r}")
+        self.job_id = job_id
 
 
 def instance_id() -> str:
@@ -79,6 +77,7 @@ class Scheduler:
         max_runs: int = DEFAULT_MAX_RUNS,
     ) -> None:
         self.history = history
+        self.runtime = RuntimeSettings(history)
         self.jobs = history.jobs
         self.live = live
         self.executor = executor
@@ -104,7 +103,7 @@ class Scheduler:
         self.runner.observer = value
 
     # -- definitions ---------------------------------------------------------------------
-    async def list_jobs(self, *, with_output: bool = True) -> list[dict[str, Any]]:
+    async def list_jobs(self, *, with_output: bool = True) -> list[JobView]:
         """Every job; ``with_output=False``: without the last run's error text."""
         default = await self._default_zone()
         return [
@@ -112,11 +111,11 @@ class Scheduler:
             for job in await self.jobs.list_jobs()
         ]
 
-    async def get_job(self, job_id: str, *, with_output: bool = True) -> dict[str, Any]:
+    async def get_job(self, job_id: str, *, with_output: bool = True) -> JobView:
         job = await self._job(job_id)
         return self._describe(job, await self._default_zone(), with_output=with_output)
 
-    async def create_job(self, spec: JobSpec) -> dict[str, Any]:
+    async def create_job(self, spec: JobSpec) -> JobView:
         job = build_job(
             spec,
             job_id=secrets.token_hex(8),
@@ -128,7 +127,7 @@ class Scheduler:
         log.info("cron.created", extra={"job": job.id, "kind": job.kind, "enabled": job.enabled})
         return self._describe(job, await self._default_zone())
 
-    async def update_job(self, job_id: str, spec: JobSpec) -> dict[str, Any]:
+    async def update_job(self, job_id: str, spec: JobSpec) -> JobView:
         existing = await self._job(job_id)
         job = build_job(
             spec,
@@ -142,7 +141,7 @@ class Scheduler:
         self._changed.set()
         return self._describe(job, await self._default_zone())
 
-    async def set_enabled(self, job_id: str, enabled: bool) -> dict[str, Any]:
+    async def set_enabled(self, job_id: str, enabled: bool) -> JobView:
         return await self.update_job(job_id, JobSpec(enabled=enabled))
 
     async def delete_job(self, job_id: str) -> None:
@@ -152,7 +151,7 @@ class Scheduler:
 
     async def validate(
         self, expression: str, timezone: str | None, count: int = 5, command: str | None = None
-    ) -> dict[str, Any]:
+    ) -> ScheduleCheck:
         """The schedule normalised and its next fire times; ``JobError`` when unusable (the
         schedule, the zone, or ``command`` when given: one this server may not run)."""
         zone_name = timezone or await self._default_zone()
@@ -162,22 +161,22 @@ class Scheduler:
             if command is not None:
                 check_allowed(parse_command(command), self.allow_commands)
         except (ScheduleError, UnknownTimezoneError, CommandError) as exc:
-            raise JobError(str(exc)) from None
+            raise JobError(str(exc), valid=False) from None
         upcoming = schedule.upcoming(self.clock.now_ms(), zone, count)
-        return {
-            "valid": True,
-            "schedule": schedule.expression,
-            "timezone": zone_name,
-            "nextRuns": [iso_millis(ms) for ms in upcoming],
-        }
+        return ScheduleCheck(
+            valid=True,
+            schedule=schedule.expression,
+            timezone=zone_name,
+            next_runs=[iso_millis(ms) for ms in upcoming],
+        )
 
     async def runs(
         self, job_id: str, limit: int = 50, *, with_output: bool = True
-    ) -> list[dict[str, Any]]:
+    ) -> list[RunView]:
         """A job's runs, newest first; ``with_output=False``: without what the program said."""
         await self._job(job_id)
         return [
-            run_to_json(run, with_output=with_output)
+            run_view(run, with_output=with_output)
             for run in await self.jobs.runs(job_id, limit=limit)
         ]
 
@@ -225,32 +224,28 @@ class Scheduler:
         """Stop every run of this process (each is recorded as cancelled)."""
         await self.runner.aclose()
 
-    async def status(self) -> dict[str, Any]:
+    async def status(self) -> SchedulerState:
         jobs = await self.jobs.list_jobs()
         next_fire = self._next_fire
         names = {job.id: job.name for job in jobs}
-        return {
-            "available": True,
-            "instance": self.instance,
-            "jobs": len(jobs),
-            "enabledJobs": sum(job.enabled for job in jobs),
-            "running": sorted(self.busy),
-            "maxRuns": self.runner.capacity.limit,
-            "nextFire": None
+        return SchedulerState(
+            available=True,
+            instance=self.instance,
+            jobs=len(jobs),
+            enabled_jobs=sum(job.enabled for job in jobs),
+            running=sorted(self.busy),
+            max_runs=self.runner.capacity.limit,
+            next_fire=None
             if next_fire is None
-            else {
-                "at": iso_millis(next_fire[0]),
-                "jobId": next_fire[1],
-                "name": names.get(next_fire[1]),
-            },
-            "lastTick": None if self._last_tick_ms is None else iso_millis(self._last_tick_ms),
-            "allowCommands": self.allow_commands,
-            "exactlyOnce": {
-                "mode": "claims" if self.live.backend == "redis" else "single-node",
-                "claimsWon": self._claims["won"],
-                "claimsLost": self._claims["lost"],
-            },
-        }
+            else NextFire(iso_millis(next_fire[0]), next_fire[1], names.get(next_fire[1])),
+            last_tick=None if self._last_tick_ms is None else iso_millis(self._last_tick_ms),
+            allow_commands=self.allow_commands,
+            exactly_once=ExactlyOnce(
+                mode="claims" if self.live.backend == "redis" else "single-node",
+                claims_won=self._claims["won"],
+                claims_lost=self._claims["lost"],
+            ),
+        )
 
     # -- the loop ------------------------------------------------------------------------
     async def _tick(self) -> int:
@@ -317,25 +312,22 @@ class Scheduler:
         return job
 
     async def _default_zone(self) -> str:
-        zone = (await self.history.get_settings()).get(SETTING_TIMEZONE)
-        return zone if isinstance(zone, str) and zone else "UTC"
+        return await self.runtime.timezone()
 
     async def _zone_of(self, job: JobRecord) -> tzinfo:
         try:
             return resolve_timezone(job.timezone or await self._default_zone())
         except UnknownTimezoneError:
-            return resolve_timezone("UTC")
+            return resolve_timezone(DEFAULT_TIMEZONE)
 
-    def _describe(
-        self, job: JobRecord, default_zone: str, *, with_output: bool = True
-    ) -> dict[str, Any]:
+    def _describe(self, job: JobRecord, default_zone: str, *, with_output: bool = True) -> JobView:
         zone_name = job.timezone or default_zone
         try:
             zone = resolve_timezone(zone_name)
         except UnknownTimezoneError:
-            zone_name, zone = "UTC", resolve_timezone("UTC")
+            zone_name, zone = DEFAULT_TIMEZONE, resolve_timezone(DEFAULT_TIMEZONE)
         upcoming = next_run_ms(job, self.clock.now_ms(), zone)
-        return job_to_json(job, zone_name=zone_name, next_ms=upcoming, with_output=with_output)
+        return job_view(job, zone_name=zone_name, next_ms=upcoming, with_output=with_output)
 
 
 def _latest_due(schedule: Schedule, since_ms: int, now_ms: int, zone: tzinfo) -> int | None:

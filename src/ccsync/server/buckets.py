@@ -2,7 +2,7 @@
 
 The server keeps two sets, built once with the services (``services.build_services``):
 pushes per second per device (``push_rate``, ``push_burst``) and new devices per hour per
-client address (``new_devices_per_hour``; ``api.admission`` applies it).
+client address (``new_devices_per_hour``; ``server.admission`` applies it).
 """
 
 from __future__ import annotations

@@ -1,15 +1,20 @@
-"""Events the server broadcasts: their names, the channel each belongs to, and builders.
+"""Events the server broadcasts: one Struct per type, the channel each belongs to.
 
-Every event is a JSON object with a ``type``. It travels through the live store's one
-pub/sub channel, so an event published on any replica reaches the WebSocket clients of
-all replicas. Clients receive every event unless they ``subscribe`` to channels, then
-only those channels' events.
+Every event is a JSON object whose ``type`` names it (the Structs' tag). It travels
+through the live store's one pub/sub channel (``publish``), so an event published on any
+replica reaches the WebSocket clients of all replicas. Clients receive every event unless
+they ``subscribe`` to channels, then only those channels' events.
 """
 
 from __future__ import annotations
 
 from typing import Any, Final
 
+import msgspec
+
+from ccsync.server.window import WindowView
+from ccsync.storage.history.jobs import JobKind, RunRecord, RunStatus, RunTrigger
+from ccsync.storage.live.base import LiveStore
 from ccsync.usage.timestamps import iso_millis
 
 LIVE_DATA_UPDATE: Final = "live-data-update"
@@ -41,55 +46,128 @@ def channel_of(event: dict[str, Any]) -> str:
     return CHANNELS.get(str(event.get("type")), "other")
 
 
-def live_data_update(key: str, data: Any, now_ms: int) -> dict[str, Any]:
-    return {"type": LIVE_DATA_UPDATE, "key": key, "data": data, "timestamp": iso_millis(now_ms)}
+class Event(msgspec.Struct, tag_field="type", rename="camel", kw_only=True):
+    """An event: ``type`` is its tag; ``timestamp`` when the server made it."""
+
+    timestamp: str
 
 
-def token_usage_update(
-    device_id: str, account: str, accepted: int, window: dict[str, Any] | None, now_ms: int
-) -> dict[str, Any]:
-    return {
-        "type": TOKEN_USAGE_UPDATE,
-        "deviceId": device_id,
-        "account": account,
-        "accepted": accepted,
-        "window": window,
-        "timestamp": iso_millis(now_ms),
-    }
+class LiveDataUpdate(Event, tag=LIVE_DATA_UPDATE):
+    """A client live key was stored (``data``) or removed (``data`` null)."""
+
+    key: str
+    data: Any
 
 
-def device_event(kind: str, device_id: str, now_ms: int) -> dict[str, Any]:
-    return {"type": kind, "deviceId": device_id, "timestamp": iso_millis(now_ms)}
+class TokenUsageUpdate(Event, tag=TOKEN_USAGE_UPDATE):
+    """A device pushed: how many lines were new, and the account's window after it."""
+
+    device_id: str
+    account: str
+    accepted: int
+    window: WindowView | None
 
 
-def sync_status(asked: int, now_ms: int) -> dict[str, Any]:
-    return {"type": SYNC_STATUS, "requested": asked, "timestamp": iso_millis(now_ms)}
+class DeviceConnected(Event, tag=DEVICE_CONNECTED):
+    device_id: str
 
 
-def sync_request(now_ms: int, device_id: str | None = None) -> dict[str, Any]:
-    """Asks agents to push now (one device, or every agent when ``device_id`` is None)."""
-    event: dict[str, Any] = {"type": SYNC_REQUEST, "timestamp": iso_millis(now_ms)}
-    if device_id is not None:
-        event["deviceId"] = device_id
-    return event
+class DeviceDisconnected(Event, tag=DEVICE_DISCONNECTED):
+    device_id: str
 
 
-CRON_PRIVATE: Final = frozenset({"output", "error", "details", "outputHidden"})
-"""Run fields ``cron_job_executed`` leaves out: every socket (device tokens too) gets the
-event, and only admins read what a program printed (``GET /api/cron/{id}/runs``)."""
+class SyncStatus(Event, tag=SYNC_STATUS):
+    """How many online devices were asked to push (``PUT /api/usage/sync``)."""
+
+    requested: int
 
 
-def cron_job_executed(run: dict[str, Any], name: str, now_ms: int) -> dict[str, Any]:
-    """A job ran: ``run`` is the run record's JSON, without its output, error or details."""
-    summary = {key: value for key, value in run.items() if key not in CRON_PRIVATE}
-    return {
-        "type": CRON_JOB_EXECUTED,
-        **summary,
-        "name": name,
-        "executedAt": run["startedAt"],
-        "timestamp": iso_millis(now_ms),
-    }
+class SyncRequest(Event, tag=SYNC_REQUEST, omit_defaults=True):
+    """To agents: push now (one device's, or every agent when ``deviceId`` is absent)."""
+
+    device_id: str | None = None
 
 
-def token_revoked(token_id: str, now_ms: int) -> dict[str, Any]:
-    return {"type": TOKEN_REVOKED, "tokenId": token_id, "timestamp": iso_millis(now_ms)}
+class TokenRevoked(Event, tag=TOKEN_REVOKED):
+    token_id: str
+
+
+class RunSummary(msgspec.Struct, rename="camel", kw_only=True):
+    """A cron run without what its program printed (the fields anyone may read)."""
+
+    id: int
+    job_id: str
+    kind: JobKind
+    trigger: RunTrigger
+    instance: str
+    """The server process that ran it."""
+    scheduled_for: str | None
+    """The fire time it ran for (``null`` for manual runs)."""
+    started_at: str
+    ended_at: str | None
+    duration_ms: int | None
+    status: RunStatus
+    success: bool
+    exit_code: int | None
+    process_group: int | None
+
+
+class CronJobExecuted(RunSummary, tag_field="type", tag=CRON_JOB_EXECUTED):
+    """A job ran. Every socket (device tokens too) gets it, so it carries no output: only
+    admins read what a program printed (``GET /api/cron/{id}/runs``)."""
+
+    name: str
+    executed_at: str
+    timestamp: str
+
+
+def run_summary(run: RunRecord) -> RunSummary:
+    return RunSummary(
+        id=run.id,
+        job_id=run.job_id,
+        kind=run.job_kind,
+        trigger=run.trigger,
+        instance=run.instance,
+        scheduled_for=None if run.scheduled_ms is None else iso_millis(run.scheduled_ms),
+        started_at=iso_millis(run.started_ms),
+        ended_at=None if run.ended_ms is None else iso_millis(run.ended_ms),
+        duration_ms=run.duration_ms,
+        status=run.status,
+        success=run.status == "succeeded",
+        exit_code=run.exit_code,
+        process_group=run.process_group,
+    )
+
+
+def cron_job_executed(run: RunRecord, name: str, now_ms: int) -> CronJobExecuted:
+    summary = run_summary(run)
+    return CronJobExecuted(
+        **msgspec.structs.asdict(summary),
+        name=name,
+        executed_at=summary.started_at,
+        timestamp=iso_millis(now_ms),
+    )
+
+
+ServerEvent = (
+    LiveDataUpdate
+    | TokenUsageUpdate
+    | DeviceConnected
+    | DeviceDisconnected
+    | SyncStatus
+    | SyncRequest
+    | TokenRevoked
+    | CronJobExecuted
+)
+"""Every event the server publishes (``msgspec.json.Decoder(ServerEvent)`` reads them)."""
+
+
+def message(event: ServerEvent) -> dict[str, Any]:
+    """``event`` as the JSON object the live store's channel carries."""
+    built: dict[str, Any] = msgspec.to_builtins(event)
+    return built
+
+
+async def publish(live: LiveStore, event: ServerEvent) -> None:
+    """Send ``event`` to every replica's sockets (through the live store's channel)."""
+    await live.publish(message(event))

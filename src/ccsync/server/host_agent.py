@@ -30,6 +30,7 @@ from ccsync.agent.state import AgentState
 from ccsync.agent.tail import Tailer
 from ccsync.agent.watch import watch
 from ccsync.server.ingest import IngestError, IngestService
+from ccsync.server.window import WindowView
 from ccsync.storage import StorageUnavailableError
 from ccsync.usage.discovery import NoDataDirsError, claude_account, resolve_data_dirs
 from ccsync.wire import UsagePush, WireEntry
@@ -56,6 +57,18 @@ class HostSync:
     """Why everything was read again, if it was."""
     limits: int = 0
     """Official readings (windows) handed to ingest."""
+
+
+class HostSyncView(msgspec.Struct, rename="camel"):
+    """``POST /api/usage/ccusage``: what a sync of the host's own data took, and the window."""
+
+    success: bool
+    device_id: str
+    account: str
+    files: int
+    accepted: int
+    duplicate: int
+    window: WindowView
 
 
 def host_device_id(hostname: str | None = None) -> str:
@@ -135,6 +148,19 @@ class HostAgent:
                 next((reason for reason in reasons if reason), None),
                 limits,
             )
+
+    async def sync_now(self) -> HostSyncView:
+        """``sync``, answered with the account's window after it."""
+        done = await self.sync()
+        return HostSyncView(
+            success=True,
+            device_id=done.device_id,
+            account=done.account,
+            files=done.files,
+            accepted=done.accepted,
+            duplicate=done.duplicate,
+            window=await self.ingest.reporter.window(done.account),
+        )
 
     async def _report_limits(self) -> int:
         """Hand the official readings found in the lines to ingest; how many windows."""

@@ -8,21 +8,20 @@ and the broadcast follow, so a client that hears of a push can read its effect.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from typing import Any
 
 import msgspec
 
 from ccsync.bounds import AHEAD_MS, RESET_AHEAD_MS, time_problem
 from ccsync.clock import Clock
 from ccsync.server import events
-from ccsync.server.live_keys import device_key as device_key  # re-exported: older imports
-from ccsync.server.live_keys import official_limits_key
-from ccsync.server.live_keys import tokens_key as tokens_key
-from ccsync.server.live_keys import window_key as window_key
+from ccsync.server.access import Principal
+from ccsync.server.admission import Admission
+from ccsync.server.devices import account_of, record_presence
+from ccsync.server.live_keys import official_limits_key, tokens_key, window_key
 from ccsync.server.live_values import OfficialReading, official_name, official_readings
-from ccsync.server.reporting import DEFAULT_ACCOUNT, Reporter
-from ccsync.storage.history.base import Device, HistoryStore, StoredBlock, StreamMark
+from ccsync.server.reporting import Reporter
+from ccsync.server.window import WindowView
+from ccsync.storage.history.base import HistoryStore, StoredBlock, StreamMark
 from ccsync.storage.live.base import LiveStore
 from ccsync.usage.timestamps import iso_millis, parse_timestamp
 from ccsync.wire import CcusageBlock, PushAck, RateLimits, UsagePush
@@ -39,41 +38,59 @@ class IngestError(ValueError):
     """A push that cannot be taken as a whole (the message says why)."""
 
 
-@dataclass(frozen=True, slots=True)
-class DeviceState:
-    """A device's live state (``live:device:<id>``)."""
+class LimitsAccepted(msgspec.Struct):
+    """The answer to a device's official readings: the account's window after them."""
 
-    device: Device
-    online: bool
-
-    def to_json(self) -> dict[str, Any]:
-        d = self.device
-        return {
-            "deviceId": d.id,
-            "name": d.name,
-            "account": d.account,
-            "hostname": d.hostname,
-            "version": d.version,
-            "online": self.online,
-            "lastSeen": None if d.last_seen_ms is None else iso_millis(d.last_seen_ms),
-            "lastPush": None if d.last_push_ms is None else iso_millis(d.last_push_ms),
-        }
+    success: bool
+    window: WindowView
 
 
 class IngestService:
     def __init__(
-        self, history: HistoryStore, live: LiveStore, reporter: Reporter, clock: Clock
+        self,
+        history: HistoryStore,
+        live: LiveStore,
+        reporter: Reporter,
+        clock: Clock,
+        admission: Admission | None = None,
     ) -> None:
         self.history = history
         self.live = live
         self.reporter = reporter
         self.clock = clock
+        self.admission = admission
+        """Who may push for which device (``receive``); without it, only trusted callers
+        (the host agent, the scheduler) push, through ``push``."""
 
     async def account_of(self, device_id: str, requested: str | None) -> str:
-        if requested:
-            return requested
-        known = await self.history.get_device(device_id)
-        return known.account if known is not None else DEFAULT_ACCOUNT
+        return await account_of(self.history, device_id, requested)
+
+    async def receive(
+        self,
+        principal: Principal,
+        client: str,
+        device_id: str,
+        push: UsagePush,
+        rejected: int = 0,
+        errors: list[str] | None = None,
+    ) -> PushAck:
+        """A client's push: admitted (``server.admission``), then taken (``push``)."""
+        await self._admit(principal, device_id, push.account, client)
+        return await self.push(device_id, push, rejected, errors)
+
+    async def receive_limits(
+        self, principal: Principal, client: str, device_id: str, limits: RateLimits
+    ) -> LimitsAccepted:
+        """A client's official readings: admitted, then kept (``report_limits``)."""
+        await self._admit(principal, device_id, limits.account, client)
+        return LimitsAccepted(success=True, window=await self.report_limits(device_id, limits))
+
+    async def _admit(
+        self, principal: Principal, device_id: str, account: str | None, client: str
+    ) -> None:
+        if self.admission is None:
+            raise RuntimeError("this ingest service takes no pushes from clients")
+        await self.admission.admit(principal, device_id, account, client)
 
     async def push(
         self, device_id: str, push: UsagePush, rejected: int = 0, errors: list[str] | None = None
@@ -125,11 +142,19 @@ class IngestService:
             )
             accepted = 1
         refreshed = await self.history.get_device(device_id) or device
-        await self.live.set(device_key(device_id), DeviceState(refreshed, online=True).to_json())
+        await record_presence(self.live, refreshed, online=True)
         window = await self.reporter.window(account)
-        await self.live.set(window_key(account), window)
-        await self.live.publish(
-            events.token_usage_update(device_id, account, accepted, window, now)
+        shown = msgspec.to_builtins(window)
+        await self.live.set(window_key(account), shown)
+        await events.publish(
+            self.live,
+            events.TokenUsageUpdate(
+                device_id=device_id,
+                account=account,
+                accepted=accepted,
+                window=window,
+                timestamp=iso_millis(now),
+            ),
         )
         log.info(
             "push.ingested",
@@ -149,12 +174,12 @@ class IngestService:
             duplicate=duplicate,
             rejected=rejected,
             errors=errors,
-            window=window,
+            window=shown,
             history_id=history_id,
             mark=mark,
         )
 
-    async def report_limits(self, device_id: str, limits: RateLimits) -> dict[str, Any]:
+    async def report_limits(self, device_id: str, limits: RateLimits) -> WindowView:
         """Keep the official readings a device's Claude Code gave, each until its reset.
 
         One reading per window (``fiveHour``, ``sevenDay``, ``sevenDayOpus``…), with where
@@ -170,11 +195,11 @@ class IngestService:
             if limit.resets_at is not None:
                 problem = time_problem(int(limit.resets_at * 1000), now, RESET_AHEAD_MS)
                 if problem is not None:
-                    raise IngestError(f"{name}.resets_at {problem}")
+                    raise IngestError(f"invalid limits: {name}.resets_at {problem}")
             if limit.observed_at is not None:
                 problem = time_problem(int(limit.observed_at * 1000), now, AHEAD_MS)
                 if problem is not None:
-                    raise IngestError(f"{name}.observed_at {problem}")
+                    raise IngestError(f"invalid limits: {name}.observed_at {problem}")
         account = await self.account_of(device_id, limits.account)
         await self.history.register_device(device_id, account, now)
         key = official_limits_key(account)
@@ -209,7 +234,7 @@ class IngestService:
             ttl = min(max(ttl, self.live.default_ttl), OFFICIAL_MAX_TTL)
             await self.live.set(key, current, ttl=ttl)
         window = await self.reporter.window(account)
-        await self.live.set(window_key(account), window)
+        await self.live.set(window_key(account), msgspec.to_builtins(window))
         return window
 
 

@@ -40,7 +40,7 @@ SERVER_OWNED_PREFIXES: Final = (
 
 
 def device_key(device_id: str) -> str:
-    """A device's live state: online, last seen, last push (``ingest.DeviceState``)."""
+    """A device's live state: online, last seen, last push (``devices.DeviceView``)."""
     return f"{DEVICE_PREFIX}{device_id}"
 
 

@@ -14,8 +14,6 @@ from typing import Annotated, Any, TypeVar
 import msgspec
 
 from ccsync.server.live_keys import device_key
-from ccsync.storage.history.base import HistoryStore
-from ccsync.storage.live.base import LiveStore
 from ccsync.usage.window import OfficialLimit
 from ccsync.wire import MAX_EPOCH_MS
 
@@ -103,14 +101,6 @@ def device_state(key: str, value: Any) -> LiveDevice | None:
     """The device state stored at ``key``: ``None`` unless it is one, and that device's."""
     state = convert(key, value, LiveDevice)
     return state if state is not None and device_key(state.device_id) == key else None
-
-
-async def online_devices(history: HistoryStore, live: LiveStore) -> list[str]:
-    """The known devices whose live state says online, sorted (one read of each store)."""
-    keys = [device_key(device.id) for device in await history.list_devices()]
-    states = zip(keys, await live.get_many(keys), strict=True)
-    found = (device_state(key, value) for key, value in states)
-    return sorted(state.device_id for state in found if state is not None and state.online)
 
 
 def official_readings(key: str, value: Any) -> dict[str, OfficialReading]:

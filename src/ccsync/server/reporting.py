@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Any
 
 from ccsync.bounds import EARLIEST_MS, latest_ms
 from ccsync.clock import Clock
 from ccsync.gc_pause import paused
-from ccsync.server.live_keys import official_limits_key as official_limits_key  # re-exported
+from ccsync.server.errors import InvalidRequestError, NotFoundError
+from ccsync.server.live_keys import official_limits_key
 from ccsync.server.live_values import official_readings
 from ccsync.server.mirror import Survivors
+from ccsync.server.runtime_config import RuntimeSettings
+from ccsync.server.window import TodayView, WindowView, window_view
 from ccsync.storage.history.base import HistoryStore
 from ccsync.storage.live.base import LiveStore
 from ccsync.usage import BlocksOptions, ReportKind, ReportOptions, build_report
 from ccsync.usage.dedup import deduplicate
 from ccsync.usage.pricing import PriceTable, default_prices, price_entry
-from ccsync.usage.reports import PricedEntry, Report
-from ccsync.usage.timestamps import MS_PER_DAY, iso_millis, resolve_timezone
+from ccsync.usage.reports import Order, PricedEntry, Report, Weekday
+from ccsync.usage.timestamps import (
+    MS_PER_DAY,
+    UnknownTimezoneError,
+    iso_millis,
+    resolve_timezone,
+)
 from ccsync.usage.window import (
     LOOKBACK_MS,
     DeviceUsage,
@@ -28,12 +35,25 @@ from ccsync.usage.window import (
 )
 
 DEFAULT_ACCOUNT = "default"
-SETTING_TOKEN_LIMIT = "planTokenLimit"
-SETTING_TIMEZONE = "timezone"
 
 
 class AccountError(LookupError):
     """The account of a request cannot be told (several exist) or does not exist."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReportQuery:
+    """A report as a client asks for it (``/api/reports/{kind}``'s query, checked here)."""
+
+    timezone: str | None = None
+    """IANA zone; ``None``: the configured one (``runtime_config``)."""
+    since: str | None = None
+    """``YYYYMMDD`` (or ``YYYY-MM-DD``)."""
+    until: str | None = None
+    start_of_week: str = "sunday"
+    order: str = "asc"
+    device: str | None = None
+    account: str | None = None
 
 
 class Reporter:
@@ -49,6 +69,7 @@ class Reporter:
         self.history = history
         self.live = live
         self.clock = clock
+        self.runtime = RuntimeSettings(history)
         self.survivors = Survivors(history)
         self.prices = default_prices() if prices is None else prices
         """The price table every report and window of this server uses."""
@@ -63,6 +84,26 @@ class Reporter:
         if len(accounts) > 1:
             raise AccountError(f"several accounts ({', '.join(accounts)}): pass ?account=")
         return accounts[0] if accounts else DEFAULT_ACCOUNT
+
+    async def answer(self, kind: ReportKind, query: ReportQuery) -> Report:
+        """The report ``query`` asks for: ``InvalidRequestError`` for a zone or date that is
+        not one, ``NotFoundError`` for an unknown device, ``AccountError``."""
+        timezone = await self.runtime.timezone() if query.timezone is None else query.timezone
+        try:
+            resolve_timezone(timezone)
+        except UnknownTimezoneError as exc:
+            raise InvalidRequestError(str(exc)) from None
+        options = ReportOptions(
+            timezone=timezone,
+            since=_query_day(query.since, "since"),
+            until=_query_day(query.until, "until"),
+            start_of_week=Weekday[query.start_of_week.upper()],
+            order=Order(query.order),
+        )
+        account = await self.resolve_account(query.account)
+        if query.device is not None and await self.history.get_device(query.device) is None:
+            raise NotFoundError(f"unknown device {query.device!r}")
+        return await self.report(kind, account, options, device=query.device)
 
     async def report(
         self,
@@ -92,22 +133,26 @@ class Reporter:
         with paused():
             return build_report(kind, entries, options, now, blocks, deduplicated=True)
 
-    async def window(self, account: str) -> dict[str, Any]:
+    async def account_window(self, requested: str | None) -> WindowView:
+        """The window of the account asked for (else the only one: ``resolve_account``)."""
+        return await self.window(await self.resolve_account(requested))
+
+    async def window(self, account: str) -> WindowView:
         """The account's current 5-hour window, as ``/api/window`` shows it."""
         window, priced = await self._window(account)
-        zone = str((await self.history.get_settings()).get(SETTING_TIMEZONE) or "UTC")
+        zone = await self.runtime.timezone()
         midnight = local_midnight_ms(window.now_ms, zone)
         today = [p for p in priced if p.entry.timestamp_ms >= midnight]
-        return {
-            **window.to_json(),
-            "today": {
-                "since": iso_millis(midnight),
-                "timezone": zone,
-                "tokens": sum(p.entry.total_tokens for p in today),
-                "costUSD": sum(p.cost for p in today),
-                "unpricedModels": sorted({p.unpriced for p in today if p.unpriced is not None}),
-            },
-        }
+        return window_view(
+            window,
+            TodayView(
+                since=iso_millis(midnight),
+                timezone=zone,
+                tokens=sum(p.entry.total_tokens for p in today),
+                cost_usd=sum(p.cost for p in today),
+                unpriced_models=sorted({p.unpriced for p in today if p.unpriced is not None}),
+            ),
+        )
 
     async def current_window(self, account: str) -> Window:
         """The account's current 5-hour window (the block over all devices, and around it)."""
@@ -126,12 +171,11 @@ class Reporter:
             )
             for s in stored
         ]
-        limit = (await self.history.get_settings()).get(SETTING_TOKEN_LIMIT)
         window = current_window(
             account,
             priced,
             now,
-            token_limit=limit if isinstance(limit, int) and limit > 0 else None,
+            token_limit=await self.runtime.token_limit(),
             ccusage_blocks=await self._ccusage_devices(account, now),
             official=await self.official_limits(account),
         )
@@ -140,7 +184,7 @@ class Reporter:
     async def today_by_device(self, account: str) -> dict[str, dict[str, float]]:
         """Tokens and cost per device since local midnight (the configured time zone)."""
         now = self.clock.now_ms()
-        zone = str((await self.history.get_settings()).get(SETTING_TIMEZONE) or "UTC")
+        zone = await self.runtime.timezone()
         options = ReportOptions(prices=self.prices)
         result: dict[str, dict[str, float]] = {}
         since_ms, until_ms = _within_bounds(local_midnight_ms(now, zone), None, now)
@@ -174,6 +218,16 @@ def local_midnight_ms(now_ms: int, zone: str) -> int:
     local = datetime.fromtimestamp(now_ms / 1000, resolve_timezone(zone))
     midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
     return int(midnight.timestamp() * 1000)
+
+
+def _query_day(value: str | None, name: str) -> date | None:
+    if value is None:
+        return None
+    digits = value.replace("-", "")
+    try:
+        return datetime.strptime(digits, "%Y%m%d").date()
+    except ValueError:
+        raise InvalidRequestError(f"{name}: {value!r} is not a date (YYYYMMDD)") from None
 
 
 def _within_bounds(since_ms: int | None, until_ms: int | None, now_ms: int) -> tuple[int, int]:

@@ -12,24 +12,19 @@ import asyncio
 import logging
 
 from ccsync.clock import Clock
+from ccsync.server.runtime_config import RuntimeSettings
 from ccsync.storage import StorageUnavailableError
 from ccsync.storage.history.base import HistoryStore, PruneResult
 from ccsync.usage.timestamps import MS_PER_DAY
 
 log = logging.getLogger("ccsync.server.retention")
 
-SETTING_RETENTION = "retentionDays"
 PRUNE_EVERY_SECONDS = 3600.0
-
-
-async def retention_days(history: HistoryStore) -> int | None:
-    value = (await history.get_settings()).get(SETTING_RETENTION)
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
 async def prune_expired(history: HistoryStore, clock: Clock) -> PruneResult | None:
     """Prune by the current setting; ``None`` when everything is kept."""
-    days = await retention_days(history)
+    days = await RuntimeSettings(history).retention_days()
     if days is None:
         return None
     result = await history.prune(clock.now_ms() - days * MS_PER_DAY)

@@ -1,4 +1,5 @@
-"""API tokens: made with ``secrets``, stored as SHA-256 hashes, compared in constant time.
+"""API tokens: made with ``secrets``, stored as SHA-256 hashes, compared in constant time;
+and ``Tokens``, the service that makes, lists and revokes them (``/api/tokens``, admin).
 
 Tokens are 256 random bits, so a fast hash is enough: there is nothing to brute-force.
 The admin token of a server bound off loopback lives, in clear, only in a 0600 file in
@@ -12,8 +13,19 @@ import hmac
 import os
 import secrets
 from pathlib import Path
+from typing import Annotated, Literal
 
+import msgspec
+from msgspec import Meta
+
+from ccsync.clock import Clock
 from ccsync.private import private_dir
+from ccsync.server import events
+from ccsync.server.errors import NotFoundError, UnprocessableError
+from ccsync.storage.history.base import HistoryStore, TokenKind, TokenRecord
+from ccsync.storage.live.base import LiveStore
+from ccsync.usage.timestamps import iso_millis
+from ccsync.wire import DEVICE_ID_PATTERN, device_id_problem
 
 TOKEN_PREFIX = "ccs_"
 ADMIN_TOKEN_FILE = "admin-token"
@@ -51,3 +63,108 @@ def ensure_admin_token(data_dir: Path) -> tuple[str, bool]:
     with os.fdopen(fd, "w") as handle:
         handle.write(token + "\n")
     return token, True
+
+
+class NewToken(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
+    """A token to make: a device's (it speaks for that device only) or an admin's."""
+
+    kind: Literal["device", "admin"] = "device"
+    device_id: Annotated[str, Meta(pattern=DEVICE_ID_PATTERN)] | None = None
+    label: Annotated[str, Meta(max_length=200)] = ""
+    account: Annotated[str, Meta(min_length=1, max_length=256)] | None = None
+    """The account the device belongs to from now on (without one: its own, or its first
+    push's)."""
+
+
+class TokenView(msgspec.Struct, rename="camel"):
+    """A token as the API lists it (never the secret)."""
+
+    id: str
+    kind: TokenKind
+    label: str
+    device_id: str | None
+    created_at: str
+    last_used_at: str | None
+    revoked_at: str | None
+    active: bool
+
+
+class MadeToken(TokenView):
+    """A token just made: the only time the secret is shown."""
+
+    success: bool
+    token: str
+
+
+class TokenList(msgspec.Struct):
+    tokens: list[TokenView]
+
+
+class Revoked(msgspec.Struct):
+    success: bool
+    id: str
+
+
+def token_view(record: TokenRecord) -> TokenView:
+    return TokenView(
+        id=record.id,
+        kind=record.kind,
+        label=record.label,
+        device_id=record.device_id,
+        created_at=iso_millis(record.created_ms),
+        last_used_at=_iso(record.last_used_ms),
+        revoked_at=_iso(record.revoked_ms),
+        active=record.active,
+    )
+
+
+def _iso(ms: int | None) -> str | None:
+    return None if ms is None else iso_millis(ms)
+
+
+class Tokens:
+    """Device and admin tokens: made, listed, revoked (the API's admin side)."""
+
+    def __init__(self, history: HistoryStore, live: LiveStore, clock: Clock) -> None:
+        self.history = history
+        self.live = live
+        self.clock = clock
+
+    async def listing(self) -> TokenList:
+        return TokenList(tokens=[token_view(r) for r in await self.history.list_tokens()])
+
+    async def make(self, spec: NewToken) -> MadeToken:
+        """A new token (stored hashed); a device token binds its device to ``account``."""
+        if spec.kind == "device" and not spec.device_id:
+            raise UnprocessableError("a device token needs a 'deviceId'")
+        now = self.clock.now_ms()
+        if spec.kind == "device" and spec.device_id:
+            problem = device_id_problem(spec.device_id)
+            if problem is not None:
+                raise UnprocessableError(problem)
+            if spec.account is not None:
+                # The token speaks for this account (an admin may move a device so); without
+                # one, the device's own account binds it: the one it has, or its first push's.
+                await self.history.register_device(spec.device_id, spec.account, now)
+        token = new_token()
+        record = TokenRecord(
+            id=new_token_id(),
+            kind=spec.kind,
+            token_hash=hash_token(token),
+            label=spec.label or (spec.device_id or spec.kind),
+            device_id=spec.device_id if spec.kind == "device" else None,
+            created_ms=now,
+        )
+        await self.history.add_token(record)
+        shown = msgspec.structs.asdict(token_view(record))
+        return MadeToken(**shown, success=True, token=token)
+
+    async def revoke(self, token_id: str) -> Revoked:
+        """Revoke it; every replica closes the sockets opened with it (``token_revoked``)."""
+        now = self.clock.now_ms()
+        if not await self.history.revoke_token(token_id, now):
+            raise NotFoundError(f"no active token {token_id!r}")
+        await events.publish(
+            self.live, events.TokenRevoked(token_id=token_id, timestamp=iso_millis(now))
+        )
+        return Revoked(success=True, id=token_id)

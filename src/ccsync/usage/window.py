@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from ccsync.usage.blocks import Block, burn_rate, identify_blocks, project
+from ccsync.usage.blocks import Block, identify_blocks
 from ccsync.usage.reports import PricedEntry
 from ccsync.usage.timestamps import MS_PER_HOUR, iso_millis
 
@@ -51,18 +50,6 @@ class OfficialLimit:
         """Whether the reading still says something: its window has not reset since."""
         return self.resets_at_ms is None or self.resets_at_ms > now_ms
 
-    def to_json(self, now_ms: int) -> dict[str, Any]:
-        observed = self.reported_ms if self.observed_ms is None else self.observed_ms
-        return {
-            "usedPercentage": self.used_percentage,
-            "resetsAt": None if self.resets_at_ms is None else iso_millis(self.resets_at_ms),
-            "source": self.source,
-            "deviceId": self.device_id,
-            "observedAt": iso_millis(observed),
-            "reportedAt": iso_millis(self.reported_ms),
-            "ageSeconds": max(0.0, (now_ms - observed) / 1000),
-        }
-
 
 @dataclass(slots=True)
 class Window:
@@ -74,105 +61,15 @@ class Window:
     limit_source: str | None = None
     official: dict[str, OfficialLimit] = field(default_factory=dict)
 
-    def to_json(self) -> dict[str, Any]:
-        block = self.block
-        result: dict[str, Any] = {
-            "account": self.account,
-            "active": block is not None,
-            "now": iso_millis(self.now_ms),
-            "official": {
-                name: limit.to_json(self.now_ms)
-                for name, limit in self.official.items()
-                if limit.shown(self.now_ms)
-            },
-        }
-        extra_tokens = sum(d.tokens for d in self.devices if d.source == "ccusage")
-        extra_cost = sum(d.cost_usd for d in self.devices if d.source == "ccusage")
-        if block is None:
-            result.update(
-                start=None,
-                end=None,
-                lastActivity=None,
-                timeline=[],
-                resetInSeconds=None,
-                tokens=extra_tokens,
-                costUSD=extra_cost,
-                tokenCounts=None,
-                burnRate=None,
-                projection=None,
-                models=[],
-                unpricedModels=[],
-            )
-        else:
-            sums = block.sums()
-            rate = burn_rate(block)
-            projection = project(block, self.now_ms)
-            result.update(
-                start=iso_millis(block.start_ms),
-                end=iso_millis(block.end_ms),
-                lastActivity=None if block.last_ms is None else iso_millis(block.last_ms),
-                resetInSeconds=max(0.0, (block.end_ms - self.now_ms) / 1000),
-                tokens=sums.total_tokens + extra_tokens,
-                costUSD=sums.cost + extra_cost,
-                tokenCounts={
-                    "inputTokens": sums.input,
-                    "outputTokens": sums.output,
-                    "cacheCreationInputTokens": sums.cache_creation,
-                    "cacheReadInputTokens": sums.cache_read,
-                },
-                entries=len(block.entries),
-                timeline=timeline(block, self.now_ms),
-                models=[m for m in block.totals().models if m is not None],
-                unpricedModels=sorted({i.unpriced for i in block.entries if i.unpriced}),
-                burnRate=None
-                if rate is None
-                else {
-                    "tokensPerMinute": rate.tokens_per_minute,
-                    "tokensPerMinuteForIndicator": rate.tokens_per_minute_for_indicator,
-                    "costPerHour": rate.cost_per_hour,
-                },
-                projection=None
-                if projection is None
-                else {
-                    "totalTokens": projection.total_tokens + extra_tokens,
-                    "totalCost": projection.total_cost,
-                    "remainingMinutes": projection.remaining_minutes,
-                },
-            )
-        tokens = result["tokens"]
-        projected = result["projection"]["totalTokens"] if result["projection"] else tokens
-        result["limit"] = (
-            None
-            if self.token_limit is None
-            else {
-                "tokens": self.token_limit,
-                "source": self.limit_source,
-                "percentUsed": tokens / self.token_limit * 100,
-                "projectedPercent": projected / self.token_limit * 100,
-            }
-        )
-        total = sum(d.tokens for d in self.devices) or 0
-        result["devices"] = [
-            {
-                "deviceId": d.device_id,
-                "tokens": d.tokens,
-                "costUSD": d.cost_usd,
-                "share": d.tokens / total if total else 0.0,
-                "source": d.source,
-            }
-            for d in sorted(self.devices, key=lambda d: (-d.tokens, d.device_id))
-        ]
-        return result
-
 
 TIMELINE_STEP_MS = 5 * 60_000
 
 
-def timeline(block: Block, now_ms: int) -> list[list[Any]]:
+def timeline(block: Block, now_ms: int) -> list[tuple[str, int]]:
     """The block's tokens so far at the end of each 5-minute step with activity (or at
     ``now_ms`` within the current step): ``[[iso time, cumulative tokens], …]``, at most
     60 points, for charts."""
-    points: list[list[Any]] = []
+    points: list[tuple[str, int]] = []
     total = 0
     for item in block.entries:
         total += item.entry.total_tokens
@@ -183,9 +80,9 @@ def timeline(block: Block, now_ms: int) -> list[list[Any]]:
         )
         stamp = iso_millis(min(step_end, block.end_ms, max(now_ms, item.entry.timestamp_ms)))
         if points and points[-1][0] == stamp:
-            points[-1][1] = total
+            points[-1] = (stamp, total)
         else:
-            points.append([stamp, total])
+            points.append((stamp, total))
     return points
 
 

@@ -1,11 +1,12 @@
 """The ``initial-data`` frame a WebSocket gets on connect: bounded, and built once for many.
 
-The frame is ``{"type": "initial-data", "data": {"live:<key>": value, …}, "truncated":
-bool, "omitted": N}``, at most ``max_bytes`` long: the accounts' windows and limits first,
-then the server's other keys, then client keys, each while it fits (``LiveStore.snapshot``);
-``omitted`` counts the keys left out, which a client reads with ``get-live-data`` or
-``GET /api/metrics``. The stored JSON texts go into the frame as they are, and the frame is
-kept for ``max_age`` seconds: a burst of connections shares one read and one string.
+The frame (``frames.InitialData``) is ``{"type": "initial-data", "data": {"live:<key>":
+value, …}, "truncated": bool, "omitted": N}``, at most ``max_bytes`` long: the accounts'
+windows and limits first, then the server's other keys, then client keys, each while it
+fits (``LiveStore.snapshot``); ``omitted`` counts the keys left out, which a client reads
+with ``get-live-data`` or ``GET /api/metrics``. The stored JSON texts go into the frame as
+they are, and the frame is kept for ``max_age`` seconds: a burst of connections shares one
+read and one string.
 """
 
 from __future__ import annotations
