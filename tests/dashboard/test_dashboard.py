@@ -14,14 +14,14 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
-# The whole suite shares two cores: an assertion on the page may wait longer than the
-# default 5 s before it fails (a push still has to show within its own bound where tested).
-expect.set_options(timeout=20_000)
-
 from fixtures.payloads import now_entry
 from fixtures.server import RunningServer, backend_server
 
 pytestmark = pytest.mark.timeout(120)
+
+# The whole suite shares two cores: an assertion on the page may wait longer than the
+# default 5 s before it fails (a push still has to show within its own bound where tested).
+expect.set_options(timeout=20_000)
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = [
