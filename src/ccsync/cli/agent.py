@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import logging
 import shlex
 import sys
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 import click
 
 from ccsync.agent.config import AgentConfig, load_config
+from ccsync.agent.lock import try_lock
 from ccsync.private import private_dir
 
 if TYPE_CHECKING:
@@ -95,25 +95,10 @@ def agent(
     else:
         configure_logging("info")
     private_dir(config.state_dir)
-    if once and skip_if_busy and not _try_lock(config.state_dir / ONCE_LOCK):
+    if once and skip_if_busy and not try_lock(config.state_dir / ONCE_LOCK):
         return  # another --once is pushing right now
     code = asyncio.run(_main(config, name, once, quiet, source, ccusage_command, batch))
     sys.exit(0 if quiet else code)
-
-
-_lock_handle: IO[str] | None = None
-
-
-def _try_lock(path: Path) -> bool:
-    global _lock_handle  # held for the life of the process
-    handle = open(path, "w")  # noqa: SIM115 (kept open: the lock lives as long as the file)
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        handle.close()
-        return False
-    _lock_handle = handle
-    return True
 
 
 async def _main(
