@@ -10,7 +10,8 @@ line imports this on every call.
   ``$HOME``.
 - The agent's state (offsets, outbox, caches, ``agent.json``) is in the user state
   directory that ``platformdirs`` names: ``$XDG_STATE_HOME/ccsync`` or
-  ``~/.local/state/ccsync`` on Linux, ``~/Library/Application Support/ccsync`` on macOS,
+  ``~/.local/state/ccsync`` on Linux, ``~/Library/Application Support/ccsync`` on macOS
+  (``$XDG_STATE_HOME/ccsync`` when set, as platformdirs has it),
   ``%LOCALAPPDATA%\\ccsync\\ccsync`` on Windows. Earlier versions used the Linux folder on
   every platform: where that folder exists on macOS or Windows, it is kept (it holds the
   outbox and the token ``hook install`` saved).
@@ -71,8 +72,8 @@ def state_dir(
     xdg = (env.get("XDG_STATE_HOME") or "").strip()
     if platform != WINDOWS:
         legacy = posixpath.join(xdg or posixpath.join(home, ".local", "state"), APP)
-        if platform == LINUX or exists(legacy):
-            return legacy  # on macOS: an earlier version's state, kept where it is
+        if platform == LINUX or xdg or exists(legacy):
+            return legacy  # on macOS: XDG_STATE_HOME, or an earlier version's state
         return posixpath.join(home, "Library", "Application Support", APP)
     import ntpath  # only here: the status line on Linux and macOS does without it
 

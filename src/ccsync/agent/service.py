@@ -170,17 +170,25 @@ def _windows_join(folder: str, name: str) -> str:
 _SYSTEMD_PLAIN = re.compile(r"[A-Za-z0-9/_.,:+=@-]+")
 
 
-def systemd_quote(word: str) -> str:
-    """One word of an ``ExecStart=`` line: quoted as systemd reads it, with ``%`` and ``$``
-    doubled (systemd would take them for specifiers and variables)."""
+def systemd_quote(word: str, program: bool = False) -> str:
+    """One word of an ``ExecStart=`` line: quoted as systemd reads it, ``%`` doubled (a
+    specifier otherwise) and, in arguments, ``$`` too (a variable otherwise; the program's
+    path is not expanded)."""
     if not _SYSTEMD_PLAIN.fullmatch(word):
         word = '"' + word.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return word.replace("%", "%%").replace("$", "$$")
+    word = word.replace("%", "%%")
+    return word if program else word.replace("$", "$$")
+
+
+def systemd_exec(argv: Sequence[str]) -> str:
+    """An ``ExecStart=`` value that runs ``argv``."""
+    return " ".join(systemd_quote(word, program=not index) for index, word in enumerate(argv))
 
 
 def systemd_unsplit(value: str) -> list[str]:
-    """The words of an ``ExecStart=`` value that ``systemd_quote`` wrote."""
-    return [word.replace("%%", "%").replace("$$", "$") for word in shlex.split(value)]
+    """The words of an ``ExecStart=`` value that ``systemd_exec`` wrote."""
+    words = [word.replace("%%", "%") for word in shlex.split(value)]
+    return words[:1] + [word.replace("$$", "$") for word in words[1:]]
 
 
 def systemd_unit(exec_start: str, header: str = SYSTEMD_HEADER) -> str:
@@ -375,7 +383,7 @@ def definition(
         )
     config = env.get("XDG_CONFIG_HOME") or str(Path(home) / ".config")
     path = Path(config) / "systemd" / "user" / UNIT
-    exec_start = " ".join(systemd_quote(word) for word in program)
+    exec_start = systemd_exec(program)
     return Definition(
         platform,
         path,
