@@ -384,3 +384,45 @@ def test_install_moves_the_hooks_to_this_interpreter(tmp_path: Path) -> None:
         install(settings, tmp_path / "state", command='"C:\\Python312\\python.exe" -m ccsync')
         is None
     )
+
+
+def test_the_windows_service_logs_to_a_file(tmp_path: Path) -> None:
+    """``pythonw.exe`` has no console: ``--log-file`` takes what the agent prints."""
+    log = tmp_path / "logs" / "agent-service.log"
+    (tmp_path / "claude" / "projects").mkdir(parents=True)
+    env = {**os.environ, "CCSYNC_STATE_DIR": str(tmp_path / "state")}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ccsync",
+            "agent",
+            "--once",
+            "--claude-dir",
+            str(tmp_path / "claude"),
+            "--log-file",
+            str(log),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.stderr == ""
+    assert "read 0 new entries from 0 files" in log.read_text()
+
+
+def test_hook_install_refuses_an_interpreter_path_no_windows_shell_reads_alike(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from ccsync.cli.hook import hook
+
+    monkeypatch.setattr(sys, "platform", "win32")
+    monkeypatch.setattr(sys, "executable", "C:\\100%\\python.exe")
+    monkeypatch.setenv("USERPROFILE", str(tmp_path))
+    monkeypatch.setenv("CCSYNC_STATE_DIR", str(tmp_path / "state"))
+    result = CliRunner().invoke(hook, ["install"])
+    assert result.exit_code == 1 and "cannot be written" in result.output
+    assert not (tmp_path / ".claude" / "settings.json").exists()
