@@ -102,7 +102,12 @@ def spawn_detached(argv: list[str], log: str | None = None) -> bool:
 def _popen(argv: list[str], out: int, options: dict[str, Any]) -> Popen[bytes]:
     import subprocess
 
-    return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out, **options)
+    class Detached(subprocess.Popen[bytes]):
+        def __del__(self) -> None:
+            """Never waited for, by design: no "still running" warning when the starter
+            ends first (one that lives on reaps it: ``_started``)."""
+
+    return Detached(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out, **options)
 
 
 def detach_once(argv: list[str]) -> int:
