@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import sys
 from pathlib import Path
 
 DIR_MODE = 0o700
@@ -36,13 +37,23 @@ def private_file(path: Path) -> Path:
 
 
 def _tighten(path: Path, mode: int) -> None:
-    """Drop group and other permissions of a path this user owns (never the home folder)."""
-    try:
-        info = path.stat()
-    except OSError:
-        return
-    if info.st_uid != os.getuid() or path.resolve() == Path.home().resolve():
-        return
-    if stat.S_IMODE(info.st_mode) & 0o077:
-        with contextlib.suppress(OSError):
-            path.chmod(stat.S_IMODE(info.st_mode) & mode)
+    """Drop group and other permissions of a path this user owns (never the home folder).
+
+    Not on Windows: there a mode only sets the read-only flag, and what others may read is
+    the folder's access list (inherited from the user's profile, which is the user's own)."""
+    if sys.platform != "win32":
+        _tighten_posix(path, mode)
+
+
+if sys.platform != "win32":
+
+    def _tighten_posix(path: Path, mode: int) -> None:
+        try:
+            info = path.stat()
+        except OSError:
+            return
+        if info.st_uid != os.getuid() or path.resolve() == Path.home().resolve():
+            return
+        if stat.S_IMODE(info.st_mode) & 0o077:
+            with contextlib.suppress(OSError):
+                path.chmod(stat.S_IMODE(info.st_mode) & mode)

@@ -31,7 +31,8 @@ class BlocksPush:
 
 async def run_ccusage(argv: list[str], timeout: float = TIMEOUT) -> bytes:
     """Run ccusage (an argument vector, no shell) and return its stdout. On timeout its
-    process group is stopped (SIGTERM, then SIGKILL), whatever it started included."""
+    process tree is stopped (``ccsync.process``: SIGTERM then SIGKILL to its group, or on
+    Windows CTRL_BREAK then ``taskkill /T /F``), whatever it started included."""
     result = await run_process(argv, timeout=timeout, keep_bytes=MAX_OUTPUT)
     if result.error is not None:
         raise CcusageError(result.error)

@@ -8,20 +8,29 @@ statusline`` the status line, re-run every ``REFRESH_SECONDS`` while the session
 stay fresh). Every other setting is kept; the file is backed up first and replaced
 atomically; installing twice changes nothing; uninstall removes exactly what install added
 and puts back a status line it replaced.
+
+The command is this Python interpreter by absolute path with ``-m ccsync`` (no shell
+features: no ``&&``, no variables), quoted for the shell Claude Code runs it with: ``sh -c``
+on Linux and macOS (``shlex``), Git Bash or ``cmd.exe`` on Windows (double quotes as
+``subprocess.list2cmdline`` writes them, which both read alike; see ``windows_command``).
+An install from another interpreter moves ccsync's hooks to it.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import shutil
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from ccsync import platforms
 
 HOOK_ARGS = "agent --once --quiet"
 STATUSLINE_ARGS = "statusline"
@@ -61,15 +70,52 @@ def settings_path(
     configured = env.get("CLAUDE_CONFIG_DIR", "")
     if configured.strip() and "," not in configured:
         return Path(configured.strip()).expanduser() / "settings.json"
-    return Path(env.get("HOME") or Path.home()) / ".claude" / "settings.json"
+    return Path(platforms.home_dir(env)) / ".claude" / "settings.json"
 
 
-def ccsync_command() -> str:
-    """How Claude Code should start this ccsync: its installed script, by absolute path."""
-    script = shutil.which("ccsync")
-    if script:
-        return shlex.quote(os.path.realpath(script))
-    return f"{shlex.quote(sys.executable)} -m ccsync"
+def ccsync_argv(executable: str | None = None) -> list[str]:
+    """How to start this ccsync: this interpreter by absolute path, ``-m ccsync``."""
+    executable = executable if executable is not None else sys.executable
+    if not executable:  # an embedding interpreter that cannot tell: the installed script
+        script = shutil.which("ccsync")
+        return [os.path.realpath(script)] if script else ["ccsync"]
+    return [executable, "-m", "ccsync"]
+
+
+def ccsync_command(executable: str | None = None, platform: str | None = None) -> str:
+    """``ccsync_argv`` as one command line for the shell Claude Code runs hooks with."""
+    return command_line(ccsync_argv(executable), platform)
+
+
+def command_line(argv: Sequence[str], platform: str | None = None) -> str:
+    """``argv`` quoted for Claude Code's shell on ``platform`` (default: this one)."""
+    if platforms.normalize(platform or sys.platform) == platforms.WINDOWS:
+        return windows_command(argv)
+    return shlex.join(argv)
+
+
+_WINDOWS_PLAIN = re.compile(r"[A-Za-z0-9_+=:,./-]+")
+_WINDOWS_REFUSED = re.compile(r'["%$`!\r\n\t]|\\\\|\\$')
+"""What no quoting makes mean the same to Git Bash and ``cmd.exe`` (and Windows'
+argument parser): quotes, variables (``%X%``, ``$X``), ``!``, control characters, two
+backslashes in a row (Git Bash halves them inside quotes) and a trailing backslash."""
+
+
+def windows_command(argv: Sequence[str]) -> str:
+    """``argv`` for Windows, as ``subprocess.list2cmdline`` quotes it, the program always in
+    double quotes: Git Bash (Claude Code's shell there) would drop the backslashes of an
+    unquoted ``C:\\Users\\...``; inside double quotes Git Bash, ``cmd.exe`` and the C
+    runtime all keep them. ``ValueError`` for a word none of them would read back as written
+    (see ``_WINDOWS_REFUSED``)."""
+    words = []
+    for index, word in enumerate(argv):
+        if not word or _WINDOWS_REFUSED.search(word):
+            raise ValueError(
+                f"{word!r} cannot be written in a Claude Code command on Windows "
+                "(install ccsync under a path without quotes, %, $, !, or double backslashes)"
+            )
+        words.append(word if index and _WINDOWS_PLAIN.fullmatch(word) else f'"{word}"')
+    return " ".join(words)
 
 
 def _ours(handler: object, args: str) -> bool:
@@ -148,9 +194,16 @@ def install(
             raise ClaudeSettingsError(
                 f"{path}: hooks.{event} is not a list; ccsync leaves it alone"
             )
-        if any(
-            _ours(h, HOOK_ARGS) for g in groups if isinstance(g, dict) for h in g.get("hooks") or []
-        ):
+        ours = [
+            h
+            for g in groups
+            if isinstance(g, dict) and isinstance(g.get("hooks"), list)
+            for h in g["hooks"]
+            if _ours(h, HOOK_ARGS)
+        ]
+        for handler in ours:  # installed from another interpreter, or quoted otherwise
+            handler["command"] = f"{command} {HOOK_ARGS}"
+        if ours:
             continue
         group: dict[str, Any] = {
             "hooks": [
@@ -169,8 +222,10 @@ def install(
             "padding": 0,
             "refreshInterval": REFRESH_SECONDS,
         }
-    elif statusline and isinstance(line, dict) and "refreshInterval" not in line:
-        line["refreshInterval"] = REFRESH_SECONDS  # installed by an earlier ccsync
+    elif statusline and isinstance(line, dict):
+        line["command"] = f"{command} {STATUSLINE_ARGS}"
+        if "refreshInterval" not in line:
+            line["refreshInterval"] = REFRESH_SECONDS  # installed by an earlier ccsync
     if json.dumps(settings, sort_keys=True) == before:
         return None
     return _save(path, settings) or path

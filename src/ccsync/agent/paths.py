@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
+from ccsync import platforms
+
+TYPE_CHECKING = False  # not typing's: importing typing costs the status line 3 ms
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 
 def state_dir(env: Mapping[str, str]) -> str:
-    """``CCSYNC_STATE_DIR``, else the user state directory (``$XDG_STATE_HOME/ccsync``)."""
-    configured = env.get("CCSYNC_STATE_DIR")
-    if configured:
-        return os.path.expanduser(configured)
-    base = env.get("XDG_STATE_HOME") or os.path.join(
-        env.get("HOME") or os.path.expanduser("~"), ".local", "state"
-    )
-    return os.path.join(base, "ccsync")
+    """``CCSYNC_STATE_DIR``, else this platform's user state directory
+    (``ccsync.platforms.state_dir``: ``~/.local/state/ccsync`` on Linux)."""
+    return platforms.state_dir(env)

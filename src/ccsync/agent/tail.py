@@ -1,6 +1,7 @@
 """Following transcripts: read what was appended since last time, queue it in the outbox.
 
-A file is known by device and inode, so a rename changes nothing. A file that shrinks
+A file is known by device and inode (``file_key``: on Windows the file index, or the path
+where a volume has none), so a rename changes nothing. A file that shrinks
 was rewritten and is read again from the start under a new source name. Only whole lines
 are read (a trailing partial line waits for its newline, unless it already is a complete
 usage line); new files and sub-agent folders are found on every scan.
@@ -20,6 +21,7 @@ Beside the entries, the official limit readings of the lines read (limit-hit lin
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -85,7 +87,7 @@ class Tailer:
         stamps = self.state.stamps()
         present: set[tuple[int, int]] = set()
         followed: list[tuple[Path, FileState, int, str]] = []
-        unsure: list[tuple[Path, os.stat_result, str, bytes, FileState | None]] = []
+        unsure: list[tuple[Path, tuple[int, int], int, str, bytes, FileState | None]] = []
         taken: list[tuple[int, int]] = []
         for transcript in find_transcripts(self.roots):
             path = transcript.path
@@ -93,7 +95,7 @@ class Tailer:
                 info = os.stat(path)
             except OSError:
                 continue  # gone since it was listed
-            key, stamp = (info.st_dev, info.st_ino), _stamp(info)
+            key, stamp = file_key(info, path), _stamp(info)
             seen = stamps.get(key)
             if seen is not None and seen[:2] == (stamp, str(path)) and resync is None:
                 present.add(key)  # untouched since it was last found to be this file
@@ -106,7 +108,7 @@ class Tailer:
             look = _look(path, known, info.st_size)
             if look is not None:
                 head, same = look
-                unsure.append((path, info, stamp, head, known if same else None))
+                unsure.append((path, key, info.st_size, stamp, head, known if same else None))
                 if same:
                     present.add(key)
                 elif known is not None:
@@ -115,15 +117,14 @@ class Tailer:
         # to a new file) is set aside first: it may be what one of them is a copy of.
         for dev, ino in taken:
             self.state.retire(dev, ino)
-        for path, info, stamp, head, known in unsure:
+        for path, key, size, stamp, head, known in unsure:
             if known is not None:
                 self._known(path, head, known, legacy=resync is None)
             else:
-                known = self._copy_of(path, info, head, present) or self.state.new_file(
-                    info.st_dev, info.st_ino, str(path), head
-                )
+                known = self._copy_of(path, key, size, head, present)
+                known = known or self.state.new_file(*key, str(path), head)
                 present.add((known.dev, known.ino))
-            followed.append((path, known, info.st_size, stamp))
+            followed.append((path, known, size, stamp))
         if resync is not None:
             self.state.rewind(known for _, known, _, _ in followed)
         work = []
@@ -145,18 +146,23 @@ class Tailer:
                 self.state.set_content(state, content)
 
     def _copy_of(
-        self, path: Path, info: os.stat_result, head: bytes, present: set[tuple[int, int]]
+        self,
+        path: Path,
+        key: tuple[int, int],
+        size: int,
+        head: bytes,
+        present: set[tuple[int, int]],
     ) -> FileState | None:
         """The known file, not present any more, whose content this file starts with: it
         goes on from where that one was, under its source name."""
         for gone in self.state.look_alikes(str(path), head):
             if (gone.dev, gone.ino) in present or not head.startswith(gone.head):
                 continue
-            if info.st_size < gone.offset:
+            if size < gone.offset:
                 continue
             content = content_of(path, gone.offset)
             if content is not None and content.digest == gone.digest:
-                return self.state.adopt(gone, info.st_dev, info.st_ino, str(path))
+                return self.state.adopt(gone, *key, str(path))
         return None
 
     def _read(self, path: Path, known: FileState, size: int, stamp: str) -> tuple[int, int]:
@@ -201,6 +207,28 @@ class Tailer:
             except ValueError:
                 continue
         return (path.name,)
+
+
+_KEY_BITS = (1 << 63) - 1
+"""SQLite keeps 64-bit signed integers."""
+
+
+def file_key(info: os.stat_result, path: Path) -> tuple[int, int]:
+    """What the agent knows a file by while it stays where it is: device and file number.
+
+    Windows has no inodes; ``os.stat`` gives NTFS's file index instead (a rename keeps it,
+    as an inode), but ReFS's ids are 128 bits wide (folded into 63 here) and FAT volumes
+    and some network shares have none (0). There the path stands in for the number (a
+    negative one, from a hash of the path): a file renamed there is a new key, and the
+    content check (``_copy_of``) recognises it and reads on from where it was.
+    """
+    dev, ino = info.st_dev & _KEY_BITS, info.st_ino
+    if ino <= 0:
+        digest = hashlib.blake2b(os.fsencode(path), digest_size=8).digest()
+        return dev, -(int.from_bytes(digest, "big") >> 1) - 1
+    if ino > _KEY_BITS:
+        ino = (ino ^ (ino >> 64)) & _KEY_BITS
+    return dev, ino
 
 
 def _stamp(info: os.stat_result) -> str:

@@ -1,4 +1,5 @@
-"""Noticing that transcripts changed: inotify (through ``watchfiles``), else polling."""
+"""Noticing that transcripts changed: ``watchfiles`` (inotify on Linux, FSEvents on macOS,
+ReadDirectoryChangesW on Windows), else polling."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ async def watch(
 ) -> None:
     """Call ``changed`` whenever something below a root's ``projects/`` changes, forever.
 
-    Where the directories cannot be watched (none exists yet, no inotify, too many
+    Where the directories cannot be watched (none exists yet, no native watcher, too many
     watches), it calls ``changed`` every ``poll_seconds`` instead.
     """
     directories = [str(root / PROJECTS) for root in roots if (root / PROJECTS).is_dir()]

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 import httpx
 
-from ccsync.agent.config import load_config
+from ccsync.agent.config import AgentConfig, load_config
 
 if TYPE_CHECKING:
     from ccsync.usage.loader import Scan
@@ -331,6 +331,62 @@ def _tools_and_hook() -> list[Check]:
     return checks
 
 
+def _service_checks(config: AgentConfig) -> list[Check]:
+    """The agent's service (``ccsync agent install-service``): installed, running, and
+    pushing where this shell pushes (it reads agent.json in its own ``--state-dir``)."""
+    from pathlib import Path
+
+    from ccsync.agent.config import load_config
+    from ccsync.agent.service import definition, read_status, state_dir_of
+
+    try:
+        spec = definition(state_dir=str(config.state_dir))
+    except ValueError as exc:
+        return [Check(False, "agent service", str(exc), required=False)]
+    found = read_status(spec)
+    if not found.installed and not found.registered:
+        return [
+            Check(
+                False,
+                "agent service",
+                "not installed: `ccsync agent install-service` keeps the agent running "
+                "(the hook pushes only while Claude Code is used)",
+                required=False,
+            )
+        ]
+    checks = [
+        Check(
+            bool(found.running),
+            f"agent service: {found.detail} ({spec.path})",
+            f"not running: `{spec.start_hint}`, or `ccsync agent install-service` again",
+            required=False,
+        )
+    ]
+    if found.installed and not found.current:
+        checks.append(
+            Check(
+                False,
+                "agent service definition",
+                "not what this ccsync would install (another interpreter or state dir): "
+                "`ccsync agent install-service` updates it",
+                required=False,
+            )
+        )
+    where = state_dir_of(found.program)
+    if where is not None:
+        theirs = load_config(env={}, state_dir=Path(where))
+        checks.append(
+            Check(
+                theirs.server == config.server,
+                f"agent service pushes to {theirs.server} (settings: {theirs.config_path})",
+                f"this shell uses {config.server}: "
+                f"`ccsync agent install-service --server {config.server}`",
+                required=False,
+            )
+        )
+    return checks
+
+
 @click.command()
 @click.option(
     "--server", envvar="CCSYNC_SERVER", help="The server (CCSYNC_SERVER, else agent.json)."
@@ -347,6 +403,7 @@ def doctor(server: str | None, token: str | None, claude_dirs: tuple[str, ...]) 
         *_agent_checks(str(config.state_dir)),
         *_server_checks(config.server, config.token),
         *_tools_and_hook(),
+        *_service_checks(config),
     ]
     for check in checks:
         mark = (

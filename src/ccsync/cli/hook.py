@@ -33,7 +33,7 @@ def install_command(
     path = settings_path(project)
     try:
         backup = install(path, config.state_dir, statusline=not no_statusline)
-    except ClaudeSettingsError as exc:
+    except (ClaudeSettingsError, ValueError) as exc:  # ValueError: no command fits the path
         raise click.ClickException(str(exc)) from None
     if backup is None:
         click.echo(f"Already installed in {path}.")

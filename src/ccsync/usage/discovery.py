@@ -2,7 +2,8 @@
 
 Data directories, as ccusage finds them: ``--claude-dir`` (repeatable) replaces
 everything; else ``CLAUDE_CONFIG_DIR`` (comma-separated) replaces the defaults; else
-``$XDG_CONFIG_HOME/claude`` (``~/.config/claude``) and ``~/.claude``. A directory counts
+``$XDG_CONFIG_HOME/claude`` (``~/.config/claude``) and ``~/.claude``, the home folder being
+``%USERPROFILE%`` on Windows (as for Claude Code and ccusage). A directory counts
 when it has a ``projects/`` folder; naming the ``projects/`` folder itself works too.
 Every ``*.jsonl`` below ``projects/`` is a transcript; symlinks inside are not followed.
 """
@@ -15,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ccsync import platforms
 from ccsync.usage.parse import FileContext
 
 PROJECTS = "projects"
@@ -69,10 +71,8 @@ def resolve_data_dirs(
 
 
 def _home(env: Mapping[str, str]) -> Path:
-    home = env.get("HOME") or env.get("USERPROFILE")
-    if not home and env.get("HOMEDRIVE") and env.get("HOMEPATH"):
-        home = env["HOMEDRIVE"] + env["HOMEPATH"]
-    return Path(home) if home else Path.home()
+    """Where Claude Code keeps ``.claude``: ``%USERPROFILE%`` on Windows, else ``$HOME``."""
+    return Path(platforms.home_dir(env))
 
 
 def _valid_roots(candidates: Iterable[str], env: Mapping[str, str]) -> list[Path]:
@@ -145,12 +145,16 @@ def _is_transcript_name(name: str) -> bool:
     return name.endswith(".jsonl") and len(name) > len(".jsonl")
 
 
-def attribute(relative_parts: Sequence[str], source: str) -> FileContext:
+def attribute(relative_parts: Sequence[str], source: str, sep: str = os.sep) -> FileContext:
     """Project and session of a transcript from its path parts below ``projects/``.
 
     - ``P/S.jsonl`` is session ``S`` of project ``P``;
     - ``P/.../S/subagents/X.jsonl`` belongs to the parent session ``S``;
     - otherwise the parent folder is the session (the legacy ``P/S/chat.jsonl`` layout).
+
+    Folder names are taken as they are (``C--Users-me-proj`` from Windows, ``-home-me-proj``
+    from Linux): never decoded, and a line's ``cwd`` plays no part. A project path of
+    several folders is joined with the platform's separator, as ccusage joins it.
     """
     parts = list(relative_parts)
     project = parts[0] if parts and parts[0].strip() else "unknown"
@@ -159,10 +163,10 @@ def attribute(relative_parts: Sequence[str], source: str) -> FileContext:
     if len(parts) == 2 and stem:
         return FileContext(source, project, stem, parts[0])
     if len(parts) >= 4 and parts[-2] == "subagents":
-        project_path = "/".join(parts[:-3]) or "Unknown Project"
+        project_path = sep.join(parts[:-3]) or "Unknown Project"
         return FileContext(source, project, parts[-3], project_path)
     session = parts[-2] if len(parts) >= 2 else (parts[0] if parts else "unknown")
-    project_path = "/".join(parts[:-2]) if len(parts) > 2 else "Unknown Project"
+    project_path = sep.join(parts[:-2]) if len(parts) > 2 else "Unknown Project"
     return FileContext(source, project, session, project_path)
 
 

@@ -9,6 +9,7 @@ back as msgpack, which costs far less than the parsing it saves.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -128,10 +129,12 @@ def _balanced_shares(files: Sequence[Transcript], count: int) -> list[list[Trans
 
 
 def _usable_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+    """The CPUs this process may use (Linux knows its affinity; elsewhere, all of them)."""
+    if sys.platform == "linux":
+        count = len(os.sched_getaffinity(0))
+    else:
+        count = os.cpu_count() or 1
+    return count
 
 
 def scan_dirs(
