@@ -206,29 +206,17 @@ async def test_a_line_stored_out_of_bounds_cannot_break_reads(server: RunningSer
 
 
 def _stored() -> Any:
-    from ccsync.usage.entry import UsageEntry
+    from factories import entry
 
-    return UsageEntry(
-        YEAR_9999_MS,
-        10**6,
-        1,
-        0,
-        0,
-        0,
-        "claude-sonnet-4-20250514",
-        False,
-        False,
-        "m-far",
-        "r-far",
-        "s1",
-        None,
-        False,
-        YEAR_9999_MS,
-        "p",
-        "s1",
-        "p",
-        "laptop:/home/u/.claude/projects/p/far.jsonl",
-        0,
+    return entry(
+        ts=YEAR_9999_MS,
+        inp=10**6,
+        out=1,
+        mid="m-far",
+        rid="r-far",
+        reset_ms=YEAR_9999_MS,
+        session="s1",
+        source="laptop:/home/u/.claude/projects/p/far.jsonl",
     )
 
 
