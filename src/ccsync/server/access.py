@@ -1,4 +1,4 @@
-"""Who is asking: the principal behind a request, and what it may do (SPEC §6).
+"""Who is asking: the principal behind a request, and what it may do.
 
 - Local mode (bound to loopback, no admin token): one user, no tokens, everything allowed.
 - Otherwise every request but ``/health`` carries a bearer token. The admin token manages

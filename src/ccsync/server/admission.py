@@ -1,4 +1,4 @@
-"""Who may act for a device: one set of rules for REST and the WebSocket (SPEC §5, §6).
+"""Who may act for a device: one set of rules for REST and the WebSocket.
 
 - The device id follows ``wire.device_id_problem`` (pattern, reserved names).
 - A device token speaks for its own device only, and for its device's account: the one

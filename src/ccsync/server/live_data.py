@@ -1,4 +1,4 @@
-"""``/api/metrics`` and ``get-live-data``: the seed's live key-value API over the live store.
+"""``/api/metrics`` and ``get-live-data``: a key-value API over the live store, for any client.
 
 Anyone may read every key (``live:<key>``). Client keys may be stored and deleted by any
 token: a stored value is the JSON given (an object gets a ``timestamp``; anything else is

@@ -59,7 +59,7 @@ class IngestResult:
 
 @dataclass(frozen=True, slots=True)
 class StoredBlock:
-    """A 5-hour block as a device's ``ccusage blocks --json`` reported it (the seed's protocol)."""
+    """A 5-hour block as a device's ``ccusage blocks --json`` reported it (a ``blocks`` push)."""
 
     account: str
     device_id: str
