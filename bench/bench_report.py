@@ -6,8 +6,8 @@ usage: python bench/bench_report.py [--corpus DIR] [--size-mb 350] [--devices 4]
 "Cold" means a fresh process that reads every transcript (no server, no cache); the page
 cache is warm for both programs alike. The two commands run alternately, ``--rounds``
 times each, and the medians are compared. Both reports are checked to agree by the
-parity rules before any time is reported. ccusage is ``../shared/tools/ccusage``
-(20.0.24) unless ``CCUSAGE`` names another launcher.
+parity rules before any time is reported. ccusage (20.0.24) is ``CCUSAGE``, else
+``DEFAULT_CCUSAGE`` (a launcher kept beside the repository, not in it).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""SPEC §6: tokens off local mode, what each token may do, tokens hashed at rest."""
+"""Tokens off local mode, what each token may do, tokens hashed at rest."""
 
 from __future__ import annotations
 

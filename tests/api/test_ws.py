@@ -1,4 +1,4 @@
-"""The WebSocket protocol (SPEC §5) over real sockets, on both backend pairs."""
+"""The WebSocket protocol (``api.ws``) over real sockets, on both backend pairs."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Live keys under attack (research/reviews/attack.md: A5, C1/C10, C4, E3, E4), over real sockets.
+"""Live keys under attack (hostile review findings A5, C1/C10, C4, E3, E4), over real sockets.
 
 Each test drives a real server the way the attacker did and asserts what must hold now:
 the server's own keys are read-only through ``/api/metrics``, client values are capped in
@@ -58,7 +58,7 @@ async def test_a5_a_device_token_cannot_touch_another_devices_state(
             assert (await dev1.get("/api/metrics/device:dev2")).json()["data"] == before
             usage = (await dev1.get("/api/usage/dev2")).json()
             assert usage["name"] == "dev2" and usage["online"] is True
-            # Client keys stay the seed's free-for-all (any token stores and deletes them).
+            # Client keys stay open to every client (any token stores and deletes them).
             assert (await dev1.post("/api/metrics/gpu", json={"temp": 60})).status_code == 200
             assert (await dev1.delete("/api/metrics/gpu")).status_code == 200
 

@@ -1,4 +1,8 @@
-"""Bounded time (SPEC §6) and text that is not Unicode: attack.md C1, C2 and C3.
+"""Bounded time and text that is not Unicode (hostile review findings C1, C2 and C3).
+
+Every instant is bounded: an entry dated before 2023, or more than a day ahead of the
+server's clock, is refused with a counted reason at every door and never read; a local
+report of a transcript that holds one never crashes.
 
 Each door the way an attacker uses it: the real server on a real socket (both backend
 pairs), the WebSocket, a real ``ccsync agent --once`` process, a real ``ccsync report``

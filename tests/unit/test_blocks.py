@@ -1,4 +1,5 @@
-"""5-hour blocks: ccusage 20.0.24's live probe (research/ccusage.md §5) with a fixed clock."""
+"""5-hour blocks as ccusage 20.0.24 makes them (probed on it, an active block too), with a
+fixed clock."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Deduplication: ccusage 20.0.24's probes (research/ccusage.md §3.3, regular loader)."""
+"""Deduplication: the probes measured on ccusage 20.0.24 (its regular loader)."""
 
 from __future__ import annotations
 

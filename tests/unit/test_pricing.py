@@ -84,7 +84,7 @@ def test_names_ccusage_does_not_price(model: str) -> None:
 @pytest.mark.parametrize(
     ("model", "per_mtok"),
     [
-        # research/ccusage.md §4.4: what ccusage 20.0.24 charges for these names (input, output).
+        # What ccusage 20.0.24 charges for these names (input, output), per million tokens.
         ("claude-sonnet-4-20250514", (3, 15)),
         ("claude-sonnet-4-5-20250929-thinking", (3, 15)),
         ("anthropic/claude-sonnet-4-5", (3, 15)),
@@ -191,8 +191,8 @@ def test_claude_code_models_cost_what_litellm_publishes(model: str) -> None:
 @pytest.mark.parametrize(
     ("model", "usage", "claude_code_cost"),
     [
-        # The real Claude Code 2.1.332's own costUSD for these tokens (its cost-state lines,
-        # ../shared/claude-code-2.1.332/transcripts/00089db4-….jsonl and 9217d85e-….jsonl).
+        # The real Claude Code 2.1.332's own costUSD for these tokens (the cost-state lines of
+        # tests/fixtures/claude-code-2.1.332/projects/…/00089db4-….jsonl and 9217d85e-….jsonl).
         (
             "claude-haiku-5-5",
             {"inp": 12, "out": 5, "cc": 1000, "cc_1h": 2000, "cr": 20_000},
