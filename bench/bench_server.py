@@ -150,9 +150,11 @@ def run_ingest(args: argparse.Namespace) -> None:
             check=True,
         )
     roots = sorted(p for p in args.corpus.iterdir() if (p / "projects").is_dir())
-    # As the server stores them: each device's lines, their sources qualified by the device.
+    # As the server stores them: each device's lines, their sources qualified by the device
+    # (checked against the bounds of time at this moment, as the server's clock would).
+    now = int(time.time() * 1000)
     entries = {
-        root.name: [WireEntry.from_entry(e).to_entry(root.name) for e in scan([root]).entries]
+        root.name: [WireEntry.from_entry(e).to_entry(root.name, now) for e in scan([root]).entries]
         for root in roots
     }
     with tempfile.TemporaryDirectory() as tmp:
