@@ -2,7 +2,8 @@
 
 Unset, everything is kept (reports then equal ccusage's over the whole history). Set, the
 server prunes at once and then hourly: usage lines by timestamp, ccusage blocks by end,
-finished cron runs by start (``HistoryStore.prune``). Every replica may prune; deleting
+finished cron runs by start (``HistoryStore.prune``), telemetry points and retention sweeps by
+time. Every replica may prune; deleting
 what is already gone changes nothing.
 """
 
@@ -27,7 +28,9 @@ async def prune_expired(history: HistoryStore, clock: Clock) -> PruneResult | No
     days = await RuntimeSettings(history).retention_days()
     if days is None:
         return None
-    result = await history.prune(clock.now_ms() - days * MS_PER_DAY)
+    before = clock.now_ms() - days * MS_PER_DAY
+    result = await history.prune(before)
+    await history.telemetry.prune(before)
     if result.entries or result.blocks or result.runs:
         log.info(
             "retention.pruned",

@@ -20,6 +20,16 @@ is ccusage's path order, and the result is the same whatever order entries arriv
 Only entries with the same message id can ever merge, so the work splits by message id:
 ``dedupe_message`` decides one group, which lets a store re-decide just the groups that
 a new batch of entries touches.
+
+Entries made from Claude Code's OpenTelemetry events (``UsageEntry.from_telemetry``) have
+no message id, only the request id the transcript's ``requestId`` equals. ccusage never
+sees them, so they may not change what it counts: one stands in for its request only
+while no transcript line of the account carries that request id (whatever its message
+id, kept or not). Among telemetry copies of one request the same order decides as among
+transcript lines (main chain, more tokens, ``speed``, first in canonical order), and one
+survives. So reports over transcripts are ccusage's whether or not telemetry came too,
+and a request seen only through telemetry counts once. ``dedupe_request`` decides one
+request id's group.
 """
 
 from __future__ import annotations
@@ -46,8 +56,16 @@ def deduplicate(entries: Iterable[UsageEntry]) -> list[UsageEntry]:
     """
     groups: dict[str, list[UsageEntry]] = {}
     without_id: dict[tuple[str, int], UsageEntry] = {}
+    by_request: dict[str, list[UsageEntry]] = {}
+    transcript_requests: set[str] = set()
     for entry in entries:
         message_id = entry.message_id
+        request_id = entry.request_id
+        if request_id is not None:
+            if entry.from_telemetry:
+                by_request.setdefault(request_id, []).append(entry)
+                continue
+            transcript_requests.add(request_id)
         if message_id is None:
             without_id.setdefault(canonical_order(entry), entry)
         else:
@@ -62,8 +80,20 @@ def deduplicate(entries: Iterable[UsageEntry]) -> list[UsageEntry]:
             kept.append(group[0])
         else:
             kept.extend(dedupe_message(group))
+    for request_id, copies in by_request.items():
+        if request_id not in transcript_requests:
+            kept.extend(dedupe_request(copies))
     kept.sort(key=time_order)
     return kept
+
+
+def dedupe_request(group: Sequence[UsageEntry]) -> list[UsageEntry]:
+    """The telemetry survivor among entries that share one request id (any input order):
+    none when a transcript line is among them (its message id decides about it), else the
+    best telemetry copy. The same copy given twice is one."""
+    if not group or not all(entry.from_telemetry for entry in group):
+        return []
+    return [min(group, key=_walk_rank)]
 
 
 def dedupe_message(group: Sequence[UsageEntry]) -> list[UsageEntry]:

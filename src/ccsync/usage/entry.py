@@ -13,6 +13,10 @@ from operator import attrgetter
 import msgspec
 
 SYNTHETIC_MODEL = "<synthetic>"
+TELEMETRY_SOURCE_PREFIX = "otlp://"
+"""The sources of entries made from Claude Code's OpenTelemetry events
+(``otlp://<device>/<session>``). No transcript line has one: a device's sources are
+``<device id>:<path>`` and a local report's are file paths."""
 
 
 class UsageEntry(msgspec.Struct, frozen=True, gc=False, array_like=True):
@@ -71,6 +75,13 @@ class UsageEntry(msgspec.Struct, frozen=True, gc=False, array_like=True):
     def effective_session(self) -> str:
         """The session that scopes deduplication: the line's field, else the file's."""
         return self.session_field if self.session_field is not None else self.session
+
+    @property
+    def from_telemetry(self) -> bool:
+        """Made from an OpenTelemetry ``api_request`` event, not read from a transcript:
+        it has no message id and stands in for its request only until a transcript line
+        of that request is seen (``dedup``)."""
+        return self.message_id is None and self.source.startswith(TELEMETRY_SOURCE_PREFIX)
 
     @property
     def display_model(self) -> str | None:

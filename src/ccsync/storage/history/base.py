@@ -3,7 +3,8 @@
 Entries (every usage line each device pushed, unique by its line identity), which of them
 ccusage's duplicate rules keep, devices and their accounts, the ccusage blocks that
 block-pushing devices sent, tokens (hashed), settings, and (through ``jobs``) the
-scheduler's jobs and runs.
+scheduler's jobs and runs, and (through ``telemetry``) what devices' OpenTelemetry exports
+say beside their usage.
 
 Backends: ``sql.SqlHistoryStore`` (SQLite or PostgreSQL through SQLAlchemy). Every
 backend passes ``tests/contract/test_history_store.py``.
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ccsync.storage.history.jobs import JobStore
+from ccsync.storage.history.telemetry import TelemetryStore
 from ccsync.usage.entry import UsageEntry
 
 TokenKind = Literal["admin", "device"]
@@ -157,6 +159,12 @@ class HistoryStore(abc.ABC):
     def jobs(self) -> JobStore:
         """The scheduler's jobs and runs, in the same database."""
 
+    @property
+    @abc.abstractmethod
+    def telemetry(self) -> TelemetryStore:
+        """What OpenTelemetry exports say beside usage (metric points, retention sweeps),
+        in the same database."""
+
     # -- lifecycle -----------------------------------------------------------------------
     @abc.abstractmethod
     async def ping(self) -> None:
@@ -219,7 +227,9 @@ class HistoryStore(abc.ABC):
         and changes nothing. After the new lines are stored, every message id they carry
         is decided again over all stored lines of the account with that id
         (``ccsync.usage.dedup.dedupe_message``), so the survivors never depend on the
-        order in which devices push. Lines without a message id always survive. Sets the
+        order in which devices push. Lines without a message id always survive, except
+        telemetry lines (``UsageEntry.from_telemetry``): they are decided by request id
+        (``ccsync.usage.dedup.dedupe_request``) whenever a line of their request is stored. Sets the
         device's ``last_push_ms`` and ``last_seen_ms``. With ``mark``, the stream's mark
         moves up to ``mark.seq`` if it was at least ``mark.acked`` (else it stays: lines
         the agent saw acknowledged are missing) and is returned. Atomic: all or nothing.
@@ -237,7 +247,8 @@ class HistoryStore(abc.ABC):
         """What changed in the account's survivors since its line ``after_id`` was stored.
 
         Every line stored after ``after_id``, and every older line sharing a message id
-        with one of them (the only lines whose decision a new line can change), with its
+        with one of them, or a telemetry line sharing a request id (the only lines whose
+        decision a new line can change), with its
         current decision; from the start (``after_id`` 0), only the surviving lines. Line
         ids grow in the order an account's lines are stored, so applying each answer in
         turn to a copy of ``kept_entries`` keeps it equal.
@@ -247,7 +258,8 @@ class HistoryStore(abc.ABC):
     async def prune(self, before_ms: int) -> PruneResult:
         """Delete what is older than ``before_ms``: lines by timestamp, ccusage blocks by
         end, finished cron runs by start. Message ids that lost lines are decided again
-        over the lines left (so a newer duplicate of a deleted survivor survives), and the
+        over the lines left (so a newer duplicate of a deleted survivor survives; telemetry
+        lines by request id), and the
         ``generation`` of ``kept_changes`` moves on. Atomic."""
 
     @abc.abstractmethod

@@ -83,6 +83,8 @@ entries = Table(
     Index("ix_entries_account_device_time", "account", "device_id", "timestamp_ms"),
     # What an account stored after a given line (``kept_changes``): an index range scan.
     Index("ix_entries_account_id", "account", "id"),
+    # Telemetry lines and the transcript lines of their request (``sql_requests``).
+    Index("ix_entries_account_request", "account", "request_id"),
 )
 
 quarantined_entries = Table(
@@ -183,6 +185,40 @@ device_marks = Table(
     Column("mark", BigInteger, nullable=False),
     Column("updated_ms", BigInteger, nullable=False),
     PrimaryKeyConstraint("device_id", "stream", name="pk_device_marks"),
+)
+
+telemetry_points = Table(
+    "telemetry_points",
+    metadata,
+    # Metric data points of Claude Code's OpenTelemetry export (``telemetry.MetricPoint``).
+    Column("series", Text, nullable=False),
+    Column("account", Text, nullable=False),
+    Column("device_id", Text, nullable=False),
+    Column("session", Text, nullable=False),
+    Column("metric", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("model", Text, nullable=True),
+    Column("time_ms", BigInteger, nullable=False),
+    Column("value", Double, nullable=False),
+    PrimaryKeyConstraint("series", name="pk_telemetry_points"),
+    Index("ix_telemetry_points_account_session", "account", "session"),
+    Index("ix_telemetry_points_time", "time_ms"),
+)
+
+retention_sweeps = Table(
+    "retention_sweeps",
+    metadata,
+    # A device's Claude Code deleting old transcripts (``telemetry.RetentionSweep``).
+    Column("key", Text, nullable=False),
+    Column("account", Text, nullable=False),
+    Column("device_id", Text, nullable=False),
+    Column("session", Text, nullable=False),
+    Column("time_ms", BigInteger, nullable=False),
+    Column("result", Text, nullable=False),
+    Column("transcripts_deleted", BigInteger, nullable=True),
+    Column("details", Text, nullable=False),  # a JSON object of strings
+    PrimaryKeyConstraint("key", name="pk_retention_sweeps"),
+    Index("ix_retention_sweeps_account_time", "account", "time_ms"),
 )
 
 cron_jobs = Table(

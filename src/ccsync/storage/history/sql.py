@@ -6,7 +6,8 @@ which it shares with the job store (``sql_jobs.SqlJobStore``).
 Survivors: every stored line has a ``kept`` flag. ``ingest`` inserts the new lines and,
 in the same transaction, decides again each message id they carry over all of the
 account's lines with that id (``dedupe_message``), flipping ``kept`` where the decision
-changed. Writers of one account are serialised so the decision sees every earlier line:
+changed; lines made from telemetry events are decided by request id (``sql_requests``).
+Writers of one account are serialised so the decision sees every earlier line:
 on SQLite by one lock per process plus ``BEGIN IMMEDIATE`` (one writer per file), on
 PostgreSQL by a transaction-scoped advisory lock per account (any number of processes).
 """
@@ -54,6 +55,8 @@ from ccsync.storage.history.base import (
 )
 from ccsync.storage.history.database import SqlDatabase, advisory_lock_key
 from ccsync.storage.history.sql_jobs import SqlJobStore
+from ccsync.storage.history.sql_requests import RequestDecisions
+from ccsync.storage.history.sql_telemetry import SqlTelemetryStore
 from ccsync.usage.dedup import dedupe_message
 from ccsync.usage.entry import UsageEntry, time_order
 
@@ -173,7 +176,9 @@ class SqlHistoryStore(HistoryStore):
         if db.revision is not None:
             self._capabilities.extra["schema_revision"] = db.revision
         self._jobs = SqlJobStore(db)
+        self._telemetry = SqlTelemetryStore(db)
         self._history_id: str | None = None
+        self._requests = RequestDecisions(self._among, self._chunk, _ENTRY_COLUMNS)
 
     # -- lifecycle -----------------------------------------------------------------------
     @classmethod
@@ -188,6 +193,10 @@ class SqlHistoryStore(HistoryStore):
     @property
     def jobs(self) -> SqlJobStore:
         return self._jobs
+
+    @property
+    def telemetry(self) -> SqlTelemetryStore:
+        return self._telemetry
 
     @property
     def engine(self) -> AsyncEngine:
@@ -302,7 +311,10 @@ class SqlHistoryStore(HistoryStore):
             await conn.execute(device)
             stored = await self._lines_of(conn, account, message_ids)
             candidates = [entry for key, entry in batch.items() if key not in stored]
+            requests = await self._requests.touched(conn, account, candidates)
             accepted = await self._store_new(conn, account, device_id, stored, candidates)
+            if requests and accepted:
+                await self._requests.redecide(conn, account, requests)
             marked = None
             if mark is not None:  # with the lines: a backup holds both or neither
                 marked = await conn.scalar(sql_marks.record(self._db, device_id, mark, now_ms))
@@ -444,6 +456,7 @@ class SqlHistoryStore(HistoryStore):
             lines.extend(_line(row) for row in await conn.execute(stmt))
             last_id = max((line[0] for line in lines), default=after_id)
             message_ids = sorted({s.entry.message_id for _, _, s in lines if s.entry.message_id})
+            request_ids = sorted({s.entry.request_id for _, _, s in lines if s.entry.request_id})
             for chunk in _chunks(message_ids, self._chunk):
                 stmt = select(*columns).where(
                     t.entries.c.account == account,
@@ -451,6 +464,9 @@ class SqlHistoryStore(HistoryStore):
                     self._among(t.entries.c.message_id, chunk, Text),
                 )
                 lines.extend(_line(row) for row in await conn.execute(stmt))
+            if after_id:  # telemetry lines a new line of their request may have decided
+                older = self._requests.older_lines(conn, account, after_id, request_ids, columns)
+                lines.extend(_line(row) for row in await older)
         return KeptChanges(
             last_id=last_id,
             kept=[(line_id, stored) for line_id, kept, stored in lines if kept],
@@ -476,14 +492,17 @@ class SqlHistoryStore(HistoryStore):
             )
             for account, message_id in await conn.execute(stmt):
                 touched.setdefault(account, set()).add(message_id)
+            requests = await self._requests.pruned(conn, before_ms)
             if self._db.backend == "postgresql":
-                for account in sorted(touched):  # the locks ingest takes, in one order
+                for account in sorted(touched.keys() | requests.keys()):  # ingest's locks, in order
                     key = advisory_lock_key("ingest", self._db.schema or "", account)
                     await conn.execute(select(func.pg_advisory_xact_lock(key)))
             entries = (await conn.execute(delete(t.entries).where(old))).rowcount
             redecided = 0
             for account, message_ids in sorted(touched.items()):
                 redecided += await self._redecide(conn, account, sorted(message_ids))
+            for account, request_ids in sorted(requests.items()):
+                redecided += await self._requests.redecide(conn, account, sorted(request_ids))
             blocks = (
                 await conn.execute(delete(t.blocks).where(t.blocks.c.end_ms < before_ms))
             ).rowcount
