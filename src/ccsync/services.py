@@ -28,6 +28,8 @@ from ccsync.server.host_agent import HostAgent, host_device_id
 from ccsync.server.ingest import IngestService
 from ccsync.server.live_data import LiveData
 from ccsync.server.live_keys import is_server_owned
+from ccsync.server.otlp.checks import TelemetryChecks
+from ccsync.server.otlp.service import OtlpService
 from ccsync.server.reporting import DEFAULT_ACCOUNT, Reporter
 from ccsync.server.retention import prune_forever
 from ccsync.server.runtime_config import RuntimeSettings
@@ -70,6 +72,9 @@ class Services:
     tokens: Tokens
     live_data: LiveData
     status: SystemStatus
+    otlp: OtlpService
+    """``/v1/logs`` and ``/v1/metrics``: Claude Code's own telemetry."""
+    otlp_checks: TelemetryChecks
 
 
 @asynccontextmanager
@@ -162,6 +167,7 @@ async def build_services(
             if host_agent is not None:
                 supervisor.start("host-agent", host_agent.follow)
         started_ms = clock.now_ms()
+        push_limiter = RateLimiter(settings.push_rate, settings.push_burst)
         yield Services(
             settings=settings,
             clock=clock,
@@ -174,7 +180,7 @@ async def build_services(
             scheduler=scheduler,
             telemetry=telemetry,
             supervisor=supervisor,
-            push_limiter=RateLimiter(settings.push_rate, settings.push_burst),
+            push_limiter=push_limiter,
             new_devices=new_devices,
             started_ms=started_ms,
             devices=devices,
@@ -190,6 +196,8 @@ async def build_services(
                 local_mode=settings.local_mode,
                 host_device=None if host_agent is None else host_agent.device_id,
             ),
+            otlp=OtlpService(auth, ingest, history, push_limiter, clock, settings.max_body_bytes),
+            otlp_checks=TelemetryChecks(history, reporter, clock),
         )
 
 

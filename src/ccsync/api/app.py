@@ -17,7 +17,7 @@ from ccsync import __version__
 from ccsync.api import errors, typed
 from ccsync.api.guard import HostPolicy, RequestGuard
 from ccsync.api.hub import SocketHub
-from ccsync.api.rest import config, cron, dashboard, docs, live, system, tokens, usage
+from ccsync.api.rest import config, cron, dashboard, docs, live, otlp, system, tokens, usage
 from ccsync.api.throttle import BodySizeLimit
 from ccsync.api.ws import router as ws_router
 from ccsync.server.initial_data import InitialData
@@ -35,7 +35,7 @@ ERROR_STATUSES = {
     "404": "Not found",
     "409": "Conflicts with how the server runs",
     "413": "Body too large",
-    "415": "The body is not application/json",
+    "415": "The body is not application/json (nor, on /v1/*, application/x-protobuf)",
     "421": "Not a name this server answers to",
     "422": "Invalid request",
     "429": "Too many requests",
@@ -127,6 +127,7 @@ def create_app(services: Services) -> FastAPI:
         system.router,
         live.router,
         usage.router,
+        otlp.router,
         config.router,
         tokens.router,
         cron.aliases,

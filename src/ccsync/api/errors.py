@@ -32,6 +32,7 @@ from ccsync.server.errors import (
     RefusedError,
     TooLargeError,
     TooManyRequestsError,
+    UnauthenticatedError,
     UnavailableError,
     UnprocessableError,
 )
@@ -50,6 +51,7 @@ PROCESSING_FAILED = 4003
 STATUS: dict[type[RefusedError], int] = {
     InvalidRequestError: 400,
     UnprocessableError: 422,
+    UnauthenticatedError: 401,
     ForbiddenError: 403,
     NotFoundError: 404,
     ConflictError: 409,
@@ -60,6 +62,7 @@ STATUS: dict[type[RefusedError], int] = {
 WS_CODE: dict[type[RefusedError], int] = {
     InvalidRequestError: INVALID_DATA,
     UnprocessableError: INVALID_DATA,
+    UnauthenticatedError: AUTH_FAILED,
     ForbiddenError: UNKNOWN_DEVICE,
     NotFoundError: UNKNOWN_DEVICE,
     ConflictError: PROCESSING_FAILED,

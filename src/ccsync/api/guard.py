@@ -15,7 +15,11 @@ keep those pages out, in local mode too:
   Programs that are not browsers send no ``Origin`` and are not affected.
 - **Simple requests.** A page may POST ``text/plain`` cross-site without asking first;
   so a mutation with a body must say ``application/json`` (415 otherwise), which a page
-  can send cross-site only after a CORS preflight, and this server approves none.
+  can send cross-site only after a CORS preflight, and this server approves none. The
+  OTLP paths also take ``application/x-protobuf``: it needs a preflight too.
+
+On the OTLP paths (``/v1/logs``, ``/v1/metrics``) a refusal is a ``google.rpc.Status`` in
+the request's encoding (``api.otlp``), as OTLP exporters read it.
 
 Every HTTP answer also carries ``X-Content-Type-Options: nosniff``.
 """
@@ -29,6 +33,8 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ccsync.api import otlp
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 JSON_TYPES = ("application/json",)
@@ -133,17 +139,30 @@ class RequestGuard:
             await self.app(scope, receive, send)
             return
         headers = _headers(scope)
-        refusal = self.refusal(kind, scope.get("method", "GET"), headers)
+        allowed = otlp.CONTENT_TYPES if otlp.is_otlp(scope) else JSON_TYPES
+        refusal = self.refusal(kind, scope.get("method", "GET"), headers, allowed)
         if refusal is None:
             await self.app(scope, receive, _nosniff(send) if kind == "http" else send)
         elif kind == "websocket":
             await receive()  # websocket.connect
             await send({"type": "websocket.close", "code": WS_POLICY_VIOLATION})
+        elif otlp.is_otlp(scope):
+            status, message = refusal
+            media, body = otlp.refusal_body(status, message, headers.get("content-type"))
+            await _answer(send, status, body, media.encode())
         else:
-            await _answer(send, *refusal)
+            status, message = refusal
+            await _answer(send, status, json.dumps({"error": message}).encode())
 
-    def refusal(self, kind: str, method: str, headers: dict[str, str]) -> tuple[int, str] | None:
-        """``(status, message)`` for a request to refuse; ``None`` to serve it."""
+    def refusal(
+        self,
+        kind: str,
+        method: str,
+        headers: dict[str, str],
+        content_types: tuple[str, ...] = JSON_TYPES,
+    ) -> tuple[int, str] | None:
+        """``(status, message)`` for a request to refuse; ``None`` to serve it. A mutation's
+        body must be one of ``content_types``."""
         host_header = headers.get("host")
         if host_header is not None:
             target = split_host(host_header)
@@ -165,11 +184,9 @@ class RequestGuard:
             )
         if kind == "http" and mutation and _has_body(headers):
             media = headers.get("content-type", "").split(";", 1)[0].strip().lower()
-            if media not in JSON_TYPES:
-                return (
-                    415,
-                    f"send the body as application/json (Content-Type was {media[:_SHOWN]!r})",
-                )
+            if media not in content_types:
+                wanted = " or ".join(content_types)
+                return (415, f"send the body as {wanted} (Content-Type was {media[:_SHOWN]!r})")
         return None
 
     def _origin_allowed(self, origin: str, host_header: str | None) -> bool:
@@ -210,14 +227,13 @@ def _nosniff(send: Send) -> Send:
     return sending
 
 
-async def _answer(send: Send, status: int, message: str) -> None:
-    body = json.dumps({"error": message}).encode()
+async def _answer(send: Send, status: int, body: bytes, media: bytes = b"application/json") -> None:
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
-                (b"content-type", b"application/json"),
+                (b"content-type", media),
                 (b"content-length", str(len(body)).encode()),
                 (b"x-content-type-options", b"nosniff"),
             ],

@@ -6,6 +6,7 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ccsync.api import otlp
 from ccsync.server.buckets import RateLimiter
 
 __all__ = ["BodySizeLimit", "BodyTooLargeError", "RateLimiter"]
@@ -26,9 +27,12 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        content_type = headers.get(b"content-type", b"").decode("latin-1")
+        otlp_path = otlp.is_otlp(scope)
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._reject(send)
+            await self._reject(send, otlp_path, content_type)
             return
         seen = 0
         started = False
@@ -52,16 +56,20 @@ class BodySizeLimit:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLargeError:
             if not started:
-                await self._reject(send)
+                await self._reject(send, otlp_path, content_type)
 
-    async def _reject(self, send: Send) -> None:
-        body = json.dumps({"error": f"request body larger than {self.max_bytes} bytes"}).encode()
+    async def _reject(self, send: Send, otlp_path: bool, content_type: str) -> None:
+        message = f"request body larger than {self.max_bytes} bytes"
+        media, body = b"application/json", json.dumps({"error": message}).encode()
+        if otlp_path:  # a google.rpc.Status, as OTLP exporters read refusals
+            shown, body = otlp.refusal_body(413, message, content_type)
+            media = shown.encode()
         await send(
             {
                 "type": "http.response.start",
                 "status": 413,
                 "headers": [
-                    (b"content-type", b"application/json"),
+                    (b"content-type", media),
                     (b"content-length", str(len(body)).encode()),
                 ],
             }

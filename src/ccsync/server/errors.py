@@ -7,6 +7,7 @@ frame with the code, beside it::
     RefusedError                                     HTTP   WebSocket
     ├── InvalidRequestError     (ValueError)          400    4000  malformed: an id, a date
     ├── UnprocessableError      (ValueError)          422    4000  well-formed, not acceptable
+    ├── UnauthenticatedError                          401    4002  no token, or not a valid one
     ├── ForbiddenError          (PermissionError)     403    4001  another device's, the server's
     ├── NotFoundError           (LookupError)         404    4001  an unknown device, token, key
     ├── ConflictError                                 409    4003  not how this server runs
@@ -40,6 +41,10 @@ class InvalidRequestError(RefusedError, ValueError):
 
 class UnprocessableError(RefusedError, ValueError):
     """The request is well-formed but cannot be taken: a value that cannot be stored."""
+
+
+class UnauthenticatedError(RefusedError):
+    """No token, or not one this server knows (a service that authenticates by itself)."""
 
 
 class ForbiddenError(RefusedError, PermissionError):

@@ -23,6 +23,7 @@ from ccsync.server.reporting import Reporter
 from ccsync.server.window import WindowView
 from ccsync.storage.history.base import HistoryStore, StoredBlock, StreamMark
 from ccsync.storage.live.base import LiveStore
+from ccsync.usage.entry import UsageEntry
 from ccsync.usage.timestamps import iso_millis, parse_timestamp
 from ccsync.wire import CcusageBlock, PushAck, RateLimits, UsagePush
 
@@ -97,20 +98,9 @@ class IngestService:
     ) -> PushAck:
         """Take a push for ``device_id``; the acknowledgement carries the account window."""
         now = self.clock.now_ms()
-        history_id = await self.history.history_id()
         account = await self.account_of(device_id, push.account)
-        info = push.device
-        device = await self.history.register_device(
-            device_id,
-            account,
-            now,
-            name=info.name if info else None,
-            hostname=info.hostname if info else None,
-            version=info.version if info else None,
-        )
         errors = list(errors or [])
-        accepted = duplicate = 0
-        mark = None
+        entries = None
         if push.entries is not None:
             entries = []
             for index, wire_entry in enumerate(push.entries):
@@ -120,6 +110,58 @@ class IngestService:
                     rejected += 1
                     if len(errors) < 10:
                         errors.append(f"entries[{index}]: {exc}")
+        return await self._take(device_id, account, push, entries, rejected, errors, now)
+
+    async def receive_entries(
+        self,
+        principal: Principal,
+        client: str,
+        device_id: str,
+        account: str | None,
+        entries: list[UsageEntry],
+        rejected: int = 0,
+        errors: list[str] | None = None,
+    ) -> PushAck:
+        """A client's entries made on the server (from telemetry, sources already
+        qualified): admitted, then taken as a push of them is."""
+        await self._admit(principal, device_id, account, client)
+        now = self.clock.now_ms()
+        resolved = await self.account_of(device_id, account)
+        push = UsagePush(entries=[], account=account)  # the entries are made already
+        return await self._take(
+            device_id, resolved, push, entries, rejected, list(errors or []), now
+        )
+
+    async def admit(
+        self, principal: Principal, device_id: str, account: str | None, client: str
+    ) -> str:
+        """Admit a client to act for ``device_id``; the account it acts in."""
+        await self._admit(principal, device_id, account, client)
+        return await self.account_of(device_id, account)
+
+    async def _take(
+        self,
+        device_id: str,
+        account: str,
+        push: UsagePush,
+        entries: list[UsageEntry] | None,
+        rejected: int,
+        errors: list[str],
+        now: int,
+    ) -> PushAck:
+        history_id = await self.history.history_id()
+        info = push.device
+        device = await self.history.register_device(
+            device_id,
+            account,
+            now,
+            name=info.name if info else None,
+            hostname=info.hostname if info else None,
+            version=info.version if info else None,
+        )
+        accepted = duplicate = 0
+        mark = None
+        if entries is not None:
             numbered = None
             if push.stream is not None and push.seq is not None:
                 numbered = StreamMark(push.stream, push.seq, push.acked or 0)
