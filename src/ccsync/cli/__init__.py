@@ -27,6 +27,11 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
         "hook",
         "Claude Code hooks and status line: install, uninstall, status.",
     ),
+    "otel-env": (
+        "ccsync.cli.otel_env",
+        "otel_env",
+        "The environment that makes Claude Code report to a server.",
+    ),
     "prices": ("ccsync.cli.prices", "prices", "The price table: update it from LiteLLM."),
     "report": ("ccsync.cli.report", "report", "Usage reports identical to ccusage's."),
     "serve": ("ccsync.cli.serve", "serve", "Run the server (REST + WebSocket)."),
