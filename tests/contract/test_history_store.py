@@ -53,6 +53,8 @@ TABLES = {
     "cron_runs",
     "history_identity",
     "device_marks",
+    "telemetry_points",
+    "retention_sweeps",
     "alembic_version",
 }
 

@@ -1,0 +1,133 @@
+"""The history store with telemetry lines: decided by request id on every backend.
+
+A telemetry line (an ``api_request`` event's entry) survives while no transcript line of
+its account carries its request id; ``kept_entries``, ``kept_changes`` (and so the
+mirror) and ``prune`` agree with ``dedup.deduplicate`` over what is stored, whatever the
+order lines arrive in. And the telemetry store: metric points and retention sweeps.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import msgspec
+
+from ccsync.server.mirror import Survivors
+from ccsync.storage.history.sql import SqlHistoryStore
+from ccsync.storage.history.telemetry import MetricPoint, RetentionSweep
+from ccsync.usage.dedup import deduplicate
+from ccsync.usage.entry import TELEMETRY_SOURCE_PREFIX, UsageEntry
+from factories import entry
+
+ACCOUNT = "acct"
+T0 = 1_780_000_000_000
+
+
+def telemetry(n: int, rid: str, device: str = "laptop", **fields: object) -> UsageEntry:
+    made = entry(n, mid=None, rid=rid, ts=T0 + n, **fields)  # type: ignore[arg-type]
+    return msgspec.structs.replace(made, source=f"{TELEMETRY_SOURCE_PREFIX}{device}/{made.session}")
+
+
+def transcript(n: int, mid: str, rid: str, **fields: object) -> UsageEntry:
+    return entry(n, mid=mid, rid=rid, ts=T0 + n, **fields)  # type: ignore[arg-type]
+
+
+async def survivors(store: SqlHistoryStore) -> list[UsageEntry]:
+    return [stored.entry for stored in await store.kept_entries(ACCOUNT)]
+
+
+async def test_telemetry_then_transcript_and_the_reverse(history_store: SqlHistoryStore) -> None:
+    copy = telemetry(1, "r1", inp=10, out=5)
+    lines = [transcript(2, "m1", "r1", inp=10, out=1), transcript(3, "m1", "r1", inp=10, out=5)]
+    other = telemetry(4, "r2", inp=7)
+    mirror = Survivors(history_store)
+    await history_store.ingest(ACCOUNT, "laptop", [copy, other], T0)
+    assert await survivors(history_store) == [copy, other]
+    assert [s.entry for s in await mirror.entries(ACCOUNT)] == [copy, other]
+    await history_store.ingest(ACCOUNT, "desk", lines, T0)  # another device: the transcript
+    assert await survivors(history_store) == [lines[1], other]
+    assert [s.entry for s in await mirror.entries(ACCOUNT)] == [lines[1], other]
+    # a retry of the event changes nothing
+    result = await history_store.ingest(ACCOUNT, "laptop", [copy], T0)
+    assert result.duplicate == 1
+    assert await survivors(history_store) == [lines[1], other]
+
+
+def _of(account: str, line: UsageEntry) -> UsageEntry:
+    """``line`` as another account's (a line's identity is unique in the whole store)."""
+    if line.from_telemetry:
+        source = line.source.replace(
+            TELEMETRY_SOURCE_PREFIX, f"{TELEMETRY_SOURCE_PREFIX}{account}-"
+        )
+    else:
+        source = f"{account}:{line.source}"
+    return msgspec.structs.replace(line, source=source)
+
+
+async def test_every_order_gives_ccusage_s_survivors(history_store: SqlHistoryStore) -> None:
+    batches = [
+        [telemetry(1, "r1", out=5), telemetry(2, "r3", out=2)],
+        [transcript(3, "m1", "r1", out=5)],
+        [telemetry(4, "r1", device="desk", out=5), transcript(5, "m2", "r2", out=1)],
+        [telemetry(6, "r2", device="desk", out=1)],
+    ]
+    every = [line for batch in batches for line in batch]
+    expected = deduplicate(every)
+    assert [e.request_id for e in expected] == ["r3", "r1", "r2"]
+    mirror = Survivors(history_store)
+    for number, order in enumerate(itertools.permutations(batches)):
+        account = f"a{number}"
+        for batch in order:
+            await history_store.ingest(account, "d", [_of(account, e) for e in batch], T0)
+            await mirror.entries(account)  # follow each change
+        wanted = [_of(account, e) for e in expected]
+        assert [s.entry for s in await history_store.kept_entries(account)] == wanted
+        assert [s.entry for s in await mirror.entries(account)] == wanted
+
+
+async def test_pruning_the_transcript_uncovers_its_telemetry_copy(
+    history_store: SqlHistoryStore,
+) -> None:
+    old_line = transcript(1, "m1", "r1", out=5)
+    copy = msgspec.structs.replace(telemetry(1, "r1", out=5), timestamp_ms=T0 + 10_000)
+    await history_store.ingest(ACCOUNT, "d", [old_line, copy], T0)
+    assert await survivors(history_store) == [old_line]
+    result = await history_store.prune(T0 + 5_000)
+    assert result.entries == 1 and result.redecided == 1
+    assert await survivors(history_store) == [copy]
+
+
+async def test_metric_points_count_once_and_cumulative_ones_are_replaced(
+    history_store: SqlHistoryStore,
+) -> None:
+    store = history_store.telemetry
+
+    def point(series: str, time_ms: int, value: float, kind: str = "input") -> MetricPoint:
+        return MetricPoint(ACCOUNT, "laptop", "s1", "tokens", kind, series, time_ms, value, "m")
+
+    delta = [point("a", T0, 10), point("b", T0 + 60_000, 5)]
+    assert await store.add_points(delta) == 2
+    assert await store.add_points(delta) == 0  # a retry
+    cumulative = point("c", T0, 3, "output")
+    assert await store.add_points([cumulative]) == 1
+    assert await store.add_points([point("c", T0 + 60_000, 8, "output")]) == 1
+    assert await store.add_points([point("c", T0 + 30_000, 6, "output")]) == 0  # older
+    cost = MetricPoint(ACCOUNT, "laptop", "s1", "cost", "", "d", T0, 0.25)
+    await store.add_points([cost])
+    (totals,) = await store.session_totals(ACCOUNT)
+    assert totals.tokens == {"input": 15, "output": 8}
+    assert totals.cost_usd == 0.25 and totals.last_ms == T0 + 60_000
+    assert await store.session_totals("other") == []
+
+
+async def test_retention_sweeps_are_kept_once(history_store: SqlHistoryStore) -> None:
+    store = history_store.telemetry
+    sweep = RetentionSweep("k1", ACCOUNT, "laptop", "s1", T0, "complete", 3, {"period_days": "30"})
+    assert await store.add_sweeps([sweep, sweep]) == 1
+    assert await store.add_sweeps([sweep]) == 0
+    later = RetentionSweep("k2", ACCOUNT, "desk", "s2", T0 + 1, "skipped")
+    await store.add_sweeps([later])
+    assert [s.key for s in await store.sweeps(ACCOUNT)] == ["k2", "k1"]
+    assert await store.sweeps(device_id="laptop") == [sweep]
+    assert await store.prune(T0 + 1) == 1
+    assert await store.sweeps() == [later]
