@@ -100,10 +100,12 @@ async def test_every_rest_error_has_the_one_shape(
             (400, admin, "GET", "/api/reports/daily", {"params": {"timezone": "Mars/Base"}}),
             (400, admin, "POST", "/api/cron", {"json": {"name": "x", "schedule": "bad"}}),
             (400, admin, "PUT", "/api/config/redis", {"json": {"url": "redis://127.0.0.1:1/0"}}),
+            (400, admin, "POST", "/v1/metrics", {"content": b"{x", "headers": JSON}),
             # 401: no token, or not one
             (401, anonymous, "GET", "/api/usage", {}),
             (401, anonymous, "GET", "/openapi.json", {}),
             (401, stranger, "GET", "/api/window", {}),
+            (401, anonymous, "POST", "/v1/logs", {"json": {}}),  # a google.rpc.Status too
             # 403: not this token's, or the server's
             (403, laptop, "POST", "/api/usage/desk", {"json": {"tokens": 1}}),
             (403, laptop, "GET", "/api/tokens", {}),
@@ -136,6 +138,13 @@ async def test_every_rest_error_has_the_one_shape(
                 {"content": b"[" + b"1," * 40_000 + b"1]", "headers": JSON},
             ),
             (413, admin, "POST", "/api/metrics/big", {"json": {"v": "x" * 2000}}),
+            (
+                413,
+                admin,
+                "POST",
+                "/v1/logs",
+                {"content": b"[" + b"1," * 40_000 + b"1]", "headers": JSON},
+            ),
             # 415: a mutation that is not JSON
             (
                 415,
@@ -146,6 +155,7 @@ async def test_every_rest_error_has_the_one_shape(
             ),
             # 421: a name this server does not answer to
             (421, admin, "GET", "/api/window", {"headers": {"Host": "evil.example"}}),
+            (421, admin, "POST", "/v1/logs", {"json": {}, "headers": {"Host": "evil.example"}}),
             # 422: well-formed, not valid
             (422, admin, "PUT", "/api/config", {"json": {"colour": "blue"}}),
             (422, admin, "PUT", "/api/config", {"json": {"timezone": "Mars/Base"}}),

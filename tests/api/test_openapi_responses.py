@@ -9,6 +9,7 @@ comes with a documented, checked answer.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ import jsonschema_rs
 import pytest
 
 from fixtures.corpora import ParityCase
+from fixtures.otlp_capture import recorded
 from fixtures.payloads import now_entry
 from fixtures.server import BACKENDS, RunningServer, backend_server
 
@@ -122,6 +124,11 @@ def steps(walk: Walk, running: RunningServer) -> Iterator[Step]:
     yield Step("GET", "/api/usage/{deviceId}", {"deviceId": "cc"})
     yield Step("GET", "/api/usage/{deviceId}/mark", {"deviceId": "laptop"}, {"stream": "s1"})
     yield Step("PUT", "/api/usage/sync")
+    # OpenTelemetry: what the real Claude Code sent (OTLP/JSON; the device is its attribute)
+    for export in recorded("json"):
+        yield Step("POST", export.path, body=json.loads(export.body))
+    yield Step("GET", "/api/otlp/sessions")
+    yield Step("GET", "/api/otlp/sweeps", query={"device": "laptop"})
     yield Step("GET", "/api/window")
     for kind in REPORTS:
         yield Step("GET", "/api/reports/{kind}", {"kind": kind})
