@@ -6,8 +6,10 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from fixtures.doubles import Doubles
@@ -108,3 +110,29 @@ def test_a_claude_that_does_not_answer(tmp_path: Path) -> None:
         PATH=f"{bin_dir}:{os.environ['PATH']}",
     )
     assert f"fix claude on PATH ({broken}): `claude --version` failed (exit 3)" in done.stdout
+
+
+def test_a_device_whose_claude_code_deleted_transcripts(tmp_path: Path, doubles: Doubles) -> None:
+    sweep = {
+        "event.name": "retention_sweep",
+        "session.id": "s1",
+        "result": "complete",
+        "period_days": "30",
+        "transcripts_deleted": "4",
+    }
+    record = {
+        "timeUnixNano": str(time.time_ns()),
+        "body": {"stringValue": "claude_code.retention_sweep"},
+        "attributes": [{"key": k, "value": {"stringValue": v}} for k, v in sweep.items()],
+    }
+    resource = {"attributes": [{"key": "ccsync.device", "value": {"stringValue": "box"}}]}
+    export = {"resourceLogs": [{"resource": resource, "scopeLogs": [{"logRecords": [record]}]}]}
+    env = {**doubles.env, "CLAUDE_CONFIG_DIR": str(tmp_path / "c")}
+    with server_process(tmp_path / "server", **env) as server:
+        assert httpx.post(f"{server.url}/v1/logs", json=export, timeout=10).json() == {}
+        done = doctor(tmp_path, server.url, **env)
+    day = time.strftime("%Y-%m-%d", time.gmtime())
+    assert (
+        f"fix device box: Claude Code deleted 4 transcripts on {day} (cleanupPeriodDays 30): "
+        "usage in them is only on this server now" in done.stdout
+    ), done.stdout

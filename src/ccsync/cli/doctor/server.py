@@ -1,5 +1,6 @@
 """The server: reachable, healthy, this device's token accepted, its stores and scheduler
-(and the ``claude`` its jobs run on the server's host)."""
+(and the ``claude`` its jobs run on the server's host), and devices whose Claude Code
+reported deleting transcripts (OpenTelemetry retention sweeps)."""
 
 from __future__ import annotations
 
@@ -57,6 +58,32 @@ def server_checks(server: str, token: str | None) -> list[Check]:
                 Check(state == "ok", f"server {part} store: {info[part]['backend']}", f"{state}")
             )
         checks.extend(scheduler_checks(info))
+        sweeps = httpx.get(f"{server}/api/otlp/sweeps", headers=headers, timeout=5)
+        if sweeps.status_code == 200:  # older servers have no such view
+            checks.extend(sweep_checks(sweeps.json().get("sweeps") or []))
+    return checks
+
+
+def sweep_checks(sweeps: list[dict[str, Any]]) -> list[Check]:
+    """A warning per device whose Claude Code deleted transcripts (its newest such sweep):
+    what they held is only where it was sent before."""
+    newest: dict[str, dict[str, Any]] = {}
+    for sweep in sweeps:  # newest first
+        if (sweep.get("transcriptsDeleted") or 0) > 0:
+            newest.setdefault(str(sweep.get("deviceId")), sweep)
+    checks = []
+    for device, sweep in sorted(newest.items()):
+        days = (sweep.get("details") or {}).get("period_days", "?")
+        checks.append(
+            Check(
+                False,
+                f"device {device}: Claude Code deleted {sweep['transcriptsDeleted']} transcripts "
+                f"on {str(sweep.get('time', ''))[:10]} (cleanupPeriodDays {days})",
+                "usage in them is only on this server now; a larger cleanupPeriodDays in "
+                "settings.json keeps transcripts longer",
+                required=False,
+            )
+        )
     return checks
 
 
