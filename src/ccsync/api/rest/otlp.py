@@ -42,6 +42,8 @@ Account = Annotated[str | None, Query(max_length=256, description="default: the 
     responses={200: response_doc(ExportLogsServiceResponse)},
 )
 async def export_logs(request: Request) -> Response:
+    """An ``ExportLogsServiceRequest`` as ``application/x-protobuf`` or OTLP/JSON (shown),
+    optionally gzip; the answer is in the request's encoding."""
     return await _export(request, "logs")
 
 
@@ -52,6 +54,8 @@ async def export_logs(request: Request) -> Response:
     responses={200: response_doc(ExportMetricsServiceResponse)},
 )
 async def export_metrics(request: Request) -> Response:
+    """An ``ExportMetricsServiceRequest`` as ``application/x-protobuf`` or OTLP/JSON (shown),
+    optionally gzip; the answer is in the request's encoding."""
     return await _export(request, "metrics")
 
 
