@@ -5,8 +5,9 @@ it survives while no transcript line of its account carries its request id, and 
 the best telemetry copy of the request does (``dedup.dedupe_request``). Its ``kept`` flag
 changes when a line with the same request id is stored or pruned, so ``ingest``, ``prune``
 and ``kept_changes`` also look up lines by request id (index ``ix_entries_account_request``).
-Only request ids that have telemetry lines are decided again: for a store of transcripts
-alone this costs one index probe per new request id, which finds nothing.
+Only request ids that have telemetry lines are decided again; an account without telemetry
+lines costs one index lookup per ingest (no line of the account without a message id is a
+telemetry line), plus the index's upkeep.
 """
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ class RequestDecisions:
             {e.request_id for e in lines if e.request_id is not None and not e.from_telemetry} - own
         )
         found = set(own)
+        if others and not await self._has_telemetry(conn, account):
+            return sorted(found)  # nothing to look up (an account of transcripts only)
         for chunk in _chunks(others, self._chunk):
             stmt = (
                 select(t.entries.c.request_id)
@@ -64,6 +67,13 @@ class RequestDecisions:
             )
             found.update(await conn.scalars(stmt))
         return sorted(found)
+
+    @staticmethod
+    async def _has_telemetry(conn: AsyncConnection, account: str) -> bool:
+        """Whether the account has a telemetry line at all (an index range of its lines
+        without a message id: ``ix_entries_account_message``)."""
+        stmt = select(t.entries.c.id).where(t.entries.c.account == account, telemetry_condition())
+        return await conn.scalar(stmt.limit(1)) is not None
 
     async def redecide(
         self, conn: AsyncConnection, account: str, request_ids: Sequence[str]
