@@ -121,6 +121,8 @@ class RequestDecisions:
         """Rows (``columns``) of the telemetry lines stored up to ``after_id`` that carry one
         of ``request_ids``: a line stored since may have changed their decision."""
         rows: list[Any] = []
+        if not request_ids or not await self._has_telemetry(conn, account):
+            return rows
         for chunk in _chunks(request_ids, self._chunk):
             stmt = select(*columns).where(
                 t.entries.c.account == account,
