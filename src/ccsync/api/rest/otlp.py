@@ -81,6 +81,7 @@ async def _export(request: Request, signal: str) -> Response:
         return refusal(status_of(exc), exc.message, content_type, headers)
     except StorageUnavailableError as exc:  # retried by the exporter
         return refusal(503, str(exc), content_type, {"Retry-After": "5"})
+    deps.telemetry(request).pushes.labels(f"otlp-{signal}").inc()
     return Response(encode_answer(answer, encoding), media_type=media_type(encoding))
 
 
