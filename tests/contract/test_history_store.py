@@ -53,6 +53,8 @@ TABLES = {
     "cron_runs",
     "history_identity",
     "device_marks",
+    "limit_readings",
+    "alert_history",
     "alembic_version",
 }
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ccsync.storage.history.jobs import JobStore
+from ccsync.storage.history.limits import LimitStore
 from ccsync.usage.entry import UsageEntry
 
 TokenKind = Literal["admin", "device"]
@@ -156,6 +157,11 @@ class HistoryStore(abc.ABC):
     @abc.abstractmethod
     def jobs(self) -> JobStore:
         """The scheduler's jobs and runs, in the same database."""
+
+    @property
+    @abc.abstractmethod
+    def limits(self) -> LimitStore:
+        """Official readings and fired alerts, in the same database."""
 
     # -- lifecycle -----------------------------------------------------------------------
     @abc.abstractmethod

@@ -229,6 +229,46 @@ cron_runs = Table(
 )
 
 
+limit_readings = Table(
+    "limit_readings",
+    metadata,
+    # Every official reading a device sent (``storage.history.limits``): kept as sent.
+    Column("id", EntryId, autoincrement=True, nullable=False),
+    Column("account", Text, nullable=False),
+    Column("window", Text, nullable=False),
+    Column("used_percentage", Double, nullable=False),
+    Column("resets_at_ms", BigInteger, nullable=True),
+    Column("source", Text, nullable=False),
+    Column("device_id", Text, nullable=False),
+    Column("observed_ms", BigInteger, nullable=False),
+    Column("received_ms", BigInteger, nullable=False),
+    PrimaryKeyConstraint("id", name="pk_limit_readings"),
+    UniqueConstraint(
+        "account", "window", "device_id", "source", "observed_ms", name="uq_limit_readings"
+    ),
+    Index("ix_limit_readings_account_observed", "account", "observed_ms"),
+)
+
+alert_history = Table(
+    "alert_history",
+    metadata,
+    # One row per alert fired: the row is the claim (one per account, window, rule, period).
+    Column("id", EntryId, autoincrement=True, nullable=False),
+    Column("account", Text, nullable=False),
+    Column("window", Text, nullable=False),
+    Column("rule", Text, nullable=False),
+    Column("period", Text, nullable=False),
+    Column("fired_ms", BigInteger, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("error", Text, nullable=True),
+    PrimaryKeyConstraint("id", name="pk_alert_history"),
+    UniqueConstraint("account", "window", "rule", "period", name="uq_alert_history_claim"),
+    Index("ix_alert_history_fired", "fired_ms"),
+)
+
+
 def device_from_row(row: Row[Any]) -> Device:
     return Device(
         id=row.id,

@@ -54,6 +54,7 @@ from ccsync.storage.history.base import (
 )
 from ccsync.storage.history.database import SqlDatabase, advisory_lock_key
 from ccsync.storage.history.sql_jobs import SqlJobStore
+from ccsync.storage.history.sql_limits import SqlLimitStore
 from ccsync.usage.dedup import dedupe_message
 from ccsync.usage.entry import UsageEntry, time_order
 
@@ -173,6 +174,7 @@ class SqlHistoryStore(HistoryStore):
         if db.revision is not None:
             self._capabilities.extra["schema_revision"] = db.revision
         self._jobs = SqlJobStore(db)
+        self._limits = SqlLimitStore(db)
         self._history_id: str | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -188,6 +190,10 @@ class SqlHistoryStore(HistoryStore):
     @property
     def jobs(self) -> SqlJobStore:
         return self._jobs
+
+    @property
+    def limits(self) -> SqlLimitStore:
+        return self._limits
 
     @property
     def engine(self) -> AsyncEngine:
