@@ -8,19 +8,17 @@ back from a row that holds at least those columns.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Row
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
-class _Dataclass(Protocol):
-    __dataclass_fields__: dict[str, Any]
-
-
-R = TypeVar("R", bound=_Dataclass)
+R = TypeVar("R", bound="DataclassInstance")
 
 
-def values(record: _Dataclass) -> dict[str, Any]:
+def values(record: DataclassInstance) -> dict[str, Any]:
     """The columns of ``record`` (each field by its name)."""
     return {field.name: getattr(record, field.name) for field in dataclasses.fields(record)}
 
