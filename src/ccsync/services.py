@@ -19,6 +19,7 @@ from ccsync.prices import installed_prices
 from ccsync.private import private_dir
 from ccsync.scheduler.execution import Executor, HostIdentity
 from ccsync.scheduler.service import Scheduler
+from ccsync.server.alerts import Alerts
 from ccsync.server.access import Authenticator
 from ccsync.server.admission import Admission
 from ccsync.server.buckets import NewDeviceLimiter, RateLimiter
@@ -27,6 +28,8 @@ from ccsync.server.devices import Devices
 from ccsync.server.host_agent import HostAgent, host_device_id
 from ccsync.server.ingest import IngestService
 from ccsync.server.live_data import LiveData
+from ccsync.server.limit_monitor import LimitMonitor
+from ccsync.server.limits import Limits
 from ccsync.server.live_keys import is_server_owned
 from ccsync.server.reporting import DEFAULT_ACCOUNT, Reporter
 from ccsync.server.retention import prune_forever
@@ -70,6 +73,8 @@ class Services:
     tokens: Tokens
     live_data: LiveData
     status: SystemStatus
+    limits: Limits
+    alerts: Alerts
 
 
 @asynccontextmanager
@@ -154,11 +159,15 @@ async def build_services(
             observer=telemetry,
         )
         stack.push_async_callback(scheduler.aclose)
+        limits = Limits(history, reporter, clock)
+        alerts = Alerts(history, live, clock)
+        monitor = LimitMonitor(history, live, limits, alerts, clock)
         supervisor = Supervisor(clock, observer=telemetry)
         stack.push_async_callback(supervisor.aclose)  # the loops stop before what they use
         if start_loops:
             supervisor.start("scheduler", scheduler.run)
             supervisor.start("retention", lambda: prune_forever(history, clock))
+            supervisor.start("limits", monitor.run)
             if host_agent is not None:
                 supervisor.start("host-agent", host_agent.follow)
         started_ms = clock.now_ms()
@@ -190,6 +199,8 @@ async def build_services(
                 local_mode=settings.local_mode,
                 host_device=None if host_agent is None else host_agent.device_id,
             ),
+            limits=limits,
+            alerts=alerts,
         )
 
 

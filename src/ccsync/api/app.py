@@ -17,7 +17,7 @@ from ccsync import __version__
 from ccsync.api import errors, typed
 from ccsync.api.guard import HostPolicy, RequestGuard
 from ccsync.api.hub import SocketHub
-from ccsync.api.rest import config, cron, dashboard, docs, live, system, tokens, usage
+from ccsync.api.rest import config, cron, dashboard, docs, limits, live, system, tokens, usage
 from ccsync.api.throttle import BodySizeLimit
 from ccsync.api.ws import router as ws_router
 from ccsync.server.initial_data import InitialData
@@ -127,6 +127,7 @@ def create_app(services: Services) -> FastAPI:
         system.router,
         live.router,
         usage.router,
+        limits.router,
         config.router,
         tokens.router,
         cron.aliases,

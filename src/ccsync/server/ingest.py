@@ -22,9 +22,10 @@ from ccsync.server.live_values import OfficialReading, official_name, official_r
 from ccsync.server.reporting import Reporter
 from ccsync.server.window import WindowView
 from ccsync.storage.history.base import HistoryStore, StoredBlock, StreamMark
+from ccsync.storage.history.limits import ReadingRecord
 from ccsync.storage.live.base import LiveStore
 from ccsync.usage.timestamps import iso_millis, parse_timestamp
-from ccsync.wire import CcusageBlock, PushAck, RateLimits, UsagePush
+from ccsync.wire import CcusageBlock, PushAck, RateLimit, RateLimits, UsagePush
 
 log = logging.getLogger("ccsync.server.ingest")
 
@@ -202,16 +203,34 @@ class IngestService:
                     raise IngestError(f"invalid limits: {name}.observed_at {problem}")
         account = await self.account_of(device_id, limits.account)
         await self.history.register_device(device_id, account, now)
+        source = limits.source or DEFAULT_LIMIT_SOURCE
+        records = [
+            ReadingRecord(
+                account=account,
+                window=name,
+                used_percentage=limit.used_percentage,
+                resets_at_ms=None if limit.resets_at is None else int(limit.resets_at * 1000),
+                source=source,
+                device_id=device_id,
+                observed_ms=_observed_ms(limit, now),
+                received_ms=now,
+            )
+            for name, limit in given
+        ]
+        # Kept as sent, reset or not: a past reading still teaches the estimates its ratio.
+        if await self.history.limits.add_readings(records):
+            await events.publish(
+                self.live, events.ReadingsKept(account=account, timestamp=iso_millis(now))
+            )
         key = official_limits_key(account)
         kept = official_readings(key, await self.live.get(key))
-        source = limits.source or DEFAULT_LIMIT_SOURCE
         changed = False
         for name, limit in given:
             resets_ms = None if limit.resets_at is None else int(limit.resets_at * 1000)
             if resets_ms is not None and resets_ms <= now:
                 continue  # reset already: it says nothing of the window now
             # a device's clock ahead of the server's does not make its readings newer
-            observed = now if limit.observed_at is None else min(int(limit.observed_at * 1000), now)
+            observed = _observed_ms(limit, now)
             field = official_name(name)
             held = kept.get(field)
             if held is not None and held.observed() > observed and not held.expired(now):
@@ -236,6 +255,12 @@ class IngestService:
         window = await self.reporter.window(account)
         await self.live.set(window_key(account), msgspec.to_builtins(window))
         return window
+
+
+def _observed_ms(limit: RateLimit, now: int) -> int:
+    """When the device saw ``limit`` (the server's now without it): a device's clock ahead
+    of the server's does not make its readings newer."""
+    return now if limit.observed_at is None else min(int(limit.observed_at * 1000), now)
 
 
 def _stored_block(account: str, device_id: str, block: CcusageBlock, now: int) -> StoredBlock:

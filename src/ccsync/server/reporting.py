@@ -159,18 +159,21 @@ class Reporter:
         window, _ = await self._window(account)
         return window
 
-    async def _window(self, account: str) -> tuple[Window, list[PricedEntry]]:
+    async def priced_entries(self, account: str, since_ms: int) -> list[PricedEntry]:
+        """The account's survivors from ``since_ms`` on, priced, each with its device."""
         now = self.clock.now_ms()
-        stored = await self.survivors.entries(
-            account, *_within_bounds(now - LOOKBACK_MS, None, now)
-        )
+        stored = await self.survivors.entries(account, *_within_bounds(since_ms, None, now))
         options = ReportOptions(prices=self.prices)
-        priced = [
+        return [
             PricedEntry(
                 s.entry, *price_entry(s.entry, options.mode, options.prices), device=s.device_id
             )
             for s in stored
         ]
+
+    async def _window(self, account: str) -> tuple[Window, list[PricedEntry]]:
+        now = self.clock.now_ms()
+        priced = await self.priced_entries(account, now - LOOKBACK_MS)
         window = current_window(
             account,
             priced,

@@ -20,6 +20,8 @@ from ccsync.usage.timestamps import MS_PER_DAY
 log = logging.getLogger("ccsync.server.retention")
 
 PRUNE_EVERY_SECONDS = 3600.0
+READINGS_KEPT_MS = 40 * MS_PER_DAY
+"""Official readings are kept this long (limits learn from the last 5 weeks of them)."""
 
 
 async def prune_expired(history: HistoryStore, clock: Clock) -> PruneResult | None:
@@ -47,6 +49,8 @@ async def prune_forever(history: HistoryStore, clock: Clock) -> None:
     while True:
         try:
             await prune_expired(history, clock)
+            # Official readings serve the limits' learning and nothing else: a fixed horizon.
+            await history.limits.prune_readings(clock.now_ms() - READINGS_KEPT_MS)
         except StorageUnavailableError as exc:
             log.warning("retention.failed", extra={"error": str(exc)})
         await asyncio.sleep(PRUNE_EVERY_SECONDS)
