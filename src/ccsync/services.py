@@ -19,17 +19,17 @@ from ccsync.prices import installed_prices
 from ccsync.private import private_dir
 from ccsync.scheduler.execution import Executor, HostIdentity
 from ccsync.scheduler.service import Scheduler
-from ccsync.server.alerts import Alerts
 from ccsync.server.access import Authenticator
 from ccsync.server.admission import Admission
+from ccsync.server.alerts import Alerts
 from ccsync.server.buckets import NewDeviceLimiter, RateLimiter
 from ccsync.server.configuration import Configuration
 from ccsync.server.devices import Devices
 from ccsync.server.host_agent import HostAgent, host_device_id
 from ccsync.server.ingest import IngestService
-from ccsync.server.live_data import LiveData
 from ccsync.server.limit_monitor import LimitMonitor
 from ccsync.server.limits import Limits
+from ccsync.server.live_data import LiveData
 from ccsync.server.live_keys import is_server_owned
 from ccsync.server.reporting import DEFAULT_ACCOUNT, Reporter
 from ccsync.server.retention import prune_forever

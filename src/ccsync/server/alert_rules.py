@@ -34,7 +34,8 @@ from ccsync.usage.limits import Limit
 from ccsync.usage.timestamps import MS_PER_MINUTE
 
 WindowSelector = Annotated[
-    str, msgspec.Meta(pattern=r"^(\*|five_hour|seven_day|seven_day_model|seven_day_[a-z0-9_]{1,40})$")
+    str,
+    msgspec.Meta(pattern=r"^(\*|five_hour|seven_day|seven_day_model|seven_day_[a-z0-9_]{1,40})$"),
 ]
 Percent = Annotated[float, msgspec.Meta(gt=0, le=1000)]
 RESET_GRACE_MS = 60 * MS_PER_MINUTE
@@ -155,9 +156,7 @@ def due_alerts(
                         f"{label}: {used:.1f} % used ({_how(limit)}), resets in {left}.",
                     )
                 )
-            elif rule.projected and _projected_out(limit, reset):
-                assert limit.projection is not None and limit.projection.exhausted_at_ms
-                at = limit.projection.exhausted_at_ms
+            elif rule.projected and (at := _exhausted_before(limit, reset)) is not None:
                 due.append(
                     DueAlert(
                         limit.window,
@@ -205,14 +204,14 @@ def due_alerts(
     return due
 
 
-def _projected_out(limit: Limit, reset: int) -> bool:
+def _exhausted_before(limit: Limit, reset: int) -> int | None:
+    """When ``limit`` reaches 100 % at its current rate, if before ``reset`` and not yet."""
     projection = limit.projection
-    return (
-        projection is not None
-        and projection.exhausted_at_ms is not None
-        and projection.exhausted_at_ms < reset
-        and (limit.used_percent or 0.0) < 100
-    )
+    if projection is None or projection.exhausted_at_ms is None:
+        return None
+    if projection.exhausted_at_ms >= reset or (limit.used_percent or 0.0) >= 100:
+        return None
+    return projection.exhausted_at_ms
 
 
 def _kind_selector(window: str) -> str:

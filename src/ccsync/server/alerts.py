@@ -22,7 +22,7 @@ from ccsync.server.alert_channels import Delivery, check_channels, masked, send
 from ccsync.server.alert_rules import DEFAULT_RULES, AlertRule, DueAlert, due_alerts
 from ccsync.server.errors import InvalidRequestError, UnprocessableError
 from ccsync.storage.history.base import HistoryStore
-from ccsync.storage.history.limits import AlertRecord
+from ccsync.storage.history.limits import AlertRecord, AlertStatus
 from ccsync.storage.live.base import LiveStore
 from ccsync.usage.limits import Limit
 from ccsync.usage.timestamps import iso_millis
@@ -178,7 +178,7 @@ class Alerts:
 
     async def _finish(self, record: AlertRecord, delivery: Delivery) -> None:
         assert record.id is not None
-        status = "sent" if delivery.ok else "failed"
+        status: AlertStatus = "sent" if delivery.ok else "failed"
         await self.history.limits.finish_alert(record.id, status, delivery.error)
         log.info(
             "alert.fired",
