@@ -123,6 +123,12 @@ def steps(walk: Walk, running: RunningServer) -> Iterator[Step]:
     yield Step("GET", "/api/usage/{deviceId}/mark", {"deviceId": "laptop"}, {"stream": "s1"})
     yield Step("PUT", "/api/usage/sync")
     yield Step("GET", "/api/window")
+    yield Step("GET", "/api/limits")
+    alerts = {"channels": ["json://127.0.0.1:9/hook"], "rules": [{"atPercent": 80}]}
+    yield Step("PUT", "/api/alerts", body=alerts)
+    yield Step("GET", "/api/alerts")
+    yield Step("POST", "/api/alerts/test")  # a closed port: answered, not delivered
+    yield Step("GET", "/api/alerts/history")
     for kind in REPORTS:
         yield Step("GET", "/api/reports/{kind}", {"kind": kind})
         yield Step("GET", "/api/reports/{kind}", {"kind": kind}, {"device": "laptop"})

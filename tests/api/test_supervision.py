@@ -111,7 +111,7 @@ async def test_the_relay_delivers_again_after_a_crash(
     assert received is not None and received["type"] == events.LIVE_DATA_UPDATE
     assert received["data"]["n"] >= 1
     tasks = await assert_restarted(server, caplog, "relay")
-    assert set(tasks) == {"relay", "scheduler", "retention"}
+    assert set(tasks) == {"relay", "scheduler", "retention", "limits"}
 
 
 async def test_the_scheduler_fires_again_after_a_crash(
@@ -143,6 +143,39 @@ async def test_the_scheduler_fires_again_after_a_crash(
 
         await until(fired)
     await assert_restarted(server, caplog, "scheduler")
+
+
+async def test_the_limits_monitor_looks_again_after_a_crash(
+    server: RunningServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.ERROR, logger=SUPERVISOR)
+    calls = crash_once(monkeypatch, server.services.limits, "limits")
+    reading = {"five_hour": {"used_percentage": 12.5, "resets_at": time.time() + 3600}}
+    async with connect(server.ws_url) as ws, server.client() as http:
+        assert json.loads(await ws.recv())["type"] == "initial-data"
+        await ws.send(json.dumps({"type": "subscribe", "channels": ["limits"]}))
+        assert (await http.post("/api/limits/laptop", json=reading)).status_code == 200
+
+        async def crashed() -> bool:
+            return bool(calls)
+
+        await until(crashed)
+        # Only the restarted loop can tell the socket of the readings sent now.
+        received: dict[str, Any] | None = None
+        for n in range(1, 100):
+            reading["five_hour"]["used_percentage"] = 12.5 + n
+            assert (await http.post("/api/limits/laptop", json=reading)).status_code == 200
+            try:
+                while True:
+                    message = json.loads(await asyncio.wait_for(ws.recv(), 0.5))
+                    if message["type"] == events.LIMITS_UPDATE:
+                        received = message
+                        break
+                break
+            except TimeoutError:
+                continue
+    assert received is not None
+    await assert_restarted(server, caplog, "limits")
 
 
 async def test_the_host_agent_follows_again_after_a_crash(

@@ -14,6 +14,7 @@ live store). Alerts are claimed in the history's database (``alerts``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -61,9 +62,13 @@ class LimitMonitor:
 
     async def run(self) -> None:
         """Listen and look, for as long as the server runs (supervised)."""
-        async with asyncio.TaskGroup() as group:
-            group.create_task(self._listen())
-            await self._look_forever()
+        listener = asyncio.create_task(self._listen(), name="limits-listen")
+        try:
+            await self._look_forever(listener)
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
 
     async def _listen(self) -> None:
         while True:
@@ -79,10 +84,13 @@ class LimitMonitor:
                 log.warning("limits.listen_lost", extra={"error": str(exc)})
             await asyncio.sleep(1.0)
 
-    async def _look_forever(self) -> None:
+    async def _look_forever(self, listener: asyncio.Task[None]) -> None:
         loop = asyncio.get_running_loop()
         next_sweep = loop.time()
         while True:
+            if listener.done():
+                listener.result()  # its failure is this loop's (the supervisor restarts both)
+                raise RuntimeError("the limits listener ended")
             timeout = max(0.0, next_sweep - loop.time())
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout)
