@@ -244,7 +244,11 @@ def used_now(limit: Limit, scope: TokenSeries, now_ms: int) -> float | None:
         return limit.estimate.percent
     growth = 0.0
     if per is not None and official.observed_ms < now_ms:
-        growth = scope.tokens(official.observed_ms + 1, now_ms + 1) / per
+        since = official.observed_ms + 1
+        length = window_ms(limit.window)
+        if limit.resets_at_ms is not None and length is not None:
+            since = max(since, limit.resets_at_ms - length)  # within the window only
+        growth = scope.tokens(since, now_ms + 1) / per
     return clamp_percent(official.percent + growth)
 
 
