@@ -193,8 +193,7 @@ def estimate_limits(
         if kind == SEVEN_DAY_MODEL and family is not None and reading.valid(now_ms):
             wanted.add(family)
     series = token_series(entries, wanted)
-    recent = [item for item in entries if item.entry.timestamp_ms >= now_ms - LOOKBACK_MS]
-    blocks = identify_blocks(recent, now_ms)
+    blocks = identify_blocks(series[None].since(now_ms - LOOKBACK_MS), now_ms)
     active = next((b for b in reversed(blocks) if b.is_active), None)
     needs_all_blocks = any(r.window == FIVE_HOUR and r.resets_at_ms is None for r in readings)
     block_start = block_finder(identify_blocks(entries, now_ms) if needs_all_blocks else blocks)
