@@ -393,6 +393,14 @@ def test_the_projection_adds_the_growth_since_the_reading() -> None:
     assert five.projection.exhausted_at_ms is None and five.pace.status == "behind"
 
 
+def test_the_growth_counts_inside_the_window_only() -> None:
+    entries = [used(START + DAY, 1_000), used(START + 4 * DAY, 500)]
+    early = reading("seven_day", 20, START, START + 10 * DAY)  # read before its week began
+    plan = {"seven_day": 10_000}  # 100 tokens a percent
+    week = limits_at(entries, [early], START + 5 * DAY, plan_limits=plan)["seven_day"]
+    assert week.projection is not None and week.projection.percent_now == 25
+
+
 def test_pace_bands() -> None:
     assert pace(12, 10).status == "on_track"  # within 5 points
     assert pace(16, 10).status == "ahead"

@@ -28,6 +28,7 @@ import statistics
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 
 from ccsync.usage.blocks import Block
 from ccsync.usage.limit_windows import (
@@ -112,15 +113,10 @@ class TokenSeries:
 
     __slots__ = ("items", "times", "totals")
 
-    def __init__(self) -> None:
-        self.items: list[PricedEntry] = []
-        self.times: list[int] = []
-        self.totals: list[int] = [0]
-
-    def add(self, item: PricedEntry) -> None:
-        self.items.append(item)
-        self.times.append(item.entry.timestamp_ms)
-        self.totals.append(self.totals[-1] + item.entry.total_tokens)
+    def __init__(self, items: Sequence[PricedEntry]) -> None:
+        self.items = items
+        self.times = [item.entry.timestamp_ms for item in items]
+        self.totals = [0, *accumulate(item.entry.total_tokens for item in items)]
 
     def _slice(self, start_ms: int, end_ms: int) -> tuple[int, int]:
         low = bisect_left(self.times, start_ms)
@@ -135,24 +131,26 @@ class TokenSeries:
         low, high = self._slice(start_ms, end_ms)
         return math.fsum(item.cost for item in self.items[low:high])
 
+    def since(self, start_ms: int) -> Sequence[PricedEntry]:
+        """The entries from ``start_ms`` on."""
+        return self.items[bisect_left(self.times, start_ms) :]
+
 
 def token_series(
     entries: Sequence[PricedEntry], families: Iterable[str]
 ) -> dict[str | None, TokenSeries]:
     """The series of all entries (key ``None``) and of each of ``families``; ``entries`` in
     time order."""
-    series: dict[str | None, TokenSeries] = {None: TokenSeries()}
-    series.update((family, TokenSeries()) for family in families)
-    everything = series[None]
-    known: dict[str | None, TokenSeries | None] = {}
-    for item in entries:
-        everything.add(item)
-        model = item.entry.model
-        if model not in known:
-            known[model] = series.get(family_of(model) or "")
-        scoped = known[model]
-        if scoped is not None:
-            scoped.add(item)
+    scoped: dict[str, list[PricedEntry]] = {family: [] for family in families}
+    if scoped:
+        models = {item.entry.model for item in entries}
+        buckets = {model: scoped.get(family_of(model) or "") for model in models}
+        for item in entries:
+            bucket = buckets[item.entry.model]
+            if bucket is not None:
+                bucket.append(item)
+    series: dict[str | None, TokenSeries] = {None: TokenSeries(entries)}
+    series.update((family, TokenSeries(items)) for family, items in scoped.items())
     return series
 
 

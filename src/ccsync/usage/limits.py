@@ -193,8 +193,7 @@ def estimate_limits(
         if kind == SEVEN_DAY_MODEL and family is not None and reading.valid(now_ms):
             wanted.add(family)
     series = token_series(entries, wanted)
-    recent = [item for item in entries if item.entry.timestamp_ms >= now_ms - LOOKBACK_MS]
-    blocks = identify_blocks(recent, now_ms)
+    blocks = identify_blocks(series[None].since(now_ms - LOOKBACK_MS), now_ms)
     active = next((b for b in reversed(blocks) if b.is_active), None)
     needs_all_blocks = any(r.window == FIVE_HOUR and r.resets_at_ms is None for r in readings)
     block_start = block_finder(identify_blocks(entries, now_ms) if needs_all_blocks else blocks)
@@ -244,7 +243,11 @@ def used_now(limit: Limit, scope: TokenSeries, now_ms: int) -> float | None:
         return limit.estimate.percent
     growth = 0.0
     if per is not None and official.observed_ms < now_ms:
-        growth = scope.tokens(official.observed_ms + 1, now_ms + 1) / per
+        since = official.observed_ms + 1
+        length = window_ms(limit.window)
+        if limit.resets_at_ms is not None and length is not None:
+            since = max(since, limit.resets_at_ms - length)  # within the window only
+        growth = scope.tokens(since, now_ms + 1) / per
     return clamp_percent(official.percent + growth)
 
 
