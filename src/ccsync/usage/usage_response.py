@@ -80,7 +80,7 @@ class UsageReading(msgspec.Struct, frozen=True):
 
 class UsageSnapshot(msgspec.Struct, frozen=True):
     """What one usage response says: its windows (``five_hour``, ``seven_day``, then the
-    scoped ones by name), and what it was skipped of it."""
+    scoped ones by name), and how much of it was not understood."""
 
     readings: tuple[UsageReading, ...] = ()
     fetched_at_ms: int | None = None
