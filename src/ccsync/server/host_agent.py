@@ -166,8 +166,7 @@ class HostAgent:
         """Hand the official readings found in the lines to ingest; how many windows."""
         taken = 0
         while rows := self.state.pending_readings(READINGS_BATCH):
-            limits = limits_to_send(rows, self.ingest.clock.now_ms(), self.account)
-            if limits is not None:
+            for limits in limits_to_send(rows, self.ingest.clock.now_ms(), self.account):
                 try:
                     await self.ingest.report_limits(self.device_id, limits)
                     taken += len(limits.readings())

@@ -80,7 +80,8 @@
 
   // -- the window ---------------------------------------------------------------------
   // where an official reading came from: "limit hit in a transcript on laptop", "status line on laptop"
-  const sourceText = (r) => `${r.source === "transcript" ? "limit hit in a transcript" : r.source === "statusline" ? "status line" : r.source === "warmup" ? "warm-up run" : r.source}${r.deviceId ? " on " + r.deviceId : ""}`;
+  const SOURCES = new Map([["transcript", "limit hit in a transcript"], ["statusline", "status line"], ["warmup", "warm-up run"], ["usage_cache", "Claude Code's usage cache"], ["usage_api", "usage endpoint"]]);
+  const sourceText = (r) => `${SOURCES.get(r.source) || r.source}${r.deviceId ? " on " + r.deviceId : ""}`;
   function renderWindow(w) {
     state.window = w;
     const official = w.official && w.official.fiveHour;
