@@ -24,6 +24,7 @@ from ccsync.settings import Settings
 from ccsync.storage.history import open_history_store
 from ccsync.usage.limit_hits import scan_limit_hits
 from ccsync.usage.timestamps import iso_millis, parse_timestamp
+from ccsync.usage.usage_response import parse_usage_response
 from fixtures.payloads import now_entry
 from fixtures.server import BACKENDS, RunningServer, run_server
 
@@ -34,6 +35,7 @@ LIMIT_HIT = (
     / "golden/claude-2.1.332/projects/-home-user-work/190320a5-c80a-4848-9680-18b8fc03b28a.jsonl"
 )
 WARMUP = CAPTURES / "output" / "warmup-stream-json.jsonl"
+USAGE_RESPONSES = Path(__file__).parents[1] / "fixtures" / "usage_response"
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
 
@@ -74,8 +76,7 @@ def statusline_body(seen_at_ms: int) -> dict[str, Any]:
 def transcript_body() -> dict[str, Any]:
     row = reading_row(HIT)
     assert row is not None
-    limits = limits_to_send([(1, *row)], HIT.observed_ms)
-    assert limits is not None
+    [limits] = limits_to_send([(1, *row)], HIT.observed_ms)
     return msgspec.to_builtins(limits)  # type: ignore[no-any-return]
 
 
@@ -88,6 +89,31 @@ def warmup_body(observed_ms: int) -> dict[str, Any]:
     for window in ("five_hour", "seven_day"):
         body[window]["observed_at"] = observed_ms / 1000
     return {**body, "source": "warmup"}
+
+
+def usage_cache_body(observed_ms: int) -> dict[str, Any]:
+    """Claude Code's cached usage response (``~/.claude.json``), read by the agent's parser,
+    its instants moved so that it was fetched at ``observed_ms``."""
+    snapshot = parse_usage_response((USAGE_RESPONSES / "weekly-scoped.json").read_bytes())
+    assert snapshot is not None
+    first_reset = min(r.resets_at_ms for r in snapshot.readings if r.resets_at_ms is not None)
+    shift = observed_ms + HOUR_MS - first_reset  # the 5-hour window resets an hour later
+    windows = {
+        reading.window: {
+            "used_percentage": reading.used_percentage,
+            "resets_at": (reading.resets_at_ms + shift) / 1000,
+            "observed_at": observed_ms / 1000,
+        }
+        for reading in snapshot.readings
+        if reading.resets_at_ms is not None
+    }
+    scoped = {name: limit for name, limit in windows.items() if name.startswith("seven_day_")}
+    return {
+        "five_hour": windows["five_hour"],
+        "seven_day": windows["seven_day"],
+        "windows": scoped,
+        "source": "usage_cache",
+    }
 
 
 async def post(server: RunningServer, device: str, body: dict[str, Any]) -> None:
@@ -135,11 +161,32 @@ async def test_every_source_reaches_the_limits_and_every_reading_is_kept(
     assert found["five_hour"]["official"]["deviceId"] == "server-host"
     assert found["seven_day"]["window"] == "seven_day"
 
+    clock.advance(60_000)
+    await post(server, "tablet", usage_cache_body(clock.ms))
+    found = await limits(server)
+    assert (
+        found["five_hour"]["official"]["source"],
+        found["five_hour"]["official"]["usedPercentage"],
+    ) == ("usage_cache", 17)
+    fable = found["seven_day_fable"]
+    assert (fable["window"], fable["model"], fable["official"]["usedPercentage"]) == (
+        "seven_day_model",
+        "fable",
+        81,  # the binding one of Fable's two entries (is_active)
+    )
+    assert fable["binding"]  # 81 % is the most used window
+    assert found["seven_day_opus"]["official"]["usedPercentage"] == 63
+
     kept = await server.services.history.limits.readings("default", 0)
     assert sorted({(r.source, r.window) for r in kept}) == [
         ("statusline", "five_hour"),
         ("statusline", "seven_day"),
         ("transcript", "five_hour"),
+        ("usage_cache", "five_hour"),
+        ("usage_cache", "seven_day"),
+        ("usage_cache", "seven_day_fable"),
+        ("usage_cache", "seven_day_opus"),
+        ("usage_cache", "seven_day_sonnet"),
         ("warmup", "five_hour"),
         ("warmup", "seven_day"),
     ]
