@@ -75,6 +75,8 @@ class Services:
     status: SystemStatus
     limits: Limits
     alerts: Alerts
+    limit_monitor: LimitMonitor
+    """Looks at the limits when they change (``limits_update``, alerts): a supervised loop."""
 
 
 @asynccontextmanager
@@ -201,6 +203,7 @@ async def build_services(
             ),
             limits=limits,
             alerts=alerts,
+            limit_monitor=monitor,
         )
 
 
