@@ -34,10 +34,12 @@ from ccsync.server.live_keys import is_server_owned
 from ccsync.server.reporting import DEFAULT_ACCOUNT, Reporter
 from ccsync.server.retention import prune_forever
 from ccsync.server.runtime_config import RuntimeSettings
+from ccsync.server.secrets import SecretBox
 from ccsync.server.status import SystemStatus
 from ccsync.server.supervisor import Supervisor
 from ccsync.server.telemetry import Telemetry
 from ccsync.server.tokens import Tokens
+from ccsync.server.usage_poller import UsagePoller
 from ccsync.settings import Settings
 from ccsync.storage.history import open_history_store
 from ccsync.storage.history.base import HistoryStore
@@ -76,6 +78,8 @@ class Services:
     limits: Limits
     alerts: Alerts
     limit_monitor: LimitMonitor
+    usage_poller: UsagePoller
+    """Reads the account usage endpoint for accounts whose owner gave a token (opt-in)."""
     """Looks at the limits when they change (``limits_update``, alerts): a supervised loop."""
 
 
@@ -164,12 +168,22 @@ async def build_services(
         limits = Limits(history, reporter, clock)
         alerts = Alerts(history, live, clock)
         monitor = LimitMonitor(history, live, limits, alerts, clock)
+        poller = UsagePoller(
+            history,
+            live,
+            ingest,
+            clock,
+            SecretBox.of(settings.secret_key, settings.data_dir),
+            url=settings.usage_api_url,
+            interval=settings.usage_poll_seconds,
+        )
         supervisor = Supervisor(clock, observer=telemetry)
         stack.push_async_callback(supervisor.aclose)  # the loops stop before what they use
         if start_loops:
             supervisor.start("scheduler", scheduler.run)
             supervisor.start("retention", lambda: prune_forever(history, clock))
             supervisor.start("limits", monitor.run)
+            supervisor.start("usage-poller", poller.run)
             if host_agent is not None:
                 supervisor.start("host-agent", host_agent.follow)
         started_ms = clock.now_ms()
@@ -204,6 +218,7 @@ async def build_services(
             limits=limits,
             alerts=alerts,
             limit_monitor=monitor,
+            usage_poller=poller,
         )
 
 

@@ -129,6 +129,9 @@ def steps(walk: Walk, running: RunningServer) -> Iterator[Step]:
     yield Step("GET", "/api/alerts")
     yield Step("POST", "/api/alerts/test")  # a closed port: answered, not delivered
     yield Step("GET", "/api/alerts/history")
+    yield Step("PUT", "/api/limits/poller", body={"token": "sk-ant-oat01-walk-token"})
+    yield Step("GET", "/api/limits/poller")
+    yield Step("DELETE", "/api/limits/poller")
     for kind in REPORTS:
         yield Step("GET", "/api/reports/{kind}", {"kind": kind})
         yield Step("GET", "/api/reports/{kind}", {"kind": kind}, {"device": "laptop"})

@@ -111,7 +111,7 @@ async def test_the_relay_delivers_again_after_a_crash(
     assert received is not None and received["type"] == events.LIVE_DATA_UPDATE
     assert received["data"]["n"] >= 1
     tasks = await assert_restarted(server, caplog, "relay")
-    assert set(tasks) == {"relay", "scheduler", "retention", "limits"}
+    assert set(tasks) == {"relay", "scheduler", "retention", "limits", "usage-poller"}
 
 
 async def test_the_scheduler_fires_again_after_a_crash(
@@ -176,6 +176,24 @@ async def test_the_limits_monitor_looks_again_after_a_crash(
                 continue
     assert received is not None
     await assert_restarted(server, caplog, "limits")
+
+
+async def test_the_usage_poller_looks_again_after_a_crash(
+    server: RunningServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.ERROR, logger=SUPERVISOR)
+    poller = server.services.usage_poller
+    poller.check_seconds = 0.05
+    calls = crash_once(monkeypatch, poller, "_tokens")
+    # Started again so that it looks now (not after its usual 15 s).
+    await server.services.supervisor.stop("usage-poller")
+    server.services.supervisor.start("usage-poller", poller.run)
+
+    async def looked_again() -> bool:
+        return len(calls) >= 2
+
+    await until(looked_again)
+    await assert_restarted(server, caplog, "usage-poller")
 
 
 async def test_the_host_agent_follows_again_after_a_crash(

@@ -109,3 +109,21 @@ def test_limits_status_and_alerts(tmp_path: Path) -> None:
         lines = fired.stdout.strip().splitlines()
         assert lines == ["no alerts yet"] or all("[failed: not every channel" in x for x in lines)
         assert "hunter2" not in fired.stdout
+
+        none = run(server.url, "limits", "poller", "status")
+        assert none.returncode == 0 and "no account is polled" in none.stdout
+        given = subprocess.run(
+            [sys.executable, "-m", "ccsync", "limits", "poller", "set"],
+            input="sk-ant-oat01-" + "s" * 40 + "\n",
+            capture_output=True,
+            text=True,
+            env={
+                "PATH": os.environ["PATH"],
+                "CCSYNC_SERVER": server.url,
+                **{k: v for k, v in os.environ.items() if k == "PYTHONPATH"},
+            },
+            timeout=60,
+        )
+        assert given.returncode == 0, given.stderr
+        assert given.stdout.startswith("default: not read yet") and "sss" not in given.stdout
+        assert run(server.url, "limits", "poller", "remove").returncode == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from datetime import datetime
 from typing import Any
@@ -88,13 +89,26 @@ def render(limits: dict[str, Any], now: float | None = None) -> Group:
     return Group(lines, table, Text("◆ binding · ~ estimate from transcripts", style="dim"))
 
 
-@click.command()
+@click.group(invoke_without_command=True)
 @server_options
 @click.option("--account", help="The account (default: the only one).")
 @click.option("--json", "as_json", is_flag=True, help="Print the API's JSON.")
 @click.option("--watch", is_flag=True, help="Keep it on screen, refreshed every 5 seconds.")
-def limits(server: str, token: str | None, account: str | None, as_json: bool, watch: bool) -> None:
-    """What is left of every window (5-hour, 7-day, 7-day per model) across every device."""
+@click.pass_context
+def limits(
+    ctx: click.Context,
+    server: str,
+    token: str | None,
+    account: str | None,
+    as_json: bool,
+    watch: bool,
+) -> None:
+    """What is left of every window (5-hour, 7-day, 7-day per model) across every device.
+
+    ``ccsync limits poller …`` sets up the opt-in poller of the account's usage endpoint.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
     params = {"account": account} if account else {}
 
     def fetch() -> dict[str, Any]:
@@ -120,3 +134,53 @@ def limits(server: str, token: str | None, account: str | None, as_json: bool, w
                     live.update(Group(view, Text(f"(not refreshed: {exc.message})", style="red")))
         except KeyboardInterrupt:
             pass
+
+
+@limits.group()
+def poller() -> None:
+    """The opt-in poller of the account's usage endpoint (a token you give; one poll per
+    5 minutes across replicas, backing off on 429)."""
+
+
+@poller.command(name="set")
+@server_options
+@click.option("--account", help="The account (default: the only one).")
+def poller_set(server: str, token: str | None, account: str | None) -> None:
+    """Read the account's OAuth access token from standard input and give it to the server
+    (kept sealed; never shown again). It needs the ``user:profile`` scope."""
+    secret = sys.stdin.read(8192).strip()
+    if not secret:
+        raise click.UsageError(
+            "pipe the token on standard input, e.g. ... | ccsync limits poller set"
+        )
+    body: dict[str, Any] = {"token": secret}
+    if account:
+        body["account"] = account
+    _show_poller(request("PUT", server, "/api/limits/poller", token, json=body))
+
+
+@poller.command(name="status")
+@server_options
+def poller_status(server: str, token: str | None) -> None:
+    """Which accounts are polled, and how it went."""
+    _show_poller(request("GET", server, "/api/limits/poller", token))
+
+
+@poller.command(name="remove")
+@server_options
+@click.option("--account", help="The account (default: the only one with a token).")
+def poller_remove(server: str, token: str | None, account: str | None) -> None:
+    """Forget an account's token: polling stops."""
+    params = {"account": account} if account else {}
+    _show_poller(request("DELETE", server, "/api/limits/poller", token, params=params))
+
+
+def _show_poller(view: dict[str, Any]) -> None:
+    accounts = view.get("accounts") or []
+    if not accounts:
+        click.echo("no account is polled (ccsync limits poller set)")
+    for item in accounts:
+        state = item.get("lastError") or (
+            f"last read {item['lastSuccessAt']}" if item.get("lastSuccessAt") else "not read yet"
+        )
+        click.echo(f"{item['account']}: {state}; next {item.get('nextPollAt') or 'soon'}")

@@ -12,6 +12,7 @@ from ccsync.api.deps import Admin, Reader
 from ccsync.api.typed import TypedRoute, json_body
 from ccsync.server.alerts import AlertConfig, AlertConfigView, AlertView, TestResult
 from ccsync.server.limit_views import LimitsView
+from ccsync.server.usage_poller import PollerChange, PollerView
 
 router = APIRouter(tags=["limits"], route_class=TypedRoute)
 
@@ -24,6 +25,26 @@ Account = Annotated[str | None, Query(max_length=256, description="default: the 
 )
 async def limits(request: Request, who: Reader, account: Account = None) -> LimitsView:
     return await deps.services(request).limits.account_limits(account)
+
+
+@router.get("/api/limits/poller", summary="The opt-in usage poller: accounts and how polling goes")
+async def get_poller(request: Request, who: Admin) -> PollerView:
+    return await deps.services(request).usage_poller.view()
+
+
+@router.put(
+    "/api/limits/poller",
+    summary="Give the poller an account's OAuth token (kept sealed, never shown)",
+)
+async def put_poller(
+    request: Request, who: Admin, change: Annotated[PollerChange, json_body(PollerChange)]
+) -> PollerView:
+    return await deps.services(request).usage_poller.set_token(change)
+
+
+@router.delete("/api/limits/poller", summary="Forget an account's poller token")
+async def delete_poller(request: Request, who: Admin, account: Account = None) -> PollerView:
+    return await deps.services(request).usage_poller.remove(account)
 
 
 @router.get("/api/alerts", summary="Alert channels (masked) and rules")
