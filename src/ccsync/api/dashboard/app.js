@@ -111,7 +111,36 @@
     renderLive();
   }
 
+  // -- limits: every window, the binding one first ----------------------------------------
+  const WINDOW_NAMES = (name) => name === "five_hour" ? "5-hour" : name === "seven_day" ? "7-day" : `7-day ${name.replace("seven_day_", "")}`;
+  const PACE = { ahead: "▲ ahead", on_track: "on track", behind: "▼ behind" };
+  const until = (iso) => (iso ? duration((Date.parse(iso) - Date.now()) / 1000) : "–");
+  function renderLimits(view) {
+    const items = [...(view.limits || [])].sort((a, b) => (b.binding ? 1 : 0) - (a.binding ? 1 : 0));
+    const rows = $("limit-rows");
+    rows.replaceChildren();
+    let known = 0;
+    for (const item of items) {
+      const official = item.official;
+      const used = official ? `${official.usedPercentage.toFixed(0)}%` : item.estimate.percent == null ? "?" : `~${item.estimate.percent.toFixed(0)}%`;
+      if (used !== "?") known += 1;
+      const from = official ? `official: ${sourceText(official)}, ${ago(official.observedAt)}` : `estimate: ${item.estimate.basis}`;
+      const projection = item.projection || {};
+      rows.append(el("tr", { "data-window": item.name, class: item.binding ? "binding" : "" },
+        el("td", {}, WINDOW_NAMES(item.name) + (item.binding ? " ◆" : "")),
+        el("td", { class: "num" }, used),
+        el("td", { class: "muted" }, from),
+        el("td", { "data-resets": item.resetsAt || "" }, until(item.resetsAt)),
+        el("td", {}, item.pace ? PACE[item.pace.status] || item.pace.status : "–"),
+        el("td", { class: "num" }, projection.percentAtReset == null ? "–" : `${projection.percentAtReset.toFixed(0)}%`)));
+    }
+    $("limits-empty").hidden = known > 0;
+    const binding = items.find((i) => i.binding);
+    $("limits-headline").textContent = binding && known ? `binding: ${WINDOW_NAMES(binding.name)}` : "";
+  }
+
   function tick() {
+    for (const cell of document.querySelectorAll("#limit-rows td[data-resets]")) cell.textContent = until(cell.dataset.resets || null);
     const w = state.window;
     if (!w) return;
     const seconds = w.end ? (Date.parse(w.end) - Date.now()) / 1000 : null;
@@ -237,6 +266,7 @@
   // -- loading and live updates -----------------------------------------------------------------
   const dayKey = (date) => date.toISOString().slice(0, 10).replaceAll("-", "");
   async function refreshWindow() { renderWindow(await api(withAccount("/api/window"))); }
+  async function refreshLimits() { renderLimits(await api(withAccount("/api/limits"))); }
   async function refreshDevices() { renderDevices((await api(withAccount("/api/usage"))).devices); }
   async function refreshJobs() { renderJobs((await api("/api/cron")).jobs); }
   async function refreshReports() {
@@ -277,7 +307,7 @@
 
   async function reload() {
     await refreshWindow();
-    await Promise.all([refreshDevices(), refreshReports(), refreshJobs()]);
+    await Promise.all([refreshLimits(), refreshDevices(), refreshReports(), refreshJobs()]);
   }
 
   function connect() {
@@ -299,6 +329,8 @@
         soon(refreshUsage);
       } else if (event.type === "device_connected" || event.type === "device_disconnected") {
         soon(refreshDevices);
+      } else if (event.type === "limits_update") {
+        if (!state.account || event.limits.account === state.account) renderLimits(event.limits);
       } else if (event.type === "cron_job_executed") {
         soon(refreshJobs);
       }
