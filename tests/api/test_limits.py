@@ -301,3 +301,28 @@ async def test_limits_update_reaches_websocket_clients(
     by_name = {item["name"]: item for item in message["limits"]["limits"]}
     assert by_name["five_hour"]["official"]["usedPercentage"] == 23.5
     assert parse_timestamp(message["timestamp"]) == clock.ms
+
+
+async def test_the_subscription_view_prices_the_billing_period(
+    clocked: tuple[RunningServer, FixedClock],
+) -> None:
+    server, clock = clocked
+    async with server.client() as http:
+        assert (await http.get("/api/limits")).json()["subscription"] is None
+        answer = await http.put("/api/config", json={"plan": {"name": "max5x", "billingDay": 28}})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["plan"] == {"name": "max5x", "billingDay": 28}
+        refused = await http.put("/api/config", json={"plan": {"name": "custom"}})
+        assert refused.status_code in (400, 422) and "priceUSD" in refused.text
+        entries = [
+            now_entry(clock.ms, 1, minutes_ago=60, tokens=200_000),  # 2026-11-29: in the period
+            now_entry(clock.ms, 2, minutes_ago=2 * 24 * 60, tokens=300_000),  # the 27th: before
+        ]
+        assert (await http.post("/api/usage/laptop", json={"entries": entries})).status_code == 200
+        view = (await http.get("/api/limits")).json()["subscription"]
+        daily = (await http.get("/api/reports/daily", params={"since": "20261128"})).json()
+    assert (view["plan"], view["priceUSD"]) == ("max5x", 100.0)
+    assert view["periodStart"] == "2026-11-28T00:00:00.000Z"
+    assert view["periodEnd"] == "2026-12-28T00:00:00.000Z"
+    assert view["apiCostUSD"] == pytest.approx(daily["totals"]["totalCost"], rel=1e-9)
+    assert view["apiCostUSD"] > 0 and view["multiple"] == pytest.approx(view["apiCostUSD"] / 100)

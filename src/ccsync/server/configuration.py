@@ -25,6 +25,7 @@ from ccsync.server.runtime_config import (
     timezone_of,
     token_limit_of,
 )
+from ccsync.server.subscription import SETTING_PLAN, Plan, plan_of
 from ccsync.settings import Settings
 from ccsync.storage import StorageUnavailableError
 from ccsync.storage.history.base import HistoryStore
@@ -54,6 +55,9 @@ class ConfigView(msgspec.Struct, rename="camel"):
     plan_token_limit: int | None
     retention_days: int | None
     warmups: list[WarmupView]
+    plan: Plan | None = None
+    """The subscription (``pro``, ``max5x``, ``max20x``, ``custom``), for ``/api/limits``'s
+    subscription view."""
 
 
 class ConfigChange(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
@@ -65,6 +69,8 @@ class ConfigChange(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
     """Tokens per 5-hour window to measure against (default: the largest past block)."""
     retention_days: Annotated[int, Meta(ge=1, le=36500)] | UnsetType | None = UNSET
     """Delete history older than this many days (``null``: keep everything, the default)."""
+    plan: Plan | UnsetType | None = UNSET
+    """The subscription and its price (``null``: none)."""
 
     def __post_init__(self) -> None:
         if isinstance(self.timezone, str):
@@ -141,6 +147,7 @@ class Configuration:
             timezone=timezone_of(stored),
             plan_token_limit=token_limit_of(stored),
             retention_days=retention_days_of(stored),
+            plan=plan_of(stored.get(SETTING_PLAN)),
             warmups=[
                 WarmupView(
                     job_id=job.id,
@@ -163,6 +170,9 @@ class Configuration:
             token_limit=change.plan_token_limit,
             retention_days=change.retention_days,
         )
+        if change.plan is not UNSET:
+            plan = None if change.plan is None else msgspec.to_builtins(change.plan)
+            await self.history.put_settings({SETTING_PLAN: plan})
         if change.retention_days:
             await prune_expired(self.history, self.clock)
         return await self.view()

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import msgspec
 
+from ccsync.server.subscription import SubscriptionView
 from ccsync.usage.limits import Limit
 from ccsync.usage.timestamps import iso_millis
 
@@ -86,6 +87,8 @@ class LimitsView(msgspec.Struct, rename="camel"):
     account: str
     now: str
     limits: list[LimitView]
+    subscription: SubscriptionView | None = None
+    """With a plan set (``PUT /api/config {"plan": …}``): the billing period at API prices."""
 
 
 def limit_view(limit: Limit, now_ms: int) -> LimitView:
@@ -140,9 +143,17 @@ def limit_view(limit: Limit, now_ms: int) -> LimitView:
     )
 
 
-def limits_view(account: str, limits: Sequence[Limit], now_ms: int) -> LimitsView:
+def limits_view(
+    account: str,
+    limits: Sequence[Limit],
+    now_ms: int,
+    subscription: SubscriptionView | None = None,
+) -> LimitsView:
     return LimitsView(
-        account=account, now=iso_millis(now_ms), limits=[limit_view(x, now_ms) for x in limits]
+        account=account,
+        now=iso_millis(now_ms),
+        limits=[limit_view(x, now_ms) for x in limits],
+        subscription=subscription,
     )
 
 

@@ -15,7 +15,14 @@ from collections.abc import Sequence
 from ccsync.clock import Clock
 from ccsync.server.limit_views import LimitsView, limits_view
 from ccsync.server.reporting import Reporter
-from ccsync.server.runtime_config import RuntimeSettings
+from ccsync.server.runtime_config import RuntimeSettings, timezone_of
+from ccsync.server.subscription import (
+    SETTING_PLAN,
+    SubscriptionView,
+    billing_period,
+    plan_of,
+    subscription_view,
+)
 from ccsync.storage.history.base import HistoryStore
 from ccsync.storage.history.limits import ReadingRecord
 from ccsync.usage.limits import Limit, Reading, entries_since, estimate_limits, recent_families
@@ -45,13 +52,23 @@ class Limits:
         self.runtime = RuntimeSettings(history)
 
     async def account_limits(self, requested: str | None) -> LimitsView:
-        """The limits of the account asked for (else the only one: ``resolve_account``)."""
+        """The limits of the account asked for (else the only one: ``resolve_account``),
+        with the subscription view when a plan is set."""
         account = await self.reporter.resolve_account(requested)
-        return limits_view(account, await self.limits(account), self.clock.now_ms())
-
-    async def view(self, account: str) -> LimitsView:
         now = self.clock.now_ms()
-        return limits_view(account, await self.limits(account, now), now)
+        found = await self.limits(account, now)
+        return limits_view(account, found, now, await self.subscription(account, now))
+
+    async def subscription(self, account: str, now_ms: int) -> SubscriptionView | None:
+        stored = await self.runtime.stored()
+        plan = plan_of(stored.get(SETTING_PLAN))
+        if plan is None:
+            return None
+        period = billing_period(now_ms, plan.billing_day, timezone_of(stored))
+        priced = await self.reporter.priced_entries(account, period[0])
+        inside = [p for p in priced if p.entry.timestamp_ms < period[1]]
+        unpriced = sorted({p.unpriced for p in inside if p.unpriced is not None})
+        return subscription_view(plan, period, sum(p.cost for p in inside), unpriced, now_ms)
 
     async def limits(self, account: str, now_ms: int | None = None) -> list[Limit]:
         now = self.clock.now_ms() if now_ms is None else now_ms
