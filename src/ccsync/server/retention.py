@@ -2,7 +2,7 @@
 
 Unset, everything is kept (reports then equal ccusage's over the whole history). Set, the
 server prunes at once and then hourly: usage lines by timestamp, ccusage blocks by end,
-finished cron runs by start (``HistoryStore.prune``). Every replica may prune; deleting
+finished cron runs by start (``EntryStore.prune``). Every replica may prune; deleting
 what is already gone changes nothing.
 """
 
@@ -14,7 +14,8 @@ import logging
 from ccsync.clock import Clock
 from ccsync.server.runtime_config import RuntimeSettings
 from ccsync.storage import StorageUnavailableError
-from ccsync.storage.history.base import HistoryStore, PruneResult
+from ccsync.storage.history.entries import EntryStore, PruneResult
+from ccsync.storage.history.settings import SettingsStore
 from ccsync.usage.timestamps import MS_PER_DAY
 
 log = logging.getLogger("ccsync.server.retention")
@@ -22,12 +23,14 @@ log = logging.getLogger("ccsync.server.retention")
 PRUNE_EVERY_SECONDS = 3600.0
 
 
-async def prune_expired(history: HistoryStore, clock: Clock) -> PruneResult | None:
+async def prune_expired(
+    entries: EntryStore, settings: SettingsStore, clock: Clock
+) -> PruneResult | None:
     """Prune by the current setting; ``None`` when everything is kept."""
-    days = await RuntimeSettings(history).retention_days()
+    days = await RuntimeSettings(settings).retention_days()
     if days is None:
         return None
-    result = await history.prune(clock.now_ms() - days * MS_PER_DAY)
+    result = await entries.prune(clock.now_ms() - days * MS_PER_DAY)
     if result.entries or result.blocks or result.runs:
         log.info(
             "retention.pruned",
@@ -42,11 +45,11 @@ async def prune_expired(history: HistoryStore, clock: Clock) -> PruneResult | No
     return result
 
 
-async def prune_forever(history: HistoryStore, clock: Clock) -> None:
+async def prune_forever(entries: EntryStore, settings: SettingsStore, clock: Clock) -> None:
     """Prune now and then every hour, for as long as the server runs."""
     while True:
         try:
-            await prune_expired(history, clock)
+            await prune_expired(entries, settings, clock)
         except StorageUnavailableError as exc:
             log.warning("retention.failed", extra={"error": str(exc)})
         await asyncio.sleep(PRUNE_EVERY_SECONDS)
