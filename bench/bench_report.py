@@ -6,8 +6,8 @@ usage: python bench/bench_report.py [--corpus DIR] [--size-mb 350] [--devices 4]
 "Cold" means a fresh process that reads every transcript (no server, no cache); the page
 cache is warm for both programs alike. The two commands run alternately, ``--rounds``
 times each, and the medians are compared. Both reports are checked to agree by the
-parity rules before any time is reported. ccusage is ``../shared/tools/ccusage``
-(20.0.24) unless ``CCUSAGE`` names another launcher.
+parity rules before any time is reported. ccusage (20.0.24) is ``CCUSAGE``, else
+``DEFAULT_CCUSAGE`` (a launcher kept beside the repository, not in it).
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def server_report_times(
     from ccsync.clock import SystemClock
     from ccsync.server.reporting import Reporter
     from ccsync.storage.history import open_history_store
-    from ccsync.storage.live.memory import MemoryLiveStore
+    from ccsync.storage.live.memory import MemoryValueStore
     from ccsync.usage import ReportKind, ReportOptions
     from ccsync.usage.loader import scan
     from ccsync.wire import WireEntry
@@ -88,8 +88,15 @@ def server_report_times(
             for root in roots:
                 rows = [WireEntry.from_entry(e).to_entry(root.name) for e in scan([root]).entries]
                 for start in range(0, len(rows), 5_000):
-                    await store.ingest("default", root.name, rows[start : start + 5_000], 0)
-            reporter = Reporter(store, MemoryLiveStore(), SystemClock())
+                    await store.entries.ingest("default", root.name, rows[start : start + 5_000], 0)
+            reporter = Reporter(
+                devices=store.devices,
+                entries=store.entries,
+                blocks=store.blocks,
+                settings=store.settings,
+                values=MemoryValueStore(),
+                clock=SystemClock(),
+            )
             kind, options = ReportKind(report), ReportOptions(timezone="UTC")
             started = time.perf_counter()
             result = await reporter.report(kind, "default", options)

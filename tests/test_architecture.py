@@ -49,7 +49,7 @@ def _agent_modules() -> list[str]:
     import ccsync.agent
 
     return ["ccsync.agent"] + [
-        f"ccsync.agent.{info.name}" for info in pkgutil.iter_modules(ccsync.agent.__path__)
+        info.name for info in pkgutil.walk_packages(ccsync.agent.__path__, "ccsync.agent.")
     ]
 
 

@@ -1,4 +1,4 @@
-"""Folders and files only their owner may read: 0700 and 0600 (SPEC §6).
+"""Folders and files only their owner may read: 0700 and 0600.
 
 The server's history and admin token, and a device's outbox, offsets and token, say what
 a user worked on and can speak for them; other local users have no business reading

@@ -1,10 +1,12 @@
 """The composition root: every long-lived object of the server, built from ``Settings``.
 
-``build_services`` is the one place stores are opened, services wired together and the
-background loops started (under the ``Supervisor``: the scheduler, retention, the host
-agent; the app adds its event relay). The CLI and the tests call it, then hand the result
-to ``api.app.create_app``; a half-started system unwinds through the exit stack: the loops
-stop first, then what was opened closes, in reverse order.
+``build_services`` is the one place stores are opened, services wired together (each
+given only the store roles it uses: ``history.devices``, ``history.entries``…,
+``live.values``, ``live.events``) and the background loops started (under the
+``Supervisor``: the scheduler, retention, the host agent; the app adds its event relay).
+The CLI and the tests call it, then hand the result to ``api.app.create_app``; a
+half-started system unwinds through the exit stack: the loops stop first, then what was
+opened closes, in reverse order.
 """
 
 from __future__ import annotations
@@ -56,7 +58,9 @@ class Services:
     settings: Settings
     clock: Clock
     live: LiveStore
+    """Its ``values`` and ``events``; switchable (``PUT /api/config/redis``)."""
     history: HistoryStore
+    """Its roles: ``devices``, ``entries``, ``blocks``, ``tokens``, ``settings``, ``jobs``."""
     reporter: Reporter
     ingest: IngestService
     auth: Authenticator
@@ -128,17 +132,48 @@ async def build_services(
         installed = installed_prices(settings.data_dir)
         if installed.problem:
             log.warning("%s; using the packaged prices", installed.problem)
-        reporter = Reporter(history, live, clock, installed.table)
+        values, bus = live.values, live.events
+        reporter = Reporter(
+            devices=history.devices,
+            entries=history.entries,
+            blocks=history.blocks,
+            settings=history.settings,
+            values=values,
+            clock=clock,
+            prices=installed.table,
+        )
         new_devices = NewDeviceLimiter(settings.new_devices_per_hour)
-        admission = Admission(history, new_devices)
-        ingest = IngestService(history, live, reporter, clock, admission)
-        devices = Devices(history, live, reporter, admission, clock)
-        auth = Authenticator(history, clock, settings.admin_token, settings.local_mode)
+        admission = Admission(history.devices, new_devices)
+        ingest = IngestService(
+            devices=history.devices,
+            entries=history.entries,
+            blocks=history.blocks,
+            values=values,
+            bus=bus,
+            reporter=reporter,
+            clock=clock,
+            admission=admission,
+            limits=history.limits,
+        )
+        devices = Devices(
+            devices=history.devices,
+            entries=history.entries,
+            blocks=history.blocks,
+            values=values,
+            bus=bus,
+            reporter=reporter,
+            admission=admission,
+            clock=clock,
+        )
+        auth = Authenticator(history.tokens, clock, settings.admin_token, settings.local_mode)
         host_agent = None
         if settings.local_agent:
             private_dir(settings.data_dir)
             host_agent = HostAgent(
-                ingest, settings.data_dir / "host-agent.db", settings.claude_dirs
+                ingest,
+                history.entries,
+                settings.data_dir / "host-agent.db",
+                settings.claude_dirs,
             )
             stack.callback(host_agent.close)
         host = (
@@ -156,24 +191,35 @@ async def build_services(
             workdir=settings.data_dir / "cron",
         )
         scheduler = Scheduler(
-            history,
-            live,
-            executor,
-            clock,
+            jobs=history.jobs,
+            settings=history.settings,
+            values=values,
+            bus=bus,
+            executor=executor,
+            clock=clock,
             allow_commands=settings.allow_commands,
             max_runs=settings.max_runs,
             observer=telemetry,
         )
         stack.push_async_callback(scheduler.aclose)
-        limits = Limits(history, reporter, clock)
-        alerts = Alerts(history, live, clock)
-        monitor = LimitMonitor(history, live, limits, alerts, clock)
+        limits = Limits(
+            readings=history.limits, settings=history.settings, reporter=reporter, clock=clock
+        )
+        alerts = Alerts(limits=history.limits, settings=history.settings, bus=bus, clock=clock)
+        monitor = LimitMonitor(
+            devices=history.devices,
+            values=values,
+            bus=bus,
+            limits=limits,
+            alerts=alerts,
+            clock=clock,
+        )
         poller = UsagePoller(
-            history,
-            live,
-            ingest,
-            clock,
-            SecretBox.of(settings.secret_key, settings.data_dir),
+            settings=history.settings,
+            values=values,
+            ingest=ingest,
+            clock=clock,
+            box=SecretBox.of(settings.secret_key, settings.data_dir),
             url=settings.usage_api_url,
             interval=settings.usage_poll_seconds,
         )
@@ -181,7 +227,10 @@ async def build_services(
         stack.push_async_callback(supervisor.aclose)  # the loops stop before what they use
         if start_loops:
             supervisor.start("scheduler", scheduler.run)
-            supervisor.start("retention", lambda: prune_forever(history, clock))
+            supervisor.start(
+                "retention",
+                lambda: prune_forever(history.entries, history.settings, history.limits, clock),
+            )
             supervisor.start("limits", monitor.run)
             supervisor.start("usage-poller", poller.run)
             if host_agent is not None:
@@ -203,11 +252,18 @@ async def build_services(
             new_devices=new_devices,
             started_ms=started_ms,
             devices=devices,
-            configuration=Configuration(history, live, settings, clock),
-            tokens=Tokens(history, live, clock),
-            live_data=LiveData(live, clock),
+            configuration=Configuration(
+                jobs=history.jobs,
+                entries=history.entries,
+                settings_store=history.settings,
+                live=live,
+                settings=settings,
+                clock=clock,
+            ),
+            tokens=Tokens(tokens=history.tokens, devices=history.devices, bus=bus, clock=clock),
+            live_data=LiveData(values, bus, clock),
             status=SystemStatus(
-                live,
+                values,
                 history,
                 devices,
                 clock,
@@ -226,4 +282,4 @@ async def _live_url(settings: Settings, history: HistoryStore) -> str:
     """The configured Redis (flag or env), else one set at runtime (``PUT /api/config/redis``)."""
     if settings.redis_url:
         return settings.redis_url
-    return await RuntimeSettings(history).redis_url() or settings.live_url
+    return await RuntimeSettings(history.settings).redis_url() or settings.live_url

@@ -4,7 +4,7 @@ A push (``POST /api/usage/{deviceId}``, or the ``usage_update`` WebSocket messag
 exactly one of:
 
 - ``entries``: usage lines as the device parsed them (``WireEntry``), the agent's format;
-- ``blocks``: the output of ``ccusage blocks --json`` (the seed's protocol);
+- ``blocks``: the output of ``ccusage blocks --json`` (devices that run ccusage, not the agent);
 - ``tokens``: a bare token counter, kept only as live state.
 
 Lines are identified by ``(source, offset)``: the file they came from on the device and

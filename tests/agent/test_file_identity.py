@@ -9,6 +9,7 @@ every file present again from the start, under the same names.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -22,22 +23,14 @@ from ccsync.agent.state import RESYNC_KEY, AgentState
 from ccsync.agent.tail import Tailer
 from ccsync.usage.loader import scan
 from fixtures.corpora import ParityCase
-from fixtures.lines import assistant, dump, usage, write_transcript
+from fixtures.lines import dump, usage_line, write_transcript
 
 SUMMARY = dump({"type": "summary", "summary": "Work", "leafUuid": "x"})
 """A first line many transcripts share."""
 
 
-def line(n: int, with_id: bool = False) -> str:
-    """A usage line; without a message id by default (every copy of it counts)."""
-    return dump(
-        assistant(
-            f"2026-11-01T10:{n:02d}:00.000Z",
-            msg_id=f"m{n}" if with_id else None,
-            req_id=f"r{n}" if with_id else None,
-            u=usage(n, 1),
-        )
-    )
+line = functools.partial(usage_line, ids=False)
+"""Usage line ``n``; without a message id by default (every copy of it counts)."""
 
 
 def queued(state: AgentState) -> list[tuple[str, int]]:
@@ -182,7 +175,7 @@ def test_files_an_older_agent_followed_get_their_identity(root: Path, state: Age
 def test_a_resync_reads_the_files_present_again_under_their_names(
     root: Path, state: AgentState
 ) -> None:
-    kept = write_transcript(root, "p/kept.jsonl", [line(1), line(2, with_id=True)])
+    kept = write_transcript(root, "p/kept.jsonl", [line(1), line(2, ids=True)])
     gone = write_transcript(root, "p/gone.jsonl", [line(3)])
     tailer = Tailer(state, [root])
     tailer.scan()

@@ -32,7 +32,7 @@ from ccsync.agent.detach import (
     spawn_detached,
 )
 from ccsync.agent.hook import ccsync_command, command_line, install, settings_path, windows_command
-from ccsync.agent.service import windows_split
+from ccsync.agent.service.task_scheduler import windows_split
 from ccsync.agent.state import AgentState
 from ccsync.agent.tail import Tailer, file_key
 from ccsync.process import start_options, stop_steps, taskkill_argv

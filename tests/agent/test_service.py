@@ -27,17 +27,9 @@ from xml.etree import ElementTree
 
 import pytest
 
-from ccsync.agent import service
-from ccsync.agent.service import (
-    TASK_NAMESPACE,
-    definition,
-    install,
-    installed_program,
-    read_status,
-    systemd_unsplit,
-    uninstall,
-    windows_split,
-)
+from ccsync.agent.service import definition, install, installed_program, read_status, uninstall
+from ccsync.agent.service.systemd import systemd_exec, systemd_unsplit
+from ccsync.agent.service.task_scheduler import TASK_NAMESPACE, windows_split
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -558,7 +550,7 @@ def test_windows_split_reads_what_list2cmdline_writes(words: list[str]) -> None:
 
 def test_systemd_quoting_reads_back() -> None:
     words = ["/opt/my tools/$py", "100%", "$HOME", 'a"b', "back\\slash"]
-    line = service.systemd_exec(words)
+    line = systemd_exec(words)
     assert "%%" in line and "$$HOME" in line
     assert systemd_unsplit(line) == words
 

@@ -13,7 +13,7 @@ from ccsync.agent.state import AgentState
 from ccsync.agent.tail import Tailer
 from ccsync.usage.loader import scan
 from fixtures.corpora import ParityCase
-from fixtures.lines import assistant, dump, usage, write_transcript
+from fixtures.lines import usage_line, write_transcript
 
 
 def queued(state: AgentState) -> list[dict[str, object]]:
@@ -33,29 +33,21 @@ def state(tmp_path: Path) -> Iterator[AgentState]:
     store.close()
 
 
-def line(n: int, **extra: object) -> str:
-    return dump(
-        assistant(
-            f"2026-11-01T10:{n:02d}:00.000Z", msg_id=f"m{n}", req_id=f"r{n}", u=usage(n, 1), **extra
-        )
-    )
-
-
 def test_reads_only_what_was_appended(root: Path, state: AgentState) -> None:
-    path = write_transcript(root, "p/s.jsonl", [line(1), line(2)])
+    path = write_transcript(root, "p/s.jsonl", [usage_line(1), usage_line(2)])
     tailer = Tailer(state, [root])
     assert tailer.scan().entries == 2
     assert tailer.scan().entries == 0
     with path.open("a") as handle:
-        handle.write(line(3) + "\n")
+        handle.write(usage_line(3) + "\n")
     assert tailer.scan().entries == 1
     offsets = [e["offset"] for e in queued(state)]
     assert offsets == sorted(set(offsets)) and len(offsets) == 3
 
 
 def test_a_partial_last_line_waits_for_its_end(root: Path, state: AgentState) -> None:
-    path = write_transcript(root, "p/s.jsonl", [line(1)])
-    full = line(2)
+    path = write_transcript(root, "p/s.jsonl", [usage_line(1)])
+    full = usage_line(2)
     with path.open("a") as handle:
         handle.write(full[:50])
     tailer = Tailer(state, [root])
@@ -69,11 +61,12 @@ def test_a_partial_last_line_waits_for_its_end(root: Path, state: AgentState) ->
 def test_a_complete_last_line_without_newline_counts_once(root: Path, state: AgentState) -> None:
     path = root / "projects" / "p" / "s.jsonl"
     path.parent.mkdir(parents=True)
-    path.write_text(line(1) + "\n" + line(2))  # no final newline, as ccusage would still count
+    # no final newline: ccusage would still count the last line
+    path.write_text(usage_line(1) + "\n" + usage_line(2))
     tailer = Tailer(state, [root])
     assert tailer.scan().entries == 2
     with path.open("a") as handle:
-        handle.write("\n" + line(3) + "\n")
+        handle.write("\n" + usage_line(3) + "\n")
     assert tailer.scan().entries == 1
     assert [e["messageId"] for e in queued(state)] == ["m1", "m2", "m3"]
 
@@ -81,31 +74,31 @@ def test_a_complete_last_line_without_newline_counts_once(root: Path, state: Age
 def test_new_files_and_subagents_are_found(root: Path, state: AgentState) -> None:
     tailer = Tailer(state, [root])
     assert tailer.scan().entries == 0
-    write_transcript(root, "p/s.jsonl", [line(1)])
-    write_transcript(root, "p/s/subagents/agent-1.jsonl", [line(2, isSidechain=True)])
+    write_transcript(root, "p/s.jsonl", [usage_line(1)])
+    write_transcript(root, "p/s/subagents/agent-1.jsonl", [usage_line(2, isSidechain=True)])
     assert tailer.scan().entries == 2
     sessions = {e["session"] for e in queued(state)}
     assert sessions == {"s"}
 
 
 def test_a_renamed_file_keeps_its_identity(root: Path, state: AgentState) -> None:
-    path = write_transcript(root, "p/s.jsonl", [line(1)])
+    path = write_transcript(root, "p/s.jsonl", [usage_line(1)])
     tailer = Tailer(state, [root])
     tailer.scan()
     moved = path.with_name("renamed.jsonl")
     os.rename(path, moved)
     with moved.open("a") as handle:
-        handle.write(line(2) + "\n")
+        handle.write(usage_line(2) + "\n")
     assert tailer.scan().entries == 1
     sources = {e["source"] for e in queued(state)}
     assert sources == {str(path)}  # the name its lines were first sent under
 
 
 def test_a_rewritten_file_is_read_again_under_a_new_name(root: Path, state: AgentState) -> None:
-    path = write_transcript(root, "p/s.jsonl", [line(1), line(2)])
+    path = write_transcript(root, "p/s.jsonl", [usage_line(1), usage_line(2)])
     tailer = Tailer(state, [root])
     tailer.scan()
-    path.write_text(line(3) + "\n")  # shorter than what was read: rewritten
+    path.write_text(usage_line(3) + "\n")  # shorter than what was read: rewritten
     assert tailer.scan().entries == 1
     entries = queued(state)
     assert [(e["source"], e["offset"]) for e in entries][-1] == (f"{path}~1", 0)
@@ -113,11 +106,11 @@ def test_a_rewritten_file_is_read_again_under_a_new_name(root: Path, state: Agen
 
 
 def test_a_replaced_file_at_the_same_path_gets_a_new_name(root: Path, state: AgentState) -> None:
-    path = write_transcript(root, "p/s.jsonl", [line(1)])
+    path = write_transcript(root, "p/s.jsonl", [usage_line(1)])
     tailer = Tailer(state, [root])
     tailer.scan()
     path.unlink()
-    write_transcript(root, "p/s.jsonl", [line(2), line(3)])
+    write_transcript(root, "p/s.jsonl", [usage_line(2), usage_line(3)])
     tailer.scan()
     assert {e["source"] for e in queued(state)} == {str(path), f"{path}~1"}
 
@@ -128,7 +121,7 @@ def test_big_files_are_read_in_committed_chunks(
     import ccsync.agent.tail as tail
 
     monkeypatch.setattr(tail, "CHUNK_BYTES", 700)
-    write_transcript(root, "p/s.jsonl", [line(n) for n in range(1, 30)])
+    write_transcript(root, "p/s.jsonl", [usage_line(n) for n in range(1, 30)])
     assert Tailer(state, [root]).scan().entries == 29
 
 
@@ -145,7 +138,7 @@ def parity_root(parity_cases: dict[str, ParityCase]) -> Path:
 
 
 def test_acknowledged_lines_leave_the_outbox(root: Path, state: AgentState) -> None:
-    write_transcript(root, "p/s.jsonl", [line(1), line(2), line(3)])
+    write_transcript(root, "p/s.jsonl", [usage_line(1), usage_line(2), usage_line(3)])
     Tailer(state, [root]).scan()
     first = state.pending(2)
     state.acknowledge([i for i, _ in first])
@@ -154,7 +147,7 @@ def test_acknowledged_lines_leave_the_outbox(root: Path, state: AgentState) -> N
 
 
 def test_state_survives_reopening(root: Path, tmp_path: Path) -> None:
-    write_transcript(root, "p/s.jsonl", [line(1)])
+    write_transcript(root, "p/s.jsonl", [usage_line(1)])
     first = AgentState(tmp_path / "s.db")
     Tailer(first, [root]).scan()
     first.close()

@@ -223,7 +223,7 @@ async def test_the_host_agent_follows_again_after_a_crash(
             out.write(dump(assistant(msg_id="msg_2", req_id="req_2")) + "\n")
 
         async def ingested() -> bool:
-            return await running.services.history.entry_count() == 2
+            return await running.services.history.entries.entry_count() == 2
 
         await until(ingested)
         assert len(calls) >= 2
@@ -244,7 +244,7 @@ async def test_retention_prunes_again_after_a_crash(
         assert pushed.status_code == 200, pushed.text
     history = await open_history_store(settings.history_url)
     try:
-        await history.put_settings({runtime_config.SETTING_RETENTION: 2})
+        await history.settings.put_settings({runtime_config.SETTING_RETENTION: 2})
     finally:
         await history.aclose()
     # The next server's retention loop fails at its first prune; its second one prunes.
@@ -252,7 +252,7 @@ async def test_retention_prunes_again_after_a_crash(
     async with run_server(settings) as second:
 
         async def pruned() -> bool:
-            return await second.services.history.entry_count() == 1
+            return await second.services.history.entries.entry_count() == 1
 
         await until(pruned)
         assert len(calls) == 2

@@ -120,7 +120,7 @@ async def test_a_token_is_sealed_and_the_readings_become_official(
         assert answer.status_code == 200, answer.text
         assert TOKEN not in answer.text
         assert answer.json()["accounts"][0]["tokenSet"] is True
-    stored = json.dumps(await server.services.history.get_settings())
+    stored = json.dumps(await server.services.history.settings.get_settings())
     assert TOKEN not in stored and "x" * 40 not in stored  # sealed at rest
 
     assert await server.services.usage_poller.poll_if_due("default")
@@ -165,7 +165,7 @@ async def test_429_backs_off_as_told_and_403_says_why(
     assert not await poller.poll_if_due("default")  # the backoff holds
     clock.advance(300_000)
     endpoint.status, endpoint.headers, endpoint.body = 403, {}, b'{"error":{}}'
-    await server.services.live.delete("poller:default")  # (the interval's claim, in a test)
+    await server.services.live.values.delete("poller:default")  # (the interval's claim, in a test)
     assert await poller.poll_if_due("default")
     async with server.client() as http:
         view = (await http.get("/api/limits/poller")).json()["accounts"][0]

@@ -7,7 +7,8 @@ from __future__ import annotations
 import plistlib
 from pathlib import Path
 
-from ccsync.agent.service import SYSTEMD_UNIT, launchd_agent, systemd_unit
+from ccsync.agent.service.launchd import launchd_agent
+from ccsync.agent.service.systemd import SYSTEMD_UNIT, systemd_unit
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 DEPLOY_EXEC_START = "%h/.local/bin/ccsync agent"

@@ -2,7 +2,7 @@
 
 The data set is two Claude data directories read together (``tests/golden/claude-2.1.332/``
 README): the two transcripts ``tests/fixtures/claude-code-2.1.332/`` already held, and the
-25 others of ``../shared/claude-code-2.1.332/transcripts/``, all copied unchanged. They
+25 others of the same capture of the real CLI, all copied unchanged. They
 hold every line type of today's CLI; the expected reports are ccusage 20.0.24's own
 output on them (the command that made them is in the README).
 """

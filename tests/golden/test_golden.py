@@ -1,4 +1,4 @@
-"""research/ccusage.md §11: the golden corpus and ccusage 20.0.24's reports on it.
+"""The golden corpus and ccusage 20.0.24's reports on it.
 
 The corpus holds every awkward case at once: exact, cross-project and cross-device
 duplicates, a sidechain replay, requestless duplicates, id-less lines, a >200k request,

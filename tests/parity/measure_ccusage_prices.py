@@ -12,7 +12,7 @@ back from its costs.
 The names measured:
 - every Claude name in the LiteLLM snapshot the binary embeds (read from the binary:
   a raw deflate stream of the filtered list, ``--binary``);
-- the names of ccusage's built-in table (research/ccusage.md section 4.3);
+- the names of ccusage's built-in table (``BUILTIN``);
 - the Claude names of the models.dev snapshot the binary embeds (its fallback), kept only
   when ccusage prices them;
 - ``VARIANTS``: names with date suffixes, provider prefixes, ``@`` and ``.`` spellings,
@@ -21,10 +21,10 @@ The names measured:
   ccusage's price for every one of them ccusage prices).
 
 A name ccusage does not price has ``"missingPricing": true`` (and figures of 0). The file
-extends the shared contract's copy (``../shared/parity/``): every figure there is here.
+extends the price measurements of the parity set ccsync is held to: every figure there is here.
 The committed file was made with:
 
-    python tests/parity/measure_ccusage_prices.py --ccusage ../shared/tools/ccusage \
+    python tests/parity/measure_ccusage_prices.py --ccusage <ccusage 20.0.24> \
         --names-from model_prices_and_context_window_backup.json   # of litellm 1.110.2
 
 ``--ccusage`` is the command that runs ccusage 20.0.24 (default: ``$CCUSAGE``, else
@@ -60,7 +60,7 @@ CLAUDE_PREFIXES = (
     "jp.anthropic.",
     "au.anthropic.",
 )
-# research/ccusage.md section 4.3: the Claude names of ccusage's built-in table.
+# The Claude names of ccusage 20.0.24's built-in price table.
 BUILTIN = (
     "claude-opus-4-5",
     "claude-opus-4-6",

@@ -1,7 +1,8 @@
 """Every parity case through ``ccsync report … --json``, compared by ``compare.py``'s rules.
 
-The cases (``cases/``) are copies of ``../shared/parity/``: several devices of one account
-and ccusage 20.0.24's reports on all of them together. ``SHA256SUMS`` pins the copy.
+The cases (``cases/``) are several devices of one account and ccusage 20.0.24's reports on
+all of them together, copied unchanged from the parity set ccsync is held to; ``SHA256SUMS``
+pins the copy.
 """
 
 from __future__ import annotations

@@ -156,7 +156,7 @@ async def test_ccusage_blocks_are_ingested_as_the_host(
     recorded = msgspec.json.decode(RECORDED_BLOCKS.read_bytes())
     assert run.details["ingest"]["deviceId"] == host.device_id
     assert run.details["ingest"]["blocks"] == len(recorded["blocks"])
-    stored = await services.history.blocks(host.account, host.device_id)
+    stored = await services.history.blocks.blocks(host.account, host.device_id)
     assert {b.block_id for b in stored} == {b["id"] for b in recorded["blocks"]}
 
 

@@ -62,7 +62,7 @@ def limit(ts: str, n: int, seconds: str) -> str:
 
 
 CASES = {
-    # attack.md C3: one line in the last hour of year 9999; its block ends in year 10000
+    # finding C3: one line in the last hour of year 9999; its block ends in year 10000
     "year-9999": [line("2026-11-01T10:00:00.000Z", 1), line("9999-12-31T23:30:00.000Z", 2)],
     # the far edges of what ccusage reads: years -1 and 10000 after the offset, a date
     # ccusage puts in UTC (after 9999-12-30T22:00Z), reset times up to year 292,278,994

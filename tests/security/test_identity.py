@@ -1,4 +1,4 @@
-"""The history has an identity (hostile review, D8) and a transcript replaced by a copy of
+"""The history has an identity (hostile review finding D8) and a transcript replaced by a copy of
 itself is the same transcript (D10): real servers, real agents, real files.
 
 D8: a server whose database is wiped, replaced, restored from an older backup, or that is
@@ -32,7 +32,8 @@ from parity.compare import same
 
 CASE = "case-basic"  # three devices
 BACK_WITHIN = 60.0
-"""SPEC §7: the totals are back within a minute of the agents' next contact."""
+"""A server whose history was lost has the totals back within a minute of the agents' next
+contact (each agent re-reads from 0; nothing counts twice)."""
 
 
 def fetch_from(url: str) -> Callable[[str, dict[str, str]], object]:

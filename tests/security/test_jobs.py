@@ -1,4 +1,4 @@
-"""SPEC §6, confined jobs: the hostile review's B3, B5, B8 and B9, against real servers.
+"""Confined jobs (hostile review findings B3, B5, B8 and B9), against real servers.
 
 The jobs run real processes: the ``claude`` double (``fixtures/claude_double.py``) or small
 scripts put first on ``PATH``, found by the server exactly as it finds the real programs.

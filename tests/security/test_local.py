@@ -1,5 +1,5 @@
-"""What a local process or a hostile server can learn or cause (attack review A9, A10, A11,
-E6), and the suite's own hermetic rule."""
+"""What a local process or a hostile server can learn or cause (hostile review findings A9,
+A10, A11, E6), and the suite's own hermetic rule."""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Bounded time (SPEC §6) and text that is not Unicode: attack.md C1, C2 and C3.
+"""Bounded time and text that is not Unicode (hostile review findings C1, C2 and C3).
+
+Every instant is bounded: an entry dated before 2023, or more than a day ahead of the
+server's clock, is refused with a counted reason at every door and never read; a local
+report of a transcript that holds one never crashes.
 
 Each door the way an attacker uses it: the real server on a real socket (both backend
 pairs), the WebSocket, a real ``ccsync agent --once`` process, a real ``ccsync report``
@@ -198,7 +202,7 @@ async def test_a_line_stored_out_of_bounds_cannot_break_reads(server: RunningSer
                 "reportedMs": now,
             }
         }
-        await server.services.live.set(f"limits:{ack['account']}", official)
+        await server.services.live.values.set(f"limits:{ack['account']}", official)
         await assert_reads_answer(http)
         window = (await http.get("/api/window")).json()
         assert window["tokens"] == 1500 and window["end"] < "9999"
@@ -206,29 +210,17 @@ async def test_a_line_stored_out_of_bounds_cannot_break_reads(server: RunningSer
 
 
 def _stored() -> Any:
-    from ccsync.usage.entry import UsageEntry
+    from factories import entry
 
-    return UsageEntry(
-        YEAR_9999_MS,
-        10**6,
-        1,
-        0,
-        0,
-        0,
-        "claude-sonnet-4-20250514",
-        False,
-        False,
-        "m-far",
-        "r-far",
-        "s1",
-        None,
-        False,
-        YEAR_9999_MS,
-        "p",
-        "s1",
-        "p",
-        "laptop:/home/u/.claude/projects/p/far.jsonl",
-        0,
+    return entry(
+        ts=YEAR_9999_MS,
+        inp=10**6,
+        out=1,
+        mid="m-far",
+        rid="r-far",
+        reset_ms=YEAR_9999_MS,
+        session="s1",
+        source="laptop:/home/u/.claude/projects/p/far.jsonl",
     )
 
 
@@ -246,7 +238,7 @@ async def test_an_agent_pushing_a_year_9999_transcript_line_drains_and_breaks_no
     done = await asyncio.to_thread(agent_once, device, "laptop", server.url, tmp_path / "state")
     assert done.returncode == 0, done.stderr
     assert "read 2 new entries" in done.stderr and "sent 2; 0 waiting" in done.stderr
-    assert await server.services.history.entry_count() == 1
+    assert await server.services.history.entries.entry_count() == 1
     async with server.client() as http:
         assert await rejected_count(http) == 1
         await assert_reads_answer(http)

@@ -1,6 +1,6 @@
-"""Tokens and devices (attack review A6, A8, C9, E4): revocation cuts open sockets on every
-replica, a device token keeps to its device's account, one rule for device ids on REST and
-WebSocket, and a bound on the devices one client registers."""
+"""Tokens and devices (hostile review findings A6, A8, C9, E4): revocation cuts open sockets
+on every replica, a device token keeps to its device's account, one rule for device ids on
+REST and WebSocket, and a bound on the devices one client registers."""
 
 from __future__ import annotations
 

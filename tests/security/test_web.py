@@ -1,5 +1,5 @@
-"""Web pages are not clients (attack review A14, A15, A16, A1, A17): Host, Origin, content
-type, checked on the real server over real sockets, in local mode as in token mode."""
+"""Web pages are not clients (hostile review findings A14, A15, A16, A1, A17): Host, Origin,
+content type, checked on the real server over real sockets, in local mode as in token mode."""
 
 from __future__ import annotations
 

@@ -1,8 +1,7 @@
-"""5-hour blocks: ccusage 20.0.24's live probe (research/ccusage.md §5) with a fixed clock."""
+"""5-hour blocks as ccusage 20.0.24 makes them (probed on it, an active block too), with a
+fixed clock."""
 
 from __future__ import annotations
-
-from datetime import UTC, datetime
 
 import pytest
 
@@ -11,39 +10,9 @@ from ccsync.usage import BlocksOptions, ReportKind, ReportOptions, build_report
 from ccsync.usage.blocks import round_half_away
 from ccsync.usage.entry import UsageEntry
 from ccsync.usage.reports import Order
+from factories import at, entry
 
 MINUTE = 60_000
-
-
-def at(text: str) -> int:
-    return int(datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp() * 1000)
-
-
-def entry(
-    ts: int, inp: int, out: int, cr: int = 0, n: int = 0, model: str = "claude-sonnet-4-20250514"
-) -> UsageEntry:
-    return UsageEntry(
-        ts,
-        inp,
-        out,
-        0,
-        0,
-        cr,
-        model,
-        False,
-        False,
-        f"m{n}",
-        f"r{n}",
-        "s",
-        None,
-        False,
-        None,
-        "p",
-        "s",
-        "p",
-        "/p/s.jsonl",
-        n,
-    )
 
 
 def blocks(entries: list[UsageEntry], now: int, **options: object) -> list[dict[str, object]]:
@@ -62,9 +31,9 @@ def test_active_block_burn_rate_projection_and_limit() -> None:
     clock = FixedClock(at("2026-11-20T12:07:00"))
     now = clock.now_ms()
     entries = [
-        entry(at("2026-11-19T09:00:00"), 450_000, 0, n=1),
-        entry(now - 100 * MINUTE, 1_000, 2_000, 30_000, n=2),
-        entry(now - 40 * MINUTE, 3_000, 4_000, 60_000, n=3),
+        entry(1, ts=at("2026-11-19T09:00:00"), inp=450_000),
+        entry(2, ts=now - 100 * MINUTE, inp=1_000, out=2_000, cr=30_000),
+        entry(3, ts=now - 40 * MINUTE, inp=3_000, out=4_000, cr=60_000),
     ]
     found = blocks(entries, now, token_limit="max")
     assert [b["isGap"] for b in found] == [False, True, False]
@@ -99,8 +68,8 @@ def test_active_block_burn_rate_projection_and_limit() -> None:
 def test_the_same_entries_later_have_no_active_block() -> None:
     now = at("2026-11-20T12:07:00")
     entries = [
-        entry(now - 100 * MINUTE, 1_000, 2_000, n=2),
-        entry(now - 40 * MINUTE, 3_000, 4_000, n=3),
+        entry(2, ts=now - 100 * MINUTE, inp=1_000, out=2_000),
+        entry(3, ts=now - 40 * MINUTE, inp=3_000, out=4_000),
     ]
     later = now + 6 * 60 * MINUTE
     assert all(b["isActive"] is False for b in blocks(entries, later))
@@ -110,10 +79,10 @@ def test_the_same_entries_later_have_no_active_block() -> None:
 def test_block_boundaries_and_gaps() -> None:
     start = at("2026-11-20T08:00:00")
     entries = [
-        entry(start + 15 * MINUTE, 1, 1, n=1),  # block starts at 08:00 (the hour)
-        entry(start + 5 * 60 * MINUTE, 1, 1, n=2),  # exactly start + 5 h: same block
-        entry(start + 5 * 60 * MINUTE + 1, 1, 1, n=3),  # just after: a new block at 13:00
-        entry(start + 20 * 60 * MINUTE, 1, 1, n=4),  # more than 5 h of silence: a gap first
+        entry(1, ts=start + 15 * MINUTE, inp=1, out=1),  # block starts at 08:00 (the hour)
+        entry(2, ts=start + 5 * 60 * MINUTE, inp=1, out=1),  # exactly start + 5 h: same block
+        entry(3, ts=start + 5 * 60 * MINUTE + 1, inp=1, out=1),  # just after: new block at 13:00
+        entry(4, ts=start + 20 * 60 * MINUTE, inp=1, out=1),  # over 5 h of silence: a gap first
     ]
     found = blocks(entries, start + 48 * 60 * MINUTE)
     assert [(b["id"], b["entries"]) for b in found] == [
@@ -132,7 +101,10 @@ def test_block_boundaries_and_gaps() -> None:
 
 def test_recent_and_order_and_session_length() -> None:
     now = at("2026-11-20T12:00:00")
-    entries = [entry(now - 10 * 24 * 60 * MINUTE, 1, 1, n=1), entry(now - 60 * MINUTE, 1, 1, n=2)]
+    entries = [
+        entry(1, ts=now - 10 * 24 * 60 * MINUTE, inp=1, out=1),
+        entry(2, ts=now - 60 * MINUTE, inp=1, out=1),
+    ]
     assert len(blocks(entries, now, recent=True)) == 1
     starts = [b["startTime"] for b in blocks(entries, now, order=Order.DESC)]
     assert len(starts) == 3 and starts == sorted(starts, reverse=True)

@@ -13,7 +13,7 @@ from ccsync.wire import RateLimit, RateLimits
 
 OUTPUT = Path(__file__).parents[1] / "fixtures" / "claude-code-2.1.332" / "output"
 
-# The real capture of research/claude-code.md §4.2 (iterations elided there, dropped here).
+# A real ``result`` of ``claude -p``, as Claude Code printed it (its ``iterations`` dropped here).
 CAPTURE = {
     "type": "result",
     "subtype": "success",

@@ -148,7 +148,8 @@ def test_subcommands_are_refused_even_as_a_prompt(subcommand: str) -> None:
 
 
 def test_the_attack_commands_are_refused() -> None:
-    """B3: the review's commands, refused without --allow-commands and naming the flag."""
+    """Finding B3: the hostile review's commands, refused without --allow-commands and
+    naming the flag."""
     hooks = """'{"hooks":{"SessionStart":[{"hooks":[{"type":"command","command":"touch p"}]}]}}'"""
     mcp = """'{"mcpServers":{"x":{"command":"sh","args":["-c","id > p"]}}}'"""
     for text, named in (

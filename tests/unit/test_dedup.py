@@ -1,60 +1,23 @@
-"""Deduplication: ccusage 20.0.24's probes (research/ccusage.md §3.3, regular loader)."""
+"""Deduplication: the probes measured on ccusage 20.0.24 (its regular loader)."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 import random
 
 import pytest
 
+import factories
 from ccsync.usage.dedup import deduplicate
 from ccsync.usage.entry import UsageEntry
 
-ROOT = "/data/projects"
-
-
-def entry(
-    n: int,
-    *,
-    file: str = "p/s1.jsonl",
-    ts: int = 1_000,
-    mid: str | None = "m",
-    rid: str | None = "r",
-    session: str | None = "s1",
-    tokens: int = 100,
-    sidechain: bool = False,
-    speed: bool = False,
-    cost: float | None = None,
-) -> UsageEntry:
-    """Probe line ``n`` (its offset), in ``file`` below ``projects/``."""
-    parts = file.split("/")
-    path_session = (
-        parts[-3]
-        if len(parts) >= 4 and parts[-2] == "subagents"
-        else parts[-1].removesuffix(".jsonl")
-    )
-    return UsageEntry(
-        timestamp_ms=ts,
-        input_tokens=tokens,
-        output_tokens=0,
-        cache_creation_tokens=0,
-        cache_creation_1h_tokens=0,
-        cache_read_tokens=0,
-        model="claude-sonnet-4-20250514",
-        fast=False,
-        has_speed=speed,
-        message_id=mid,
-        request_id=rid,
-        session_field=session,
-        cost_usd=cost,
-        sidechain=sidechain,
-        usage_limit_reset_ms=None,
-        project=parts[0],
-        session=path_session,
-        project_path=parts[0],
-        source=f"{ROOT}/{file}",
-        offset=n,
-    )
+entry = functools.partial(
+    factories.entry, ts=1_000, mid="m", rid="r", session_field="s1", inp=100, file="p/s1.jsonl"
+)
+"""Probe line ``n`` (its offset): in ``p/s1.jsonl``, at 1 s, 100 input tokens, and the same
+key as every other probe line (message ``m``, request ``r``, ``sessionId`` ``s1``) unless it
+says otherwise (``file`` names the project and the session below ``projects/``)."""
 
 
 def survivors(*entries: UsageEntry) -> list[int]:
@@ -62,31 +25,34 @@ def survivors(*entries: UsageEntry) -> list[int]:
 
 
 PROBES: dict[str, tuple[list[UsageEntry], list[int]]] = {
-    "P1 same key, 2nd has more tokens": ([entry(0), entry(1, tokens=200)], [1]),
-    "P1b same key, 1st has more tokens": ([entry(0, tokens=200), entry(1)], [0]),
+    "P1 same key, 2nd has more tokens": ([entry(0), entry(1, inp=200)], [1]),
+    "P1b same key, 1st has more tokens": ([entry(0, inp=200), entry(1)], [0]),
     "P1c same key, equal tokens, 2nd costs more": ([entry(0), entry(1, cost=9.0)], [0]),
     "P2 same key in two session files": (
-        [entry(0, file="p/a.jsonl", session="a"), entry(1, file="p/b.jsonl", session="b")],
+        [
+            entry(0, file="p/a.jsonl", session_field="a"),
+            entry(1, file="p/b.jsonl", session_field="b"),
+        ],
         [0],
     ),
     "P2b same key in two projects, 2nd more tokens": (
-        [entry(0, file="p/a.jsonl"), entry(1, file="q/a.jsonl", tokens=200)],
+        [entry(0, file="p/a.jsonl"), entry(1, file="q/a.jsonl", inp=200)],
         [1],
     ),
     "P3 no requestId, same session and time": (
-        [entry(0, rid=None), entry(1, rid=None, tokens=200)],
+        [entry(0, rid=None), entry(1, rid=None, inp=200)],
         [1],
     ),
     "P4 no requestId, same session, other time": (
-        [entry(0, rid=None), entry(1, rid=None, ts=2_000, tokens=200)],
+        [entry(0, rid=None), entry(1, rid=None, ts=2_000, inp=200)],
         [1],
     ),
     "P5 no requestId, other sessions": (
-        [entry(0, rid=None, session="a"), entry(1, rid=None, session="b", tokens=200)],
+        [entry(0, rid=None, session_field="a"), entry(1, rid=None, session_field="b", inp=200)],
         [0, 1],
     ),
     "P6 sidechain replay, same session and time": (
-        [entry(0), entry(1, rid="r2", sidechain=True, tokens=900)],
+        [entry(0), entry(1, rid="r2", sidechain=True, inp=900)],
         [0],
     ),
     "P7 sidechain replay, other time": (
@@ -95,13 +61,13 @@ PROBES: dict[str, tuple[list[UsageEntry], list[int]]] = {
     ),
     "P7b sidechain replay seen first": (
         [
-            entry(0, file="p/a.jsonl", rid="r2", sidechain=True, tokens=900),
+            entry(0, file="p/a.jsonl", rid="r2", sidechain=True, inp=900),
             entry(1, file="p/b.jsonl"),
         ],
         [1],
     ),
     "P8 sidechain replay in another session": (
-        [entry(0), entry(1, rid="r2", sidechain=True, session="s2")],
+        [entry(0), entry(1, rid="r2", sidechain=True, session_field="s2")],
         [0, 1],
     ),
     "P9 same message id, other requestId": ([entry(0), entry(1, rid="r2")], [0, 1]),
@@ -111,20 +77,23 @@ PROBES: dict[str, tuple[list[UsageEntry], list[int]]] = {
     ),
     "P11 no requestId nor sessionId, two files": (
         [
-            entry(0, file="p/a.jsonl", rid=None, session=None),
-            entry(1, file="p/b.jsonl", rid=None, session=None),
+            entry(0, file="p/a.jsonl", rid=None, session_field=None),
+            entry(1, file="p/b.jsonl", rid=None, session_field=None),
         ],
         [0, 1],
     ),
     "P11b no requestId nor sessionId, parent and its sub-agent": (
         [
-            entry(0, file="p/a.jsonl", rid=None, session=None),
-            entry(1, file="p/a/subagents/x.jsonl", rid=None, session=None),
+            entry(0, file="p/a.jsonl", rid=None, session_field=None),
+            entry(1, file="p/a/subagents/x.jsonl", rid=None, session_field=None),
         ],
         [0],
     ),
     "P12 no requestId nor sessionId, one file, other time": (
-        [entry(0, rid=None, session=None), entry(1, rid=None, session=None, ts=2_000, tokens=200)],
+        [
+            entry(0, rid=None, session_field=None),
+            entry(1, rid=None, session_field=None, ts=2_000, inp=200),
+        ],
         [1],
     ),
     "P13 no message id": ([entry(0, mid=None), entry(1, mid=None)], [0, 1]),
@@ -134,12 +103,12 @@ PROBES: dict[str, tuple[list[UsageEntry], list[int]]] = {
         [0],
     ),
     "X1 no requestId, one file and time, other sessionId": (
-        [entry(0, rid=None, session="a"), entry(1, rid=None, session="b")],
+        [entry(0, rid=None, session_field="a"), entry(1, rid=None, session_field="b")],
         [0, 1],
     ),
     "speed breaks a tie": ([entry(0), entry(1, speed=True)], [1]),
     "main chain beats a sidechain with more tokens": (
-        [entry(0, sidechain=True, tokens=900), entry(1)],
+        [entry(0, sidechain=True, inp=900), entry(1)],
         [1],
     ),
 }
@@ -166,7 +135,7 @@ def test_replacement_moves_the_slot_key() -> None:
     # The slot now holds key r2, so entry 2 (key r1, another time) matches nothing.
     entries = [
         entry(0, sidechain=True, rid="r1"),
-        entry(1, sidechain=True, rid="r2", tokens=300),  # replays 0 (same time): replaces it
+        entry(1, sidechain=True, rid="r2", inp=300),  # replays 0 (same time): replaces it
         entry(2, sidechain=True, rid="r1", ts=9_000),  # key r1 no longer held by the slot
     ]
     assert survivors(*entries) == [1, 2]
@@ -180,8 +149,8 @@ def test_large_random_groups_are_order_independent() -> None:
             file=rng.choice(["p/a.jsonl", "p/b.jsonl", "p/a/subagents/x.jsonl", "q/c.jsonl"]),
             ts=rng.choice([1_000, 2_000]),
             rid=rng.choice(["r1", "r2", None]),
-            session=rng.choice(["a", "b", None]),
-            tokens=rng.choice([100, 200]),
+            session_field=rng.choice(["a", "b", None]),
+            inp=rng.choice([100, 200]),
             sidechain=rng.random() < 0.3,
             speed=rng.random() < 0.2,
         )

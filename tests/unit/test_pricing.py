@@ -25,6 +25,7 @@ from ccsync.usage.pricing import (
     price_entry,
     tokens_cost,
 )
+from factories import entry
 
 MEASUREMENTS = json.loads(
     (Path(__file__).parents[1] / "parity" / "prices-ccusage-20.0.24.json").read_text()
@@ -35,48 +36,13 @@ UNPRICED = sorted(name for name, figures in MEASURED.items() if figures.get("mis
 PROBES: dict[str, dict[str, Any]] = MEASUREMENTS["probes"]
 
 
-def entry(
-    model: str | None = "claude-sonnet-4-20250514",
-    *,
-    inp: int = 0,
-    out: int = 0,
-    cc: int = 0,
-    cc_1h: int = 0,
-    cr: int = 0,
-    fast: bool = False,
-    cost: float | None = None,
-) -> UsageEntry:
-    return UsageEntry(
-        0,
-        inp,
-        out,
-        cc + cc_1h,
-        cc_1h,
-        cr,
-        model,
-        fast,
-        fast,
-        "m",
-        "r",
-        "s",
-        cost,
-        False,
-        None,
-        "p",
-        "s",
-        "p",
-        "/x.jsonl",
-        0,
-    )
-
-
 def cost(e: UsageEntry, mode: CostMode = CostMode.CALCULATE) -> float:
     return price_entry(e, mode, default_prices())[0]
 
 
 def probe_entry(model: str, probe: dict[str, Any]) -> UsageEntry:
     return entry(
-        model,
+        model=model,
         inp=probe.get("input", 0),
         out=probe.get("output", 0),
         cc=probe.get("cc5m", 0),
@@ -118,7 +84,7 @@ def test_names_ccusage_does_not_price(model: str) -> None:
 @pytest.mark.parametrize(
     ("model", "per_mtok"),
     [
-        # research/ccusage.md §4.4: what ccusage 20.0.24 charges for these names (input, output).
+        # What ccusage 20.0.24 charges for these names (input, output), per million tokens.
         ("claude-sonnet-4-20250514", (3, 15)),
         ("claude-sonnet-4-5-20250929-thinking", (3, 15)),
         ("anthropic/claude-sonnet-4-5", (3, 15)),
@@ -152,14 +118,16 @@ def test_model_names_resolve_like_ccusage(model: str, per_mtok: tuple[float, flo
 
 def test_sonnet_4_5_has_a_long_context_tier_per_token_type() -> None:
     # 150k input and 150k cache read stay at base price: each type is tiered on its own.
-    assert cost(entry("claude-sonnet-4-5", inp=150_000, cr=150_000)) == pytest.approx(0.45 + 0.045)
-    assert cost(entry("claude-sonnet-4-5", inp=250_000)) == pytest.approx(0.6 + 0.3)
-    assert cost(entry("claude-sonnet-4-6", inp=250_000)) == pytest.approx(0.75)
+    below = entry(model="claude-sonnet-4-5", inp=150_000, cr=150_000)
+    assert cost(below) == pytest.approx(0.45 + 0.045)
+    assert cost(entry(model="claude-sonnet-4-5", inp=250_000)) == pytest.approx(0.6 + 0.3)
+    assert cost(entry(model="claude-sonnet-4-6", inp=250_000)) == pytest.approx(0.75)
 
 
 def test_fast_mode_multiplies() -> None:
-    assert cost(entry("claude-opus-4-6", out=1000, fast=True)) == pytest.approx(6 * 0.025)
-    assert cost(entry("claude-sonnet-4-20250514", out=1000, fast=True)) == pytest.approx(0.015)
+    assert cost(entry(model="claude-opus-4-6", out=1000, fast=True)) == pytest.approx(6 * 0.025)
+    sonnet = entry(model="claude-sonnet-4-20250514", out=1000, fast=True)
+    assert cost(sonnet) == pytest.approx(0.015)
 
 
 @pytest.mark.parametrize(
@@ -176,11 +144,13 @@ def test_display_mode_without_cost_usd_is_zero() -> None:
 
 def test_unknown_models_cost_nothing_and_are_listed() -> None:
     table = default_prices()
-    assert price_entry(entry("acme-llm-1", out=5), CostMode.AUTO, table) == (0.0, "acme-llm-1")
-    assert price_entry(entry("acme-llm-1", out=5, cost=1.0), CostMode.AUTO, table) == (1.0, None)
-    assert price_entry(entry("acme-llm-1"), CostMode.AUTO, table) == (0.0, None)  # no tokens
-    assert price_entry(entry("<synthetic>", out=5), CostMode.AUTO, table) == (0.0, None)
-    assert price_entry(entry(None, out=5), CostMode.AUTO, table) == (0.0, None)
+    unknown = entry(model="acme-llm-1", out=5)
+    assert price_entry(unknown, CostMode.AUTO, table) == (0.0, "acme-llm-1")
+    recorded = entry(model="acme-llm-1", out=5, cost=1.0)
+    assert price_entry(recorded, CostMode.AUTO, table) == (1.0, None)
+    assert price_entry(entry(model="acme-llm-1"), CostMode.AUTO, table) == (0.0, None)  # no tokens
+    assert price_entry(entry(model="<synthetic>", out=5), CostMode.AUTO, table) == (0.0, None)
+    assert price_entry(entry(model=None, out=5), CostMode.AUTO, table) == (0.0, None)
 
 
 def test_a_price_without_tiers_is_tokens_times_rates() -> None:
@@ -188,9 +158,9 @@ def test_a_price_without_tiers_is_tokens_times_rates() -> None:
     table = PriceTable({"x-1": price})
     found = table.find("x-1")
     assert found is price
-    assert tokens_cost(entry("x-1", cc=1_000_000), price) == pytest.approx(1.25)
-    assert tokens_cost(entry("x-1", cc_1h=1_000_000), price) == pytest.approx(2.0)  # 2x input
-    assert tokens_cost(entry("x-1", inp=10**6, out=10**6), price) == pytest.approx(3.0)
+    assert tokens_cost(entry(model="x-1", cc=1_000_000), price) == pytest.approx(1.25)
+    assert tokens_cost(entry(model="x-1", cc_1h=1_000_000), price) == pytest.approx(2.0)  # 2x input
+    assert tokens_cost(entry(model="x-1", inp=10**6, out=10**6), price) == pytest.approx(3.0)
 
 
 # LiteLLM 1.110.2's published prices (model_prices_and_context_window_backup.json in the
@@ -206,12 +176,12 @@ HAIKU_5_5_ABOVE_100K = (5e-7, 2.5e-6, 6.25e-7, 1e-6, 5e-8)
 @pytest.mark.parametrize("model", sorted(PUBLISHED))
 def test_claude_code_models_cost_what_litellm_publishes(model: str) -> None:
     inp, out, cache_5m, cache_1h, cache_read = PUBLISHED[model]
-    assert cost(entry(model, inp=1)) == inp
-    assert cost(entry(model, out=1)) == out
-    assert cost(entry(model, cc=1)) == cache_5m
-    assert cost(entry(model, cc_1h=1)) == cache_1h
-    assert cost(entry(model, cr=1)) == cache_read
-    both = entry(model, inp=1000, out=100, cc=1000, cc_1h=1000, cr=10_000)
+    assert cost(entry(model=model, inp=1)) == inp
+    assert cost(entry(model=model, out=1)) == out
+    assert cost(entry(model=model, cc=1)) == cache_5m
+    assert cost(entry(model=model, cc_1h=1)) == cache_1h
+    assert cost(entry(model=model, cr=1)) == cache_read
+    both = entry(model=model, inp=1000, out=100, cc=1000, cc_1h=1000, cr=10_000)
     assert cost(both) == pytest.approx(
         1000 * inp + 100 * out + 1000 * cache_5m + 1000 * cache_1h + 10_000 * cache_read
     )
@@ -221,8 +191,8 @@ def test_claude_code_models_cost_what_litellm_publishes(model: str) -> None:
 @pytest.mark.parametrize(
     ("model", "usage", "claude_code_cost"),
     [
-        # The real Claude Code 2.1.332's own costUSD for these tokens (its cost-state lines,
-        # ../shared/claude-code-2.1.332/transcripts/00089db4-….jsonl and 9217d85e-….jsonl).
+        # The real Claude Code 2.1.332's own costUSD for these tokens (the cost-state lines of
+        # tests/fixtures/claude-code-2.1.332/projects/…/00089db4-….jsonl and 9217d85e-….jsonl).
         (
             "claude-haiku-5-5",
             {"inp": 12, "out": 5, "cc": 1000, "cc_1h": 2000, "cr": 20_000},
@@ -238,7 +208,7 @@ def test_claude_code_models_cost_what_litellm_publishes(model: str) -> None:
 def test_claude_code_agrees_with_these_prices(
     model: str, usage: dict[str, int], claude_code_cost: float
 ) -> None:
-    assert cost(entry(model, **usage)) == pytest.approx(claude_code_cost, rel=1e-12)
+    assert cost(entry(model=model, **usage)) == pytest.approx(claude_code_cost, rel=1e-12)
 
 
 def test_haiku_5_5_tier_is_litellms_whole_prompt_rule() -> None:
@@ -247,15 +217,15 @@ def test_haiku_5_5_tier_is_litellms_whole_prompt_rule() -> None:
     base, above = PUBLISHED["claude-haiku-5-5"], HAIKU_5_5_ABOVE_100K
     model = "claude-haiku-5-5"
     # Exactly 100,000 is not above: base rates.
-    assert cost(entry(model, inp=100_000, out=1000)) == pytest.approx(
+    assert cost(entry(model=model, inp=100_000, out=1000)) == pytest.approx(
         100_000 * base[0] + 1000 * base[1]
     )
     # 100,001: all of it at the tier's rates, not only the one token above.
-    assert cost(entry(model, inp=100_001, out=1000)) == pytest.approx(
+    assert cost(entry(model=model, inp=100_001, out=1000)) == pytest.approx(
         100_001 * above[0] + 1000 * above[1]
     )
     # The prompt counts every input type together: 40k + 30k + 20k + 20k > 100k.
-    mixed = entry(model, inp=40_000, out=10, cc=30_000, cc_1h=20_000, cr=20_000)
+    mixed = entry(model=model, inp=40_000, out=10, cc=30_000, cc_1h=20_000, cr=20_000)
     assert cost(mixed) == pytest.approx(
         40_000 * above[0]
         + 10 * above[1]
@@ -264,15 +234,15 @@ def test_haiku_5_5_tier_is_litellms_whole_prompt_rule() -> None:
         + 20_000 * above[4]
     )
     # Output is not prompt: 300k output alone stays at the base rate.
-    assert cost(entry(model, out=300_000)) == pytest.approx(300_000 * base[1])
+    assert cost(entry(model=model, out=300_000)) == pytest.approx(300_000 * base[1])
 
 
 def test_sonnet_4_keeps_ccusages_per_type_tier() -> None:
     # ccusage's >200k rule: each type on its own, only the tokens above 200k cost more.
-    assert cost(entry("claude-sonnet-4-20250514", inp=150_000, cr=150_000)) == pytest.approx(
+    assert cost(entry(model="claude-sonnet-4-20250514", inp=150_000, cr=150_000)) == pytest.approx(
         0.45 + 0.045
     )
-    assert cost(entry("claude-sonnet-4-20250514", out=300_000)) == pytest.approx(3.0 + 2.25)
+    assert cost(entry(model="claude-sonnet-4-20250514", out=300_000)) == pytest.approx(3.0 + 2.25)
 
 
 def test_a_tier_price_reads_both_rules() -> None:
@@ -288,23 +258,23 @@ def test_a_tier_price_reads_both_rules() -> None:
         ),
     )
     # below every threshold
-    assert tokens_cost(entry("m", inp=50_000, out=10), price) == pytest.approx(0.05 + 1e-4)
+    assert tokens_cost(entry(model="m", inp=50_000, out=10), price) == pytest.approx(0.05 + 1e-4)
     # the 100k prompt tier: output dearer, input at its base rate (the tier leaves it)
-    assert tokens_cost(entry("m", inp=150_000, out=10), price) == pytest.approx(0.15 + 2e-4)
+    assert tokens_cost(entry(model="m", inp=150_000, out=10), price) == pytest.approx(0.15 + 2e-4)
     # the highest prompt tier crossed wins
-    assert tokens_cost(entry("m", inp=300_001, out=10), price) == pytest.approx(
+    assert tokens_cost(entry(model="m", inp=300_001, out=10), price) == pytest.approx(
         300_001 * 3e-6 + 3e-4
     )
     # 1-hour writes cost twice the tier's input rate (the model's are twice its input)...
-    assert tokens_cost(entry("m", inp=150_000, cc_1h=200_000), price) == pytest.approx(
+    assert tokens_cost(entry(model="m", inp=150_000, cc_1h=200_000), price) == pytest.approx(
         150_000 * 3e-6 + 200_000 * 6e-6
     )
     # ...or the model's own when the tier gives no input rate
-    assert tokens_cost(entry("m", inp=50_000, cc_1h=60_000), price) == pytest.approx(
+    assert tokens_cost(entry(model="m", inp=50_000, cc_1h=60_000), price) == pytest.approx(
         0.05 + 60_000 * 2e-6
     )
     # output is no prompt: only ccusage's per-type tier could apply (it has no output rate)
-    assert tokens_cost(entry("m", out=250_000), price) == pytest.approx(2.5)
+    assert tokens_cost(entry(model="m", out=250_000), price) == pytest.approx(2.5)
 
 
 def test_litellm_entries_are_read_like_ccusage_and_litellm() -> None:

@@ -1,59 +1,21 @@
-"""Report grouping, filters and shapes (research/ccusage.md §6)."""
+"""Report grouping, filters and shapes, as ccusage 20.0.24 makes them."""
 
 from __future__ import annotations
 
 import json
 import math
-from datetime import UTC, date, datetime
+from datetime import date
 
 from ccsync.usage import ReportKind, ReportOptions, build_report
-from ccsync.usage.entry import UsageEntry
 from ccsync.usage.reports import Order, Weekday, week_start
-
-
-def at(text: str) -> int:
-    return int(datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp() * 1000)
-
-
-def entry(
-    ts: str,
-    n: int,
-    *,
-    session: str = "s",
-    project: str = "p",
-    tokens: int = 1000,
-    model: str | None = "claude-sonnet-4-20250514",
-) -> UsageEntry:
-    return UsageEntry(
-        at(ts),
-        tokens,
-        0,
-        0,
-        0,
-        0,
-        model,
-        False,
-        False,
-        f"m{n}",
-        f"r{n}",
-        session,
-        None,
-        False,
-        None,
-        project,
-        session,
-        project,
-        f"/{project}/{session}.jsonl",
-        n,
-    )
-
+from factories import entry
 
 ENTRIES = [
-    entry("2026-11-01T23:30:00", 1, session="a"),  # a Sunday; already Monday in Berlin
-    entry("2026-11-02T10:00:00", 2, session="a"),
-    entry("2026-11-03T10:00:00", 3, session="b", tokens=5000),
-    entry("2026-11-03T11:00:00", 4, session="z", tokens=0),
-    entry("2026-12-01T00:30:00", 5, session="c", model="<synthetic>"),
+    entry(1, ts="2026-11-01T23:30:00", inp=1_000, session="a"),  # a Sunday; Monday in Berlin
+    entry(2, ts="2026-11-02T10:00:00", inp=1_000, session="a"),
+    entry(3, ts="2026-11-03T10:00:00", inp=5_000, session="b"),
+    entry(4, ts="2026-11-03T11:00:00", session="z"),  # no tokens
+    entry(5, ts="2026-12-01T00:30:00", inp=1_000, session="c", model="<synthetic>"),
 ]
 
 
@@ -126,7 +88,7 @@ def test_session_filters_entries_by_their_local_day() -> None:
 def test_zero_token_days_stay_as_rows() -> None:
     rows = build_report(
         ReportKind.DAILY,
-        [entry("2026-11-05T10:00:00", 9, tokens=0)],
+        [entry(9, ts="2026-11-05T10:00:00")],
         ReportOptions(timezone="UTC"),
         0,
     )["daily"]
@@ -142,9 +104,9 @@ def test_empty_report_costs_negative_zero_like_ccusage() -> None:
 
 def test_breakdowns_are_sorted_by_cost_and_list_models_once() -> None:
     entries = [
-        entry("2026-11-01T10:00:00", 1, model="claude-haiku-4-5-20251001"),
-        entry("2026-11-01T11:00:00", 2, model="claude-opus-4-1-20250805"),
-        entry("2026-11-01T12:00:00", 3, model="claude-haiku-4-5-20251001"),
+        entry(1, ts="2026-11-01T10:00:00", inp=1_000, model="claude-haiku-4-5-20251001"),
+        entry(2, ts="2026-11-01T11:00:00", inp=1_000, model="claude-opus-4-1-20250805"),
+        entry(3, ts="2026-11-01T12:00:00", inp=1_000, model="claude-haiku-4-5-20251001"),
     ]
     row = build_report(ReportKind.DAILY, entries, ReportOptions(timezone="UTC"), 0)["daily"][0]
     assert row["modelsUsed"] == ["claude-haiku-4-5-20251001", "claude-opus-4-1-20250805"]

@@ -9,11 +9,13 @@ import msgspec
 from ccsync.server.window import TodayView, window_view
 from ccsync.usage.reports import PricedEntry
 from ccsync.usage.window import Window, current_window
-from unit.test_blocks import MINUTE, at, entry
+from factories import at, entry
+
+MINUTE = 60_000
 
 
 def priced(ts: int, tokens: int, n: int, device: str) -> PricedEntry:
-    return PricedEntry(entry(ts, tokens, 0, n=n), 0.5, None, device=device)
+    return PricedEntry(entry(n, ts=ts, inp=tokens), 0.5, None, device=device)
 
 
 def shown(window: Window) -> dict[str, Any]:

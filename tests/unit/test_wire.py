@@ -7,7 +7,6 @@ import re
 import msgspec
 import pytest
 
-from ccsync.usage.entry import UsageEntry
 from ccsync.wire import (
     LIMIT_SOURCES,
     WIRE_VERSION,
@@ -18,29 +17,25 @@ from ccsync.wire import (
     decode_push,
     encode,
 )
+from factories import entry
 
-ENTRY = UsageEntry(
-    1_793_527_200_250,
-    1,
-    2,
-    30,
-    20,
-    4,
-    "claude-opus-4-6",
-    True,
-    True,
-    "m",
-    "r",
-    "s",
-    0.5,
-    True,
-    1_793_527_200_250 + 3_600_000,
-    "p",
-    "s",
-    "p",
-    "/home/u/.claude/projects/p/s.jsonl",
+ENTRY = entry(
     77,
+    ts=1_793_527_200_250,
+    inp=1,
+    out=2,
+    cc=10,
+    cc_1h=20,
+    cr=4,
+    model="claude-opus-4-6",
+    fast=True,
+    mid="m",
+    rid="r",
+    cost=0.5,
+    sidechain=True,
+    reset_ms=1_793_527_200_250 + 3_600_000,
 )
+"""An entry with every optional field set (its source ``/home/u/.claude/projects/p/s.jsonl``)."""
 NOW = 1_793_527_200_250 + 60_000
 """The server's clock in these tests (2026-11-01T10:01:00.250Z)."""
 

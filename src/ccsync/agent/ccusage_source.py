@@ -1,6 +1,6 @@
 """``ccsync agent --source ccusage``: push ``ccusage blocks --json`` instead of lines.
 
-The seed's protocol, for devices that already run ccusage: its blocks are pushed only when
+For devices that already run ccusage (a ``blocks`` push): its blocks are pushed only when
 their output changed (SHA-256), and the server keeps the latest block per block id.
 """
 

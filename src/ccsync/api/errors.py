@@ -3,8 +3,8 @@
 REST answers every failure as ``{"error": message, **extra}`` with a 4xx status (a backend
 that is down: 503 naming it; anything else: a logged 500, a bug). A WebSocket error frame
 is ``{"type": "error", "code": 4000-4003, "error": …, "message": message, **extra}``:
-``message`` says what went wrong, ``error`` is the same text except for the SPEC's literal
-answer to an unknown type (``"Unknown message type"``).
+``message`` says what went wrong, ``error`` is the same text except for an unknown type,
+whose ``error`` is always ``"Unknown message type"`` (a text clients may rely on).
 
 ``STATUS`` and ``WS_CODE`` map the services' refusals (``server.errors``) to both.
 """

@@ -1,4 +1,4 @@
-"""Web pages are not clients (SPEC §6): Host, Origin and content type, checked before routing.
+"""Web pages are not clients: Host, Origin and content type, checked before routing.
 
 A server on loopback is reachable from every page the user's browser opens. Three checks
 keep those pages out, in local mode too:

@@ -1,4 +1,4 @@
-"""The WebSocket protocol at ``/`` and ``/ws`` (SPEC §5).
+"""The WebSocket protocol at ``/`` and ``/ws``.
 
 On connect the server sends ``initial-data``: the live keys, up to ``initial_data_bytes``
 (``server.initial_data``; ``omitted`` counts the rest). Then, from the client:
@@ -58,7 +58,7 @@ log = logging.getLogger("ccsync.ws")
 router = APIRouter()
 
 UNKNOWN_TYPE = "Unknown message type"
-"""What an unknown type answers in ``error`` (SPEC §5)."""
+"""What an unknown type answers in ``error``: always this text, which clients may rely on."""
 RECHECK_SECONDS = 30.0
 STREAM = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 PUSH_FIELDS = (

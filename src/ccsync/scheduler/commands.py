@@ -1,6 +1,6 @@
 """What a job runs: its command line as an argument vector, and whether it may run.
 
-A job's ``command`` is a string (the seed's API), split into words the way a POSIX shell
+A job's ``command`` is one string (as the REST API takes it), split into words as a POSIX shell
 splits them (``shlex``: quotes and backslashes group, nothing else is special) and then
 executed directly. No shell ever sees it: ``;``, ``|``, ``$(…)``, ``>`` and globs are
 ordinary characters of the argument they stand in.

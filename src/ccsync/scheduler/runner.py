@@ -40,7 +40,7 @@ from ccsync.storage.history.jobs import (
     RunStatus,
     RunTrigger,
 )
-from ccsync.storage.live.base import LiveStore
+from ccsync.storage.live.base import EventBus, ValueStore
 from ccsync.usage.timestamps import iso_millis
 
 log = logging.getLogger("ccsync.scheduler")
@@ -64,7 +64,8 @@ class Runner:
     def __init__(
         self,
         jobs: JobStore,
-        live: LiveStore,
+        values: ValueStore,
+        bus: EventBus,
         executor: Executor,
         clock: Clock,
         *,
@@ -72,7 +73,8 @@ class Runner:
         max_runs: int = DEFAULT_MAX_RUNS,
     ) -> None:
         self.jobs = jobs
-        self.live = live
+        self.values = values
+        self.bus = bus
         self.executor = executor
         self.clock = clock
         self.instance = instance
@@ -124,7 +126,7 @@ class Runner:
             if job is None or reason is None:
                 continue
             with contextlib.suppress(StorageUnavailableError):
-                if not await self.live.claim(f"cron:lost:{run.id}", CLAIM_TTL_SECONDS):
+                if not await self.values.claim(f"cron:lost:{run.id}", CLAIM_TTL_SECONDS):
                     continue  # another replica is closing it
             if orphans.on_this_host(run.instance):
                 reason += "; " + await _stop(groups, orphans.run_tag(run.instance, run.id))
@@ -241,7 +243,7 @@ class Runner:
             extra={"job": job.id, "run": run.id, "status": run.status, "exit_code": run.exit_code},
         )
         with contextlib.suppress(StorageUnavailableError):
-            await events.publish(self.live, events.cron_job_executed(run, job.name, now))
+            await events.publish(self.bus, events.cron_job_executed(run, job.name, now))
         if self.observer is not None:
             self.observer.run_finished(run)
         return run

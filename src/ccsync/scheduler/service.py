@@ -37,9 +37,9 @@ from ccsync.server.live_keys import cron_claim
 from ccsync.server.runtime_config import DEFAULT_TIMEZONE, RuntimeSettings
 from ccsync.server.status import ExactlyOnce, NextFire, SchedulerState
 from ccsync.storage import StorageUnavailableError
-from ccsync.storage.history.base import HistoryStore
-from ccsync.storage.history.jobs import JobRecord, RunRecord
-from ccsync.storage.live.base import LiveStore
+from ccsync.storage.history.jobs import JobRecord, JobStore, RunRecord
+from ccsync.storage.history.settings import SettingsStore
+from ccsync.storage.live.base import EventBus, ValueStore
 from ccsync.usage.timestamps import UnknownTimezoneError, iso_millis, resolve_timezone
 
 log = logging.getLogger("ccsync.scheduler")
@@ -66,26 +66,27 @@ def instance_id() -> str:
 class Scheduler:
     def __init__(
         self,
-        history: HistoryStore,
-        live: LiveStore,
+        *,
+        jobs: JobStore,
+        settings: SettingsStore,
+        values: ValueStore,
+        bus: EventBus,
         executor: Executor,
         clock: Clock,
-        *,
         allow_commands: bool,
         instance: str | None = None,
         observer: RunObserver | None = None,
         max_runs: int = DEFAULT_MAX_RUNS,
     ) -> None:
-        self.history = history
-        self.runtime = RuntimeSettings(history)
-        self.jobs = history.jobs
-        self.live = live
+        self.runtime = RuntimeSettings(settings)
+        self.jobs = jobs
+        self.values = values
         self.executor = executor
         self.clock = clock
         self.allow_commands = allow_commands
         self.instance = instance or instance_id()
         self.runner = Runner(
-            self.jobs, live, executor, clock, instance=self.instance, max_runs=max_runs
+            jobs, values, bus, executor, clock, instance=self.instance, max_runs=max_runs
         )
         self.observer = observer
         self._changed = asyncio.Event()
@@ -241,7 +242,7 @@ class Scheduler:
             last_tick=None if self._last_tick_ms is None else iso_millis(self._last_tick_ms),
             allow_commands=self.allow_commands,
             exactly_once=ExactlyOnce(
-                mode="claims" if self.live.backend == "redis" else "single-node",
+                mode="claims" if self.values.backend == "redis" else "single-node",
                 claims_won=self._claims["won"],
                 claims_lost=self._claims["lost"],
             ),
@@ -292,7 +293,7 @@ class Scheduler:
 
     async def _fire(self, job: JobRecord, due_ms: int, zone: tzinfo) -> RunRecord | None:
         try:
-            won = await self.live.claim(cron_claim(job.id, due_ms), CLAIM_TTL_SECONDS)
+            won = await self.values.claim(cron_claim(job.id, due_ms), CLAIM_TTL_SECONDS)
         except StorageUnavailableError as exc:
             # The database still lets one process record the tick.
             log.warning("cron.claim_unavailable", extra={"job": job.id, "error": str(exc)})

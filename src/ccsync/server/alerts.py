@@ -21,9 +21,9 @@ from ccsync.server import events
 from ccsync.server.alert_channels import Delivery, check_channels, masked, send
 from ccsync.server.alert_rules import DEFAULT_RULES, AlertRule, DueAlert, due_alerts
 from ccsync.server.errors import InvalidRequestError, UnprocessableError
-from ccsync.storage.history.base import HistoryStore
-from ccsync.storage.history.limits import AlertRecord, AlertStatus
-from ccsync.storage.live.base import LiveStore
+from ccsync.storage.history.limits import AlertRecord, AlertStatus, LimitStore
+from ccsync.storage.history.settings import SettingsStore
+from ccsync.storage.live.base import EventBus
 from ccsync.usage.limits import Limit
 from ccsync.usage.timestamps import iso_millis
 
@@ -100,13 +100,16 @@ def _config_of(stored: Any) -> AlertConfig:
 
 
 class Alerts:
-    def __init__(self, history: HistoryStore, live: LiveStore, clock: Clock) -> None:
-        self.history = history
-        self.live = live
+    def __init__(
+        self, *, limits: LimitStore, settings: SettingsStore, bus: EventBus, clock: Clock
+    ) -> None:
+        self.store = limits
+        self.settings = settings
+        self.bus = bus
         self.clock = clock
 
     async def stored(self) -> AlertConfig:
-        return _config_of((await self.history.get_settings()).get(SETTING_ALERTS))
+        return _config_of((await self.settings.get_settings()).get(SETTING_ALERTS))
 
     async def config(self) -> AlertConfigView:
         stored = await self.stored()
@@ -121,7 +124,7 @@ class Alerts:
         check_channels(config.channels)
         if config.rules is not None and len(config.rules) > MAX_RULES:
             raise InvalidRequestError(f"at most {MAX_RULES} rules")
-        await self.history.put_settings({SETTING_ALERTS: msgspec.to_builtins(config)})
+        await self.settings.put_settings({SETTING_ALERTS: msgspec.to_builtins(config)})
         log.info("alerts.configured", extra={"channels": len(config.channels)})
         return await self.config()
 
@@ -139,7 +142,7 @@ class Alerts:
 
     async def alerts(self, account: str | None = None, limit: int = 100) -> list[AlertView]:
         limit = min(max(limit, 1), HISTORY_LIMIT)
-        return [alert_view(a) for a in await self.history.limits.alerts(account, limit)]
+        return [alert_view(a) for a in await self.store.alerts(account, limit)]
 
     async def evaluate(self, account: str, limits: Sequence[Limit]) -> list[AlertRecord]:
         """Claim and send the alerts due for ``limits``; answers those this process sent."""
@@ -148,9 +151,7 @@ class Alerts:
         if not stored.channels:
             return []
         rules = DEFAULT_RULES if stored.rules is None else stored.rules
-        warned = frozenset(
-            (a.window, a.period) for a in await self.history.limits.alerts(account, 200)
-        )
+        warned = frozenset((a.window, a.period) for a in await self.store.alerts(account, 200))
         # The periods alerts were about end at their reset: those are the resets to announce.
         past = [(window, int(period)) for window, period in warned if period.isdigit()]
         fired: list[AlertRecord] = []
@@ -164,7 +165,7 @@ class Alerts:
         return fired
 
     async def _claim(self, account: str, due: DueAlert, now: int) -> AlertRecord | None:
-        return await self.history.limits.claim_alert(
+        return await self.store.claim_alert(
             AlertRecord(
                 account=account,
                 window=due.window,
@@ -179,7 +180,7 @@ class Alerts:
     async def _finish(self, record: AlertRecord, delivery: Delivery) -> None:
         assert record.id is not None
         status: AlertStatus = "sent" if delivery.ok else "failed"
-        await self.history.limits.finish_alert(record.id, status, delivery.error)
+        await self.store.finish_alert(record.id, status, delivery.error)
         log.info(
             "alert.fired",
             extra={
@@ -190,7 +191,7 @@ class Alerts:
             },
         )
         await events.publish(
-            self.live,
+            self.bus,
             events.AlertFired(
                 account=record.account,
                 window=record.window,

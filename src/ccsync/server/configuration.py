@@ -28,7 +28,9 @@ from ccsync.server.runtime_config import (
 from ccsync.server.subscription import SETTING_PLAN, Plan, plan_of
 from ccsync.settings import Settings
 from ccsync.storage import StorageUnavailableError
-from ccsync.storage.history.base import HistoryStore
+from ccsync.storage.history.entries import EntryStore
+from ccsync.storage.history.jobs import JobStore
+from ccsync.storage.history.settings import SettingsStore
 from ccsync.storage.live import open_live_store
 from ccsync.storage.live.base import LiveStore
 from ccsync.storage.live.switchable import SwitchableLiveStore
@@ -132,17 +134,27 @@ def describe_redis(url: str, connected: bool) -> RedisView:
 
 class Configuration:
     def __init__(
-        self, history: HistoryStore, live: LiveStore, settings: Settings, clock: Clock
+        self,
+        *,
+        jobs: JobStore,
+        entries: EntryStore,
+        settings_store: SettingsStore,
+        live: LiveStore,
+        settings: Settings,
+        clock: Clock,
     ) -> None:
-        self.history = history
-        self.runtime = RuntimeSettings(history)
+        self.jobs = jobs
+        self.entries = entries
+        self.settings_store = settings_store
+        self.runtime = RuntimeSettings(settings_store)
         self.live = live
+        """The whole live store: ``switch_redis`` replaces its backend."""
         self.settings = settings
         self.clock = clock
 
     async def view(self) -> ConfigView:
         stored = await self.runtime.stored()
-        jobs = await self.history.jobs.list_jobs()
+        jobs = await self.jobs.list_jobs()
         return ConfigView(
             timezone=timezone_of(stored),
             plan_token_limit=token_limit_of(stored),
@@ -172,9 +184,9 @@ class Configuration:
         )
         if change.plan is not UNSET:
             plan = None if change.plan is None else msgspec.to_builtins(change.plan)
-            await self.history.put_settings({SETTING_PLAN: plan})
+            await self.settings_store.put_settings({SETTING_PLAN: plan})
         if change.retention_days:
-            await prune_expired(self.history, self.clock)
+            await prune_expired(self.entries, self.settings_store, self.clock)
         return await self.view()
 
     async def redis(self) -> RedisView:

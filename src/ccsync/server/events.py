@@ -15,7 +15,7 @@ import msgspec
 from ccsync.server.limit_views import LimitsView
 from ccsync.server.window import WindowView
 from ccsync.storage.history.jobs import JobKind, RunRecord, RunStatus, RunTrigger
-from ccsync.storage.live.base import LiveStore
+from ccsync.storage.live.base import EventBus
 from ccsync.usage.timestamps import iso_millis
 
 LIVE_DATA_UPDATE: Final = "live-data-update"
@@ -200,6 +200,6 @@ def message(event: ServerEvent) -> dict[str, Any]:
     return built
 
 
-async def publish(live: LiveStore, event: ServerEvent) -> None:
+async def publish(bus: EventBus, event: ServerEvent) -> None:
     """Send ``event`` to every replica's sockets (through the live store's channel)."""
-    await live.publish(message(event))
+    await bus.publish(message(event))

@@ -21,9 +21,11 @@ from ccsync.server.live_keys import official_limits_key, tokens_key, window_key
 from ccsync.server.live_values import OfficialReading, official_name, official_readings
 from ccsync.server.reporting import Reporter
 from ccsync.server.window import WindowView
-from ccsync.storage.history.base import HistoryStore, StoredBlock, StreamMark
-from ccsync.storage.history.limits import ReadingRecord
-from ccsync.storage.live.base import LiveStore
+from ccsync.storage.history.blocks import BlockStore, StoredBlock
+from ccsync.storage.history.devices import DeviceStore
+from ccsync.storage.history.entries import EntryStore, StreamMark
+from ccsync.storage.history.limits import LimitStore, ReadingRecord
+from ccsync.storage.live.base import EventBus, ValueStore
 from ccsync.usage.timestamps import iso_millis, parse_timestamp
 from ccsync.wire import CcusageBlock, PushAck, RateLimit, RateLimits, UsagePush
 
@@ -49,22 +51,32 @@ class LimitsAccepted(msgspec.Struct):
 class IngestService:
     def __init__(
         self,
-        history: HistoryStore,
-        live: LiveStore,
+        *,
+        devices: DeviceStore,
+        entries: EntryStore,
+        blocks: BlockStore,
+        values: ValueStore,
+        bus: EventBus,
         reporter: Reporter,
         clock: Clock,
         admission: Admission | None = None,
+        limits: LimitStore | None = None,
     ) -> None:
-        self.history = history
-        self.live = live
+        self.devices = devices
+        self.entries = entries
+        self.blocks = blocks
+        self.values = values
+        self.bus = bus
         self.reporter = reporter
         self.clock = clock
         self.admission = admission
         """Who may push for which device (``receive``); without it, only trusted callers
         (the host agent, the scheduler) push, through ``push``."""
+        self.limits = limits
+        """Where official readings are kept as sent (``None``: only the live key)."""
 
     async def account_of(self, device_id: str, requested: str | None) -> str:
-        return await account_of(self.history, device_id, requested)
+        return await account_of(self.devices, device_id, requested)
 
     async def receive(
         self,
@@ -98,10 +110,10 @@ class IngestService:
     ) -> PushAck:
         """Take a push for ``device_id``; the acknowledgement carries the account window."""
         now = self.clock.now_ms()
-        history_id = await self.history.history_id()
+        history_id = await self.entries.history_id()
         account = await self.account_of(device_id, push.account)
         info = push.device
-        device = await self.history.register_device(
+        device = await self.devices.register_device(
             device_id,
             account,
             now,
@@ -124,7 +136,7 @@ class IngestService:
             numbered = None
             if push.stream is not None and push.seq is not None:
                 numbered = StreamMark(push.stream, push.seq, push.acked or 0)
-            result = await self.history.ingest(account, device_id, entries, now, mark=numbered)
+            result = await self.entries.ingest(account, device_id, entries, now, mark=numbered)
             accepted, duplicate, mark = result.accepted, result.duplicate, result.mark
         elif push.blocks is not None:
             blocks = []
@@ -135,20 +147,20 @@ class IngestService:
                     rejected += 1
                     if len(errors) < 10:
                         errors.append(f"blocks[{index}]: {exc}")
-            await self.history.replace_blocks(account, device_id, blocks)
+            await self.blocks.replace_blocks(account, device_id, blocks)
             accepted = len(blocks)
         elif push.tokens is not None:
-            await self.live.set(
+            await self.values.set(
                 tokens_key(device_id), {"tokens": push.tokens, "timestamp": iso_millis(now)}
             )
             accepted = 1
-        refreshed = await self.history.get_device(device_id) or device
-        await record_presence(self.live, refreshed, online=True)
+        refreshed = await self.devices.get_device(device_id) or device
+        await record_presence(self.values, refreshed, online=True)
         window = await self.reporter.window(account)
         shown = msgspec.to_builtins(window)
-        await self.live.set(window_key(account), shown)
+        await self.values.set(window_key(account), shown)
         await events.publish(
-            self.live,
+            self.bus,
             events.TokenUsageUpdate(
                 device_id=device_id,
                 account=account,
@@ -202,7 +214,7 @@ class IngestService:
                 if problem is not None:
                     raise IngestError(f"invalid limits: {name}.observed_at {problem}")
         account = await self.account_of(device_id, limits.account)
-        await self.history.register_device(device_id, account, now)
+        await self.devices.register_device(device_id, account, now)
         source = limits.source or DEFAULT_LIMIT_SOURCE
         records = [
             ReadingRecord(
@@ -218,12 +230,12 @@ class IngestService:
             for name, limit in given
         ]
         # Kept as sent, reset or not: a past reading still teaches the estimates its ratio.
-        if await self.history.limits.add_readings(records):
+        if self.limits is not None and await self.limits.add_readings(records):
             await events.publish(
-                self.live, events.ReadingsKept(account=account, timestamp=iso_millis(now))
+                self.bus, events.ReadingsKept(account=account, timestamp=iso_millis(now))
             )
         key = official_limits_key(account)
-        kept = official_readings(key, await self.live.get(key))
+        kept = official_readings(key, await self.values.get(key))
         changed = False
         for name, limit in given:
             resets_ms = None if limit.resets_at is None else int(limit.resets_at * 1000)
@@ -250,10 +262,10 @@ class IngestService:
             current = {field: msgspec.to_builtins(reading) for field, reading in kept.items()}
             resets = [r.resets_at_ms for r in kept.values() if r.resets_at_ms is not None]
             ttl = max([(ms - now) / 1000 for ms in resets], default=0.0)
-            ttl = min(max(ttl, self.live.default_ttl), OFFICIAL_MAX_TTL)
-            await self.live.set(key, current, ttl=ttl)
+            ttl = min(max(ttl, self.values.default_ttl), OFFICIAL_MAX_TTL)
+            await self.values.set(key, current, ttl=ttl)
         window = await self.reporter.window(account)
-        await self.live.set(window_key(account), msgspec.to_builtins(window))
+        await self.values.set(window_key(account), msgspec.to_builtins(window))
         return window
 
 

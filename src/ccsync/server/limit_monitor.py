@@ -24,8 +24,8 @@ from ccsync.server.alerts import Alerts
 from ccsync.server.limit_views import fingerprint, limits_view
 from ccsync.server.limits import Limits
 from ccsync.storage import StorageUnavailableError
-from ccsync.storage.history.base import HistoryStore
-from ccsync.storage.live.base import LiveStore
+from ccsync.storage.history.devices import DeviceStore
+from ccsync.storage.live.base import EventBus, ValueStore
 from ccsync.usage.timestamps import iso_millis
 
 log = logging.getLogger("ccsync.server.limits")
@@ -39,17 +39,19 @@ _CHANGES = frozenset({events.TOKEN_USAGE_UPDATE, events.READINGS_KEPT})
 class LimitMonitor:
     def __init__(
         self,
-        history: HistoryStore,
-        live: LiveStore,
+        *,
+        devices: DeviceStore,
+        values: ValueStore,
+        bus: EventBus,
         limits: Limits,
         alerts: Alerts,
         clock: Clock,
-        *,
         settle: float = SETTLE_SECONDS,
         sweep: float = SWEEP_SECONDS,
     ) -> None:
-        self.history = history
-        self.live = live
+        self.devices = devices
+        self.values = values
+        self.bus = bus
         self.limits = limits
         self.alerts = alerts
         self.clock = clock
@@ -73,7 +75,7 @@ class LimitMonitor:
     async def _listen(self) -> None:
         while True:
             try:
-                async with self.live.subscribe() as stream:
+                async with self.bus.subscribe() as stream:
                     async for event in stream:
                         if event.get("type") in _CHANGES:
                             account = event.get("account")
@@ -99,7 +101,7 @@ class LimitMonitor:
                 pass
             self._wake.clear()
             if loop.time() >= next_sweep:
-                accounts = set(await self.history.accounts()) | self._changed
+                accounts = set(await self.devices.accounts()) | self._changed
                 next_sweep = loop.time() + self.sweep
             else:
                 accounts = set(self._changed)
@@ -122,8 +124,8 @@ class LimitMonitor:
         mark = fingerprint(view)
         if self._shown.get(account) != mark:
             self._shown[account] = mark
-            if await self.live.claim(f"limits:update:{account}:{mark}", UPDATE_CLAIM_SECONDS):
+            if await self.values.claim(f"limits:update:{account}:{mark}", UPDATE_CLAIM_SECONDS):
                 await events.publish(
-                    self.live, events.LimitsUpdate(limits=view, timestamp=iso_millis(now))
+                    self.bus, events.LimitsUpdate(limits=view, timestamp=iso_millis(now))
                 )
         await self.alerts.evaluate(account, found)

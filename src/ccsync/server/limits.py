@@ -23,8 +23,8 @@ from ccsync.server.subscription import (
     plan_of,
     subscription_view,
 )
-from ccsync.storage.history.base import HistoryStore
-from ccsync.storage.history.limits import ReadingRecord
+from ccsync.storage.history.limits import LimitStore, ReadingRecord
+from ccsync.storage.history.settings import SettingsStore
 from ccsync.usage.limits import Limit, Reading, entries_since, estimate_limits, recent_families
 
 READINGS_HORIZON_MS = 36 * 24 * 3_600_000
@@ -45,11 +45,13 @@ def reading_of(record: ReadingRecord) -> Reading:
 class Limits:
     """The limits of one account at the clock's now."""
 
-    def __init__(self, history: HistoryStore, reporter: Reporter, clock: Clock) -> None:
-        self.history = history
+    def __init__(
+        self, *, readings: LimitStore, settings: SettingsStore, reporter: Reporter, clock: Clock
+    ) -> None:
+        self.store = readings
         self.reporter = reporter
         self.clock = clock
-        self.runtime = RuntimeSettings(history)
+        self.runtime = RuntimeSettings(settings)
 
     async def account_limits(self, requested: str | None) -> LimitsView:
         """The limits of the account asked for (else the only one: ``resolve_account``),
@@ -84,5 +86,5 @@ class Limits:
         )
 
     async def readings(self, account: str, now_ms: int) -> Sequence[Reading]:
-        stored = await self.history.limits.readings(account, now_ms - READINGS_HORIZON_MS)
+        stored = await self.store.readings(account, now_ms - READINGS_HORIZON_MS)
         return [reading_of(record) for record in stored]

@@ -11,8 +11,8 @@ The live store holds two kinds of keys (each stored at ``live:<key>``):
   that answers 403. The server changes them only through its own paths (a push, a hello,
   a limits report), where a device token already speaks for its own device only.
 - **Client keys**: every other key. Any token (or anyone, in local mode) may store and
-  delete them through ``/api/metrics``, the seed's API; they are capped in size, in number
-  and in total bytes (``storage.live.base.LiveCaps``).
+  delete them through ``/api/metrics``, a store open to every client; they are capped in
+  size, in number and in total bytes (``storage.live.base.LiveCaps``).
 
 The rule is by name, so it holds on every replica and survives a restart; the writers in
 ``ingest``, ``reporting`` and the scheduler build their names here.
@@ -60,7 +60,7 @@ def official_limits_key(account: str) -> str:
 
 
 def cron_claim(job_id: str, due_ms: int) -> str:
-    """The claim of one tick of a cron job (``LiveStore.claim``, outside ``live:``)."""
+    """The claim of one tick of a cron job (``ValueStore.claim``, outside ``live:``)."""
     return f"cron:{job_id}:{due_ms}"
 
 

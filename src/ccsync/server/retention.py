@@ -2,7 +2,7 @@
 
 Unset, everything is kept (reports then equal ccusage's over the whole history). Set, the
 server prunes at once and then hourly: usage lines by timestamp, ccusage blocks by end,
-finished cron runs by start (``HistoryStore.prune``). Every replica may prune; deleting
+finished cron runs by start (``EntryStore.prune``). Every replica may prune; deleting
 what is already gone changes nothing.
 """
 
@@ -14,7 +14,9 @@ import logging
 from ccsync.clock import Clock
 from ccsync.server.runtime_config import RuntimeSettings
 from ccsync.storage import StorageUnavailableError
-from ccsync.storage.history.base import HistoryStore, PruneResult
+from ccsync.storage.history.entries import EntryStore, PruneResult
+from ccsync.storage.history.limits import LimitStore
+from ccsync.storage.history.settings import SettingsStore
 from ccsync.usage.timestamps import MS_PER_DAY
 
 log = logging.getLogger("ccsync.server.retention")
@@ -24,12 +26,14 @@ READINGS_KEPT_MS = 40 * MS_PER_DAY
 """Official readings are kept this long (limits learn from the last 5 weeks of them)."""
 
 
-async def prune_expired(history: HistoryStore, clock: Clock) -> PruneResult | None:
+async def prune_expired(
+    entries: EntryStore, settings: SettingsStore, clock: Clock
+) -> PruneResult | None:
     """Prune by the current setting; ``None`` when everything is kept."""
-    days = await RuntimeSettings(history).retention_days()
+    days = await RuntimeSettings(settings).retention_days()
     if days is None:
         return None
-    result = await history.prune(clock.now_ms() - days * MS_PER_DAY)
+    result = await entries.prune(clock.now_ms() - days * MS_PER_DAY)
     if result.entries or result.blocks or result.runs:
         log.info(
             "retention.pruned",
@@ -44,13 +48,15 @@ async def prune_expired(history: HistoryStore, clock: Clock) -> PruneResult | No
     return result
 
 
-async def prune_forever(history: HistoryStore, clock: Clock) -> None:
+async def prune_forever(
+    entries: EntryStore, settings: SettingsStore, limits: LimitStore, clock: Clock
+) -> None:
     """Prune now and then every hour, for as long as the server runs."""
     while True:
         try:
-            await prune_expired(history, clock)
+            await prune_expired(entries, settings, clock)
             # Official readings serve the limits' learning and nothing else: a fixed horizon.
-            await history.limits.prune_readings(clock.now_ms() - READINGS_KEPT_MS)
+            await limits.prune_readings(clock.now_ms() - READINGS_KEPT_MS)
         except StorageUnavailableError as exc:
             log.warning("retention.failed", extra={"error": str(exc)})
         await asyncio.sleep(PRUNE_EVERY_SECONDS)

@@ -32,8 +32,8 @@ from ccsync.server.errors import InvalidRequestError, NotFoundError
 from ccsync.server.ingest import IngestError, IngestService
 from ccsync.server.secrets import SecretBox, SecretError
 from ccsync.storage import StorageUnavailableError
-from ccsync.storage.history.base import HistoryStore
-from ccsync.storage.live.base import LiveStore
+from ccsync.storage.history.settings import SettingsStore
+from ccsync.storage.live.base import ValueStore
 from ccsync.usage.timestamps import iso_millis
 from ccsync.usage.usage_response import UsageSnapshot, parse_usage_response
 from ccsync.wire import RateLimit, RateLimits
@@ -90,18 +90,18 @@ def _state_key(account: str) -> str:
 class UsagePoller:
     def __init__(
         self,
-        history: HistoryStore,
-        live: LiveStore,
+        *,
+        settings: SettingsStore,
+        values: ValueStore,
         ingest: IngestService,
         clock: Clock,
         box: SecretBox,
-        *,
         url: str,
         interval: float,
         client: Callable[[], httpx.AsyncClient] | None = None,
     ) -> None:
-        self.history = history
-        self.live = live
+        self.settings = settings
+        self.values = values
         self.ingest = ingest
         self.clock = clock
         self.box = box
@@ -113,15 +113,15 @@ class UsagePoller:
 
     # -- configuration -------------------------------------------------------------------
     async def _tokens(self) -> dict[str, Any]:
-        stored = (await self.history.get_settings()).get(SETTING_POLLER)
+        stored = (await self.settings.get_settings()).get(SETTING_POLLER)
         return dict(stored) if isinstance(stored, dict) else {}
 
     async def set_token(self, change: PollerChange) -> PollerView:
         account = await self.ingest.reporter.resolve_account(change.account)
         tokens = await self._tokens()
         tokens[account] = {"token": self.box.seal(change.token), "setMs": self.clock.now_ms()}
-        await self.history.put_settings({SETTING_POLLER: tokens})
-        await self.live.delete(_state_key(account))  # poll a new token soon
+        await self.settings.put_settings({SETTING_POLLER: tokens})
+        await self.values.delete(_state_key(account))  # poll a new token soon
         log.info("poller.token_set", extra={"account": account})
         return await self.view()
 
@@ -132,8 +132,8 @@ class UsagePoller:
             raise InvalidRequestError("several accounts have a token: pass ?account=")
         if tokens.pop(name, None) is None:
             raise NotFoundError(f"no poller token for account {name!r}")
-        await self.history.put_settings({SETTING_POLLER: tokens or None})
-        await self.live.delete(_state_key(name))
+        await self.settings.put_settings({SETTING_POLLER: tokens or None})
+        await self.values.delete(_state_key(name))
         return await self.view()
 
     async def view(self) -> PollerView:
@@ -170,7 +170,7 @@ class UsagePoller:
         now = self.clock.now_ms()
         if state.next_poll_ms is not None and now < state.next_poll_ms:
             return False
-        if not await self.live.claim(f"poller:{account}", self.interval):
+        if not await self.values.claim(f"poller:{account}", self.interval):
             return False
         await self.poll(account, state)
         return True
@@ -236,14 +236,14 @@ class UsagePoller:
         return state
 
     async def _state(self, account: str) -> _State:
-        raw = await self.live.get(_state_key(account))
+        raw = await self.values.get(_state_key(account))
         try:
             return msgspec.convert(raw, _State) if raw is not None else _State()
         except msgspec.ValidationError:
             return _State()
 
     async def _save(self, account: str, state: _State) -> None:
-        await self.live.set(_state_key(account), msgspec.to_builtins(state), ttl=7 * 86400)
+        await self.values.set(_state_key(account), msgspec.to_builtins(state), ttl=7 * 86400)
 
 
 def _limits(snapshot: UsageSnapshot, account: str, now_ms: int) -> RateLimits:

@@ -1,4 +1,4 @@
-"""The scheduler's REST API (the seed's ``/api/cron``, also served under ``/api/cron/jobs``).
+"""The scheduler's REST API: ``/api/cron``, also served under ``/api/cron/jobs``.
 
 Reading jobs and runs needs any token; creating, changing, running and deleting them
 needs the admin token. What a run's program printed (``output``, ``error``, Claude's

@@ -1,6 +1,6 @@
 """The API's own description: ``/openapi.json``, ``/docs`` (Swagger UI) and ``/redoc``.
 
-Off local mode they need a token like every endpoint but ``/health`` (SPEC §6). A browser
+Off local mode they need a token like every endpoint but ``/health``. A browser
 cannot add a header to a page it opens, so these three also take ``?token=``; the page
 then asks for the schema with the same query (uvicorn's access lines mask it).
 """

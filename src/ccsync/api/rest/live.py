@@ -1,4 +1,4 @@
-"""``/api/metrics``: the seed's live key-value API over the live store (``server.live_data``)."""
+"""``/api/metrics``: a key-value API over the live store, for any client (``server.live_data``)."""
 
 from __future__ import annotations
 

@@ -61,7 +61,7 @@ async def sync_host(request: Request, who: Reader) -> HostSyncView:
 
 
 @router.get("/api/usage/{deviceId}", summary="One device")
-async def one_device(request: Request, who: Reader, deviceId: DeviceId) -> DeviceSummary:  # noqa: N803 (the SPEC's path name)
+async def one_device(request: Request, who: Reader, deviceId: DeviceId) -> DeviceSummary:  # noqa: N803 (the API's path name)
     return await deps.services(request).devices.summary(deviceId)
 
 

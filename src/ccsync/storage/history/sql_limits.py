@@ -6,7 +6,6 @@ from collections.abc import Sequence
 
 from sqlalchemy import delete, select, update
 
-from ccsync.storage.history import rows
 from ccsync.storage.history import schema as t
 from ccsync.storage.history.database import SqlDatabase
 from ccsync.storage.history.limits import AlertRecord, AlertStatus, LimitStore, ReadingRecord
@@ -24,7 +23,7 @@ class SqlLimitStore(LimitStore):
             return 0
         stmt = (
             self._db.insert(t.limit_readings)
-            .values([rows.values(record) for record in records])
+            .values([t.row_of(record, t.limit_readings) for record in records])
             .on_conflict_do_nothing(index_elements=_READING_IDENTITY)
         )
         async with self._db.write() as conn:
@@ -40,7 +39,7 @@ class SqlLimitStore(LimitStore):
         )
         async with self._db.read() as conn:
             found = (await conn.execute(stmt)).all()
-        return [rows.from_row(ReadingRecord, row) for row in found]
+        return [t.record_of(ReadingRecord, t.limit_readings, row) for row in found]
 
     async def prune_readings(self, before_ms: int) -> int:
         stmt = delete(t.limit_readings).where(t.limit_readings.c.observed_ms < before_ms)
@@ -49,7 +48,7 @@ class SqlLimitStore(LimitStore):
         return max(0, result.rowcount)
 
     async def claim_alert(self, record: AlertRecord) -> AlertRecord | None:
-        values = rows.values(record)
+        values = t.row_of(record, t.alert_history)
         del values["id"]
         stmt = (
             self._db.insert(t.alert_history)
@@ -79,4 +78,4 @@ class SqlLimitStore(LimitStore):
             stmt = stmt.where(table.c.account == account)
         async with self._db.read() as conn:
             found = (await conn.execute(stmt)).all()
-        return [rows.from_row(AlertRecord, row) for row in found]
+        return [t.record_of(AlertRecord, t.alert_history, row) for row in found]
