@@ -205,7 +205,10 @@ async def build_services(
         limits = Limits(
             readings=history.limits, settings=history.settings, reporter=reporter, clock=clock
         )
-        alerts = Alerts(limits=history.limits, settings=history.settings, bus=bus, clock=clock)
+        box = SecretBox.of(settings.secret_key, settings.data_dir, settings.admin_token)
+        alerts = Alerts(
+            limits=history.limits, settings=history.settings, bus=bus, clock=clock, box=box
+        )
         monitor = LimitMonitor(
             devices=history.devices,
             values=values,
@@ -219,7 +222,7 @@ async def build_services(
             values=values,
             ingest=ingest,
             clock=clock,
-            box=SecretBox.of(settings.secret_key, settings.data_dir),
+            box=box,
             url=settings.usage_api_url,
             interval=settings.usage_poll_seconds,
         )

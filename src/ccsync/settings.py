@@ -78,8 +78,8 @@ class Settings:
     max_runs: int = 4
     """Cron runs at once in this server process (``CCSYNC_MAX_RUNS``, ``--max-runs``)."""
     secret_key: str | None = None
-    """The key secrets are kept under in the database (``CCSYNC_SECRET_KEY``: a Fernet key;
-    replicas share it). Without it, a key file in ``data_dir`` (made on first use)."""
+    """The key secrets are kept under in the database (``CCSYNC_SECRET_KEY``: a Fernet key).
+    Without it, one derived from the admin token, else a key file in ``data_dir``."""
     usage_api_url: str = field(default_factory=lambda: DEFAULT_USAGE_API_URL)
     """The account usage endpoint the opt-in poller reads (``CCSYNC_USAGE_API_URL``)."""
     usage_poll_seconds: float = 300.0

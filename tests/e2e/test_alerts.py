@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 
 from ccsync.clock import FixedClock
 from ccsync.settings import Settings
@@ -25,6 +26,8 @@ pytestmark = pytest.mark.services
 
 HOUR_MS = 3_600_000
 START_MS = 1_795_938_000_000  # 2026-11-29T07:40:00Z
+SHARED_KEY = Fernet.generate_key().decode()
+"""Replicas share the key secrets are sealed under (``CCSYNC_SECRET_KEY``)."""
 
 
 @dataclass
@@ -75,6 +78,7 @@ async def replicas(
                 data_dir=tmp_path / f"data{n}",
                 local_agent=False,
                 host="127.0.0.1",
+                secret_key=SHARED_KEY,
                 redis_url=request.getfixturevalue("redis_url"),
                 redis_prefix=request.getfixturevalue("redis_prefix"),
             )
@@ -176,3 +180,17 @@ async def test_a_test_message_reaches_the_channel(
 
 async def _count(sink: Sink, n: int) -> bool:
     return len(sink.received) >= n
+
+
+async def test_channel_urls_are_sealed_at_rest_and_masked_when_shown(
+    replicas: tuple[list[RunningServer], FixedClock],
+) -> None:
+    (a, b), _ = replicas
+    secret = "json://user:hunter2@127.0.0.1:9/hook"
+    async with a.client() as http:
+        shown = (await http.put("/api/alerts", json={"channels": [secret]})).json()
+    assert shown["channels"] == ["json://user:***@127.0.0.1:9/hook"]
+    stored = json.dumps(await a.services.history.settings.get_settings())
+    assert "hunter2" not in stored and "127.0.0.1:9" not in stored
+    # Replicas share the key (CCSYNC_SECRET_KEY here; one data dir's key file otherwise).
+    assert (await b.services.alerts.stored()).channels == [secret]

@@ -1,7 +1,8 @@
 """Alerts: the rules and channels an admin configures, which alerts are due after each
 look at the limits, one claim per alert across every replica, delivery, and the history.
 
-The configuration is a runtime setting (``alerts``: channel URLs and rules; without rules
+The configuration is a runtime setting (``alerts``: channel URLs, sealed like every
+secret the server keeps (``secrets.SecretBox``), and rules; without rules
 ``alert_rules.DEFAULT_RULES``). ``evaluate`` is called by the limits monitor with an
 account's fresh limits: due alerts (``alert_rules.due_alerts``) are claimed in the
 history's database (``LimitStore.claim_alert``: one row per account, window, rule and
@@ -21,6 +22,7 @@ from ccsync.server import events
 from ccsync.server.alert_channels import Delivery, check_channels, masked, send
 from ccsync.server.alert_rules import DEFAULT_RULES, AlertRule, DueAlert, due_alerts
 from ccsync.server.errors import InvalidRequestError, UnprocessableError
+from ccsync.server.secrets import SecretBox, SecretError
 from ccsync.storage.history.limits import AlertRecord, AlertStatus, LimitStore
 from ccsync.storage.history.settings import SettingsStore
 from ccsync.storage.live.base import EventBus
@@ -101,15 +103,30 @@ def _config_of(stored: Any) -> AlertConfig:
 
 class Alerts:
     def __init__(
-        self, *, limits: LimitStore, settings: SettingsStore, bus: EventBus, clock: Clock
+        self,
+        *,
+        limits: LimitStore,
+        settings: SettingsStore,
+        bus: EventBus,
+        clock: Clock,
+        box: SecretBox,
     ) -> None:
         self.store = limits
         self.settings = settings
         self.bus = bus
         self.clock = clock
+        self.box = box
+        """Channel URLs hold secrets (webhook tokens, passwords): they are stored sealed."""
 
     async def stored(self) -> AlertConfig:
-        return _config_of((await self.settings.get_settings()).get(SETTING_ALERTS))
+        config = _config_of((await self.settings.get_settings()).get(SETTING_ALERTS))
+        opened = []
+        for sealed in config.channels:
+            try:
+                opened.append(self.box.open(sealed))
+            except SecretError as exc:
+                log.warning("alerts: a channel cannot be read (%s); it is left out", exc)
+        return AlertConfig(channels=opened, rules=config.rules)
 
     async def config(self) -> AlertConfigView:
         stored = await self.stored()
@@ -124,7 +141,8 @@ class Alerts:
         check_channels(config.channels)
         if config.rules is not None and len(config.rules) > MAX_RULES:
             raise InvalidRequestError(f"at most {MAX_RULES} rules")
-        await self.settings.put_settings({SETTING_ALERTS: msgspec.to_builtins(config)})
+        sealed = AlertConfig([self.box.seal(url) for url in config.channels], config.rules)
+        await self.settings.put_settings({SETTING_ALERTS: msgspec.to_builtins(sealed)})
         log.info("alerts.configured", extra={"channels": len(config.channels)})
         return await self.config()
 

@@ -2,16 +2,21 @@
 else should (the usage poller's tokens).
 
 ``SecretBox`` seals and opens text with Fernet (AES-128-CBC with HMAC-SHA256, from
-``cryptography``). The key is ``CCSYNC_SECRET_KEY`` when set (replicas sharing a database
-share it), else a key file in the data dir made on first use, readable by its owner only.
-A database copied without the key holds nothing usable.
+``cryptography``). The key is ``CCSYNC_SECRET_KEY`` when set; else derived from the admin
+token (``CCSYNC_ADMIN_TOKEN``, HKDF-SHA256), which replicas sharing a database share
+already; else (local mode: one process) a key file in the data dir, made on first use and
+readable by its owner only. A database copied without the key holds nothing usable;
+changing the admin token without a ``CCSYNC_SECRET_KEY`` means giving the secrets again.
 """
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from ccsync.private import private_file
 
@@ -34,10 +39,18 @@ class SecretBox:
             ) from None
 
     @classmethod
-    def of(cls, configured: str | None, data_dir: Path) -> SecretBox:
-        """The configured key, else the data dir's key file (made when missing)."""
+    def of(
+        cls, configured: str | None, data_dir: Path, admin_token: str | None = None
+    ) -> SecretBox:
+        """The configured key, else one derived from the admin token, else the data dir's
+        key file (made when missing)."""
         if configured:
             return cls(configured)
+        if admin_token:
+            derived = HKDF(
+                algorithm=hashes.SHA256(), length=32, salt=None, info=b"ccsync secrets v1"
+            ).derive(admin_token.encode())
+            return cls(base64.urlsafe_b64encode(derived))
         path = data_dir / KEY_FILE
         if not path.exists() or not path.read_bytes().strip():
             private_file(path).write_bytes(Fernet.generate_key())
