@@ -269,6 +269,7 @@ async def test_config(server: RunningServer) -> None:
             "planTokenLimit": None,
             "retentionDays": None,
             "warmups": [],
+            "plan": None,
         }
         changed = (await http.put("/api/config", json={"timezone": "Europe/Berlin"})).json()
         assert changed["timezone"] == "Europe/Berlin"
