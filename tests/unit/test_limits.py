@@ -23,7 +23,8 @@ from ccsync.usage.limits import (
     window_ms,
 )
 from ccsync.usage.reports import PricedEntry
-from unit.test_blocks import MINUTE, at, entry
+from factories import at, entry
+from unit.test_blocks import MINUTE
 
 HOUR = 60 * MINUTE
 DAY = 24 * HOUR
@@ -38,7 +39,7 @@ _serial = iter(range(1, 1_000_000))
 def used(ts: int, tokens: int, device: str = "laptop", model: str = SONNET) -> PricedEntry:
     """An entry of ``tokens`` input tokens costing a cent per thousand."""
     return PricedEntry(
-        entry(ts, tokens, 0, n=next(_serial), model=model), tokens / 100_000, None, device=device
+        entry(next(_serial), ts=ts, inp=tokens, model=model), tokens / 100_000, None, device=device
     )
 
 
