@@ -18,10 +18,11 @@ of the account's windows, taken from the API's answer::
      "resetsAt":1795946002},"seven_day":{"utilization":0.412,"resetsAt":1796338492}}}}
 
 ``rate_limits`` reads them as the status line's ``rate_limits`` (percentages, epoch
-seconds). ``claude auth status`` prints ``{"loggedIn": …, "authMethod": …}`` (pretty
-printed) and exits 0 when logged in, 1 when not. ``claude doctor`` (no terminal needed)
-prints a report whose "Invalid settings" section lists what claude ignores in a settings
-file, hooks and status line included, and exits 0 all the same.
+seconds); a ``"status": "rejected"`` one (or a result's 429) means the limit stopped the
+run (``limit_reached``). ``claude auth status`` prints ``{"loggedIn": …, "authMethod":
+…}`` (pretty printed) and exits 0 when logged in, 1 when not. ``claude doctor`` (no
+terminal needed) prints a report whose "Invalid settings" section lists what claude
+ignores in a settings file, hooks and status line included, and exits 0 all the same.
 """
 
 from __future__ import annotations
@@ -150,6 +151,25 @@ def rate_limits(found: list[Any]) -> RateLimits | None:
     if not windows:
         return None
     return RateLimits(five_hour=windows.get("five_hour"), seven_day=windows.get("seven_day"))
+
+
+def limit_reached(found: list[Any]) -> bool:
+    """Whether a usage limit stopped the run: a ``rate_limit_event`` whose status is
+    ``rejected``, or a result that ended on the API's 429."""
+    for message in found:
+        if not isinstance(message, dict):
+            continue
+        kind = message.get("type")
+        info = message.get("rate_limit_info")
+        if (
+            kind == "rate_limit_event"
+            and isinstance(info, dict)
+            and info.get("status") == "rejected"
+        ):
+            return True
+        if kind == "result" and message.get("api_error_status") == 429:
+            return True
+    return False
 
 
 def _window(value: Any) -> RateLimit | None:

@@ -29,6 +29,7 @@ OPTION_FIELDS = (
     "cooldown_minutes",
     "monthly_cap",
     "max_wait_minutes",
+    "verify_seconds",
     "account",
     "timeout_seconds",
 )
@@ -54,6 +55,8 @@ class JobBody(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
     cooldown_minutes: Annotated[int, Meta(ge=0, le=7 * 24 * 60)] | None = None
     monthly_cap: Annotated[int, Meta(ge=0, le=1000)] | None = None
     max_wait_minutes: Annotated[int, Meta(ge=0, le=300)] | None = None
+    verify_seconds: Annotated[int, Meta(ge=0, le=600)] | None = None
+    """Warm-up: how long a sent one waits for its own usage line (default 20)."""
     account: Annotated[str, Meta(min_length=1, max_length=256)] | None = None
     timeout_seconds: Annotated[int, Meta(ge=1, le=3600)] | None = None
 
