@@ -1,4 +1,4 @@
-"""Warm-ups check themselves: a new official reset, or their own usage line, or neither.
+"""Warm-ups check themselves, and a tick missed while no server ran is caught up in time.
 
 In-process on real stores (SQLite, memory) with a fixed clock; the ``claude`` double on
 ``PATH`` writes its transcript under ``$CLAUDE_CONFIG_DIR``, which the server's own host
@@ -7,11 +7,14 @@ agent follows (synced here when the run waits, as its watcher would).
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from ccsync.clock import FixedClock
@@ -21,7 +24,9 @@ from ccsync.services import Services, build_services
 from ccsync.settings import Settings
 from ccsync.storage.history.jobs import RunRecord
 from ccsync.usage.timestamps import iso_millis
+from ccsync.wire import UsagePush
 from fixtures.doubles import Doubles
+from fixtures.payloads import now_entry
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -166,3 +171,116 @@ async def test_a_warmup_not_sent_checks_nothing(server: Server) -> None:
     server.at(START + 10 * M)
     again = await server.scheduler.execute(job_id)  # the window it started runs
     assert again.status == "skipped" and "windowStarted" not in again.details
+
+
+# -- catch-up after a missed tick ------------------------------------------------------------
+
+
+async def _tick(scheduler: Scheduler) -> list[RunRecord | None]:
+    """One look of the loop, and the runs it started, once they ended."""
+    await scheduler._tick()
+    tasks = list(scheduler.runner._tasks)
+    return list(await asyncio.gather(*tasks))
+
+
+def _started_now(server: Server) -> Scheduler:
+    """A server process started now (no tick seen yet), beside the fixture's."""
+    services = server.services
+    return Scheduler(
+        services.history,
+        services.live,
+        services.scheduler.executor,
+        server.clock,
+        allow_commands=False,
+    )
+
+
+async def test_a_tick_missed_10_minutes_ago_runs_once_as_a_catch_up(
+    server: Server, doubles: Doubles
+) -> None:
+    server.at(START - H)
+    job_id = await server.warmup()
+    server.at(START + 10 * M)  # the server starts after the 06:00 tick
+    [run] = await _tick(server.scheduler)
+    assert run is not None and run.status == "succeeded", run
+    assert run.trigger == "schedule" and run.scheduled_ms == START
+    assert run.details["catchUp"] == {"lateSeconds": 600}
+    assert run.details["warmup"]["action"] == "send" and run.details["windowStarted"]["verified"]
+    assert len(doubles.prompts()) == 1
+    # Once: neither this loop's next look nor another server started now runs it again.
+    server.at(START + 12 * M)
+    assert await _tick(server.scheduler) == []
+    assert await _tick(_started_now(server)) == []
+    assert len(await server.runs(job_id)) == 1
+
+
+async def test_a_tick_missed_2_hours_ago_is_not_made_up(server: Server, doubles: Doubles) -> None:
+    server.at(START - H)
+    job_id = await server.warmup()
+    server.at(START + 2 * H)
+    assert await _tick(server.scheduler) == []
+    assert await server.runs(job_id) == [] and doubles.prompts() == []
+
+
+async def test_a_loop_that_slept_through_the_tick_catches_it_up_within_the_grace(
+    server: Server, caplog: pytest.LogCaptureFixture
+) -> None:
+    server.at(START - H)
+    job_id = await server.warmup(catchUpMinutes=15)
+    server.at(START - M)
+    assert await _tick(server.scheduler) == []  # the loop looked before the tick…
+    server.at(START + 20 * M)  # …and the machine slept through it: too late
+    with caplog.at_level(logging.WARNING, logger="ccsync.scheduler"):
+        assert await _tick(server.scheduler) == []
+    missed = [r for r in caplog.records if r.getMessage() == "cron.tick_missed"]
+    assert [(r.__dict__["scheduled"], r.__dict__["late_seconds"]) for r in missed] == [
+        (iso_millis(START), 1200)
+    ]
+    # The next day's tick, slept through by 10 minutes only, runs.
+    server.at(START + 23 * H)
+    assert await _tick(server.scheduler) == []
+    server.at(START + 24 * H + 10 * M)
+    [run] = await _tick(server.scheduler)
+    assert run is not None and run.scheduled_ms == START + 24 * H
+    assert run.details["catchUp"] == {"lateSeconds": 600}
+    assert [r.scheduled_ms for r in await server.runs(job_id)] == [START + 24 * H]
+
+
+async def test_a_catch_up_while_a_window_runs_is_skipped(server: Server, doubles: Doubles) -> None:
+    """Never a ping into a running window, caught up or not."""
+    server.at(START - H)
+    job_id = await server.warmup()
+    server.at(START + 10 * M)
+    host = server.scheduler.executor.host
+    push = msgspec.convert(
+        {"entries": [now_entry(START + 10 * M, 1, minutes_ago=30)], "account": host.account},
+        UsagePush,
+    )
+    await server.services.ingest.push("laptop", push)  # a window since 05:40, to 10:00
+    [run] = await _tick(server.scheduler)
+    assert run is not None and run.status == "skipped"
+    assert run.output == "a window is already running for another 3 h 50 min (synced)"
+    assert run.details["catchUp"] == {"lateSeconds": 600}
+    assert "windowStarted" not in run.details and doubles.prompts() == []
+    assert [r.id for r in await server.runs(job_id)] == [run.id]
+
+
+async def test_other_jobs_catch_up_only_when_asked(server: Server) -> None:
+    """As cron: a command job's tick missed while no server ran is not made up, unless the
+    job has a grace of its own."""
+    server.at(START - H)
+    plain = await server.scheduler.create_job(
+        JobSpec(name="blocks", schedule="0 6 * * *", command="ccusage blocks --json")
+    )
+    graced = await server.scheduler.create_job(
+        JobSpec(
+            name="graced",
+            schedule="0 6 * * *",
+            command="ccusage blocks --json",
+            options={"catchUpMinutes": 30},
+        )
+    )
+    server.at(START + 10 * M)
+    [run] = await _tick(server.scheduler)
+    assert run is not None and run.job_id == graced.id and run.status == "succeeded"
+    assert await server.runs(plain.id) == []

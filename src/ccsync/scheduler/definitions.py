@@ -34,7 +34,7 @@ WARMUP_OPTIONS = (
     "verifySeconds",
     "account",
 )
-COMMON_OPTIONS = ("timeoutSeconds",)
+COMMON_OPTIONS = ("timeoutSeconds", "catchUpMinutes")
 
 
 class JobError(ValueError):
@@ -62,8 +62,8 @@ class JobSpec:
     """Warm-up: the times (HH:MM) windows should start."""
     options: dict[str, Any] = dataclasses.field(default_factory=dict)
     """Given options (``model``, ``prompt``, ``cooldownMinutes``, ``monthlyCap``,
-    ``maxWaitMinutes``, ``verifySeconds``, ``account``, ``timeoutSeconds``); merged over
-    the stored ones."""
+    ``maxWaitMinutes``, ``verifySeconds``, ``account``; ``timeoutSeconds``,
+    ``catchUpMinutes``); merged over the stored ones."""
 
 
 def build_job(

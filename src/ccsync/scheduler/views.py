@@ -32,6 +32,7 @@ OPTION_FIELDS = (
     "verify_seconds",
     "account",
     "timeout_seconds",
+    "catch_up_minutes",
 )
 
 
@@ -59,6 +60,8 @@ class JobBody(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
     """Warm-up: how long a sent one waits for its own usage line (default 20)."""
     account: Annotated[str, Meta(min_length=1, max_length=256)] | None = None
     timeout_seconds: Annotated[int, Meta(ge=1, le=3600)] | None = None
+    catch_up_minutes: Annotated[int, Meta(ge=0, le=24 * 60)] | None = None
+    """How late a tick missed while no server ran may still run (warm-ups 30, others 0)."""
 
     def to_spec(self) -> JobSpec:
         names = msgspec.structs.fields(self)
