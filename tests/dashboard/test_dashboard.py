@@ -14,6 +14,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
+from fixtures.doubles import Doubles
 from fixtures.payloads import now_entry
 from fixtures.server import RunningServer, backend_server
 
@@ -174,6 +175,39 @@ async def test_tokens_off_local_mode(
         second = await _open(browser, f"{running.url}/dashboard?token={admin}")
         await expect(second.locator("#board")).to_be_visible()
         assert "token" not in second.url
+
+
+async def test_a_warmup_row_says_whether_it_started_a_window(
+    browser: Browser,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    doubles: Doubles,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    doubles.install(monkeypatch)  # the server's jobs find the claude double
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "claude"))
+    async with (
+        backend_server(request, "memory+sqlite", tmp_path) as running,
+        running.client() as http,
+    ):
+        job = (
+            await http.post(
+                "/api/cron",
+                json={"name": "mornings", "kind": "warmup", "startAt": ["06:00"]},
+            )
+        ).json()["job"]
+        run = (await http.post(f"/api/cron/{job['id']}/execute")).json()["run"]
+        resets = run["windowStarted"]["resetsAt"]
+        page = await _open(browser, running.url + "/dashboard")
+        note = page.locator(f"#job-rows tr[data-job='{job['id']}'] [data-window-started]")
+        await expect(note).to_have_text("window started (official)")
+        await expect(note).to_have_attribute("data-window-started", "true")
+        shown = await page.evaluate(
+            "(iso) => new Date(iso).toLocaleString([], {dateStyle: 'short', timeStyle: 'short'})",
+            resets,
+        )
+        await expect(note).to_have_attribute("title", f"resets {shown}")
+    assert page.problems == []  # type: ignore[attr-defined]
 
 
 async def test_costs_without_every_price_are_marked_partial(

@@ -17,8 +17,9 @@ import msgspec
 import pytest
 
 from ccsync.clock import FixedClock
+from ccsync.scheduler.claude import BARE_LOGIN, NOT_LOGGED_IN
 from ccsync.scheduler.definitions import JobError, JobSpec
-from ccsync.scheduler.execution import BARE_LOGIN, NOT_INSTALLED, NOT_LOGGED_IN
+from ccsync.scheduler.execution import NOT_INSTALLED
 from ccsync.services import Services, build_services
 from ccsync.settings import Settings
 from ccsync.storage.history.jobs import JobRecord

@@ -13,7 +13,8 @@ stopped and the run recorded as cancelled).
   closed as ``lost`` and their process groups stopped (``orphans``, ``close_orphans``).
 - A finished run is stored, the job's outcome set, old runs pruned, and
   ``cron_job_executed`` published (without the run's output or error text: every socket
-  gets the event, and only admins read output).
+  gets the event, and only admins read output). A tick run late (caught up after no
+  server ran: ``ticks``) says so in its details (``catchUp``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from ccsync.clock import Clock
 from ccsync.scheduler import orphans
 from ccsync.scheduler.capacity import DEFAULT_MAX_RUNS, BusyError, Capacity, JobBusyError
 from ccsync.scheduler.execution import Executor, Outcome
+from ccsync.scheduler.ticks import ON_TIME_MS
 from ccsync.server import events
 from ccsync.storage import StorageUnavailableError
 from ccsync.storage.history.jobs import (
@@ -224,6 +226,10 @@ class Runner:
 
     async def _finish(self, job: JobRecord, started: RunRecord, outcome: Outcome) -> RunRecord:
         now = self.clock.now_ms()
+        details = outcome.details
+        late = None if started.scheduled_ms is None else started.started_ms - started.scheduled_ms
+        if late is not None and late > ON_TIME_MS:
+            details = {**details, "catchUp": {"lateSeconds": late // 1000}}
         run = dataclasses.replace(
             started,
             ended_ms=now,
@@ -231,7 +237,7 @@ class Runner:
             exit_code=outcome.exit_code,
             output=outcome.output,
             error=outcome.error,
-            details=outcome.details,
+            details=details,
         )
         await self.jobs.finish_run(run)
         failed = run.status in ("failed", "timeout", "lost")

@@ -243,6 +243,17 @@
   }
 
   // -- jobs -----------------------------------------------------------------------------------
+  // A warm-up's latest check: did the prompt it sent start a window?
+  const startedText = (w) => (w.verified ? `window started (${w.by})` : "window NOT verified");
+  const startedTitle = (w) => (w.verified ? (w.resetsAt ? `resets ${when(w.resetsAt)}` : `first request ${when(w.firstRequest)}`) : w.reason || "");
+  async function showWindowStarted(job, cell) {
+    const { runs } = await api(`/api/cron/${job.id}/runs?limit=20`);
+    const run = runs.find((r) => r.windowStarted);
+    if (!run) return;
+    const w = run.windowStarted;
+    cell.append(el("div", { class: w.verified ? "muted" : "error", "data-window-started": String(w.verified), title: startedTitle(w) }, startedText(w)));
+  }
+
   function renderJobs(jobs) {
     const rows = $("job-rows");
     rows.replaceChildren();
@@ -255,10 +266,12 @@
         catch (error) { run.textContent = error instanceof Unauthorized ? "needs admin" : "failed"; run.title = String(error.message || error); }
         setTimeout(refreshJobs, 1500);
       });
+      const last = el("td", { class: "muted" }, job.lastRun ? ago(job.lastRun) : "never");
+      if (job.kind === "warmup" && job.lastRun) showWindowStarted(job, last).catch(showError);
       rows.append(el("tr", { "data-job": job.id },
         el("td", {}, job.name), el("td", { class: "muted" }, job.kind),
         el("td", {}, el("code", {}, job.schedule), el("span", { class: "muted" }, ` ${job.timezone}`)),
-        el("td", {}, job.enabled ? when(job.nextRun) : "disabled"), el("td", { class: "muted" }, job.lastRun ? ago(job.lastRun) : "never"),
+        el("td", {}, job.enabled ? when(job.nextRun) : "disabled"), last,
         el("td", { class: job.status === "error" ? "error" : "", title: job.errorMessage || "" }, job.status), el("td", {}, run)));
     }
   }
