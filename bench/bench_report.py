@@ -77,7 +77,7 @@ def server_report_times(
     from ccsync.clock import SystemClock
     from ccsync.server.reporting import Reporter
     from ccsync.storage.history import open_history_store
-    from ccsync.storage.live.memory import MemoryLiveStore
+    from ccsync.storage.live.memory import MemoryValueStore
     from ccsync.usage import ReportKind, ReportOptions
     from ccsync.usage.loader import scan
     from ccsync.wire import WireEntry
@@ -88,8 +88,15 @@ def server_report_times(
             for root in roots:
                 rows = [WireEntry.from_entry(e).to_entry(root.name) for e in scan([root]).entries]
                 for start in range(0, len(rows), 5_000):
-                    await store.ingest("default", root.name, rows[start : start + 5_000], 0)
-            reporter = Reporter(store, MemoryLiveStore(), SystemClock())
+                    await store.entries.ingest("default", root.name, rows[start : start + 5_000], 0)
+            reporter = Reporter(
+                devices=store.devices,
+                entries=store.entries,
+                blocks=store.blocks,
+                settings=store.settings,
+                values=MemoryValueStore(),
+                clock=SystemClock(),
+            )
             kind, options = ReportKind(report), ReportOptions(timezone="UTC")
             started = time.perf_counter()
             result = await reporter.report(kind, "default", options)

@@ -31,7 +31,7 @@ BATCH = 5_000
 
 
 async def bench_ingest(url: str, by_device: dict[str, list[UsageEntry]], label: str) -> float:
-    """Entries per second through ``HistoryStore.ingest`` (survivors decided as they arrive)."""
+    """Entries per second through ``EntryStore.ingest`` (survivors decided as they arrive)."""
     from ccsync.storage.history import open_history_store
 
     store = await open_history_store(url)
@@ -41,7 +41,7 @@ async def bench_ingest(url: str, by_device: dict[str, list[UsageEntry]], label: 
         for device, rows in by_device.items():
             for start in range(0, len(rows), BATCH):
                 batch = rows[start : start + BATCH]
-                await store.ingest("default", device, batch, 0)
+                await store.entries.ingest("default", device, batch, 0)
                 count += len(batch)
         elapsed = time.perf_counter() - started
         rate = count / elapsed

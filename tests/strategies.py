@@ -6,6 +6,9 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from ccsync.usage.entry import UsageEntry
+from ccsync.usage.limits import Reading
+from ccsync.usage.reports import PricedEntry
 from fixtures.lines import assistant, dump, usage
 
 MODELS = [
@@ -89,3 +92,59 @@ corpus = st.dictionaries(
     st.sampled_from(["device1", "device2", "device3"]), device, min_size=1, max_size=3
 )
 """Several devices of one account."""
+
+
+# Limits (usage.limits): priced entries of several devices and official readings, around
+# LIMITS_NOW.
+
+LIMITS_NOW = 1_799_143_200_000  # 2027-01-05T10:00:00Z
+_LIMIT_HOUR = 3_600_000
+_LIMIT_DAY = 24 * _LIMIT_HOUR
+LIMIT_DEVICES = ["desk", "laptop", "phone"]
+LIMIT_MODELS = [
+    "claude-opus-4-5-20251101",
+    "claude-sonnet-5-5",
+    "claude-3-5-sonnet-20241022",
+    "<synthetic>",
+    None,
+]
+LIMIT_WINDOWS = ["five_hour", "seven_day", "seven_day_opus", "seven_day_sonnet", "overage"]
+
+
+@st.composite
+def priced_entry(draw: st.DrawFn) -> PricedEntry:
+    """An entry from 40 days before ``LIMITS_NOW`` to a day after it (a fast clock)."""
+    ts = LIMITS_NOW + draw(st.integers(-40 * _LIMIT_DAY, _LIMIT_DAY))
+    tokens = draw(st.tuples(*[st.integers(0, 50_000)] * 4))
+    serial = draw(st.integers(0, 10**9))
+    entry = UsageEntry(
+        ts, tokens[0], tokens[1], tokens[2], 0, tokens[3], draw(st.sampled_from(LIMIT_MODELS)),
+        False, False, f"m{serial}", f"r{serial}", "s", None, False, None, "p", "s", "p",
+        "/p/s.jsonl", serial,
+    )  # fmt: skip
+    cost = draw(st.floats(0, 5, allow_nan=False))
+    return PricedEntry(entry, cost, None, device=draw(st.sampled_from(LIMIT_DEVICES)))
+
+
+priced_entries = st.lists(priced_entry(), max_size=40).map(
+    lambda items: sorted(items, key=lambda item: item.entry.timestamp_ms)
+)
+"""Deduplicated entries of every device in time order, as the server passes them."""
+
+
+@st.composite
+def limit_reading(draw: st.DrawFn) -> Reading:
+    """Any reading: past, valid or from the future; with or without a reset; odd percentages."""
+    observed = LIMITS_NOW + draw(st.integers(-35 * _LIMIT_DAY, _LIMIT_DAY))
+    reset = draw(st.one_of(st.none(), st.integers(-8 * _LIMIT_DAY, 8 * _LIMIT_DAY)))
+    return Reading(
+        window=draw(st.sampled_from(LIMIT_WINDOWS)),
+        used_percentage=draw(st.one_of(st.floats(0, 120), st.floats())),
+        resets_at_ms=None if reset is None else observed + reset,
+        source=draw(st.sampled_from(["statusline", "transcript", "warmup", "usage_api"])),
+        device_id=draw(st.sampled_from(LIMIT_DEVICES)),
+        observed_ms=observed,
+    )
+
+
+limit_readings = st.lists(limit_reading(), max_size=12)

@@ -1,10 +1,12 @@
 """The composition root: every long-lived object of the server, built from ``Settings``.
 
-``build_services`` is the one place stores are opened, services wired together and the
-background loops started (under the ``Supervisor``: the scheduler, retention, the host
-agent; the app adds its event relay). The CLI and the tests call it, then hand the result
-to ``api.app.create_app``; a half-started system unwinds through the exit stack: the loops
-stop first, then what was opened closes, in reverse order.
+``build_services`` is the one place stores are opened, services wired together (each
+given only the store roles it uses: ``history.devices``, ``history.entries``…,
+``live.values``, ``live.events``) and the background loops started (under the
+``Supervisor``: the scheduler, retention, the host agent; the app adds its event relay).
+The CLI and the tests call it, then hand the result to ``api.app.create_app``; a
+half-started system unwinds through the exit stack: the loops stop first, then what was
+opened closes, in reverse order.
 """
 
 from __future__ import annotations
@@ -21,11 +23,14 @@ from ccsync.scheduler.execution import Executor, HostIdentity
 from ccsync.scheduler.service import Scheduler
 from ccsync.server.access import Authenticator
 from ccsync.server.admission import Admission
+from ccsync.server.alerts import Alerts
 from ccsync.server.buckets import NewDeviceLimiter, RateLimiter
 from ccsync.server.configuration import Configuration
 from ccsync.server.devices import Devices
 from ccsync.server.host_agent import HostAgent, host_device_id
 from ccsync.server.ingest import IngestService
+from ccsync.server.limit_monitor import LimitMonitor
+from ccsync.server.limits import Limits
 from ccsync.server.live_data import LiveData
 from ccsync.server.live_keys import is_server_owned
 from ccsync.server.otlp.checks import TelemetryChecks
@@ -33,10 +38,12 @@ from ccsync.server.otlp.service import OtlpService
 from ccsync.server.reporting import DEFAULT_ACCOUNT, Reporter
 from ccsync.server.retention import prune_forever
 from ccsync.server.runtime_config import RuntimeSettings
+from ccsync.server.secrets import SecretBox
 from ccsync.server.status import SystemStatus
 from ccsync.server.supervisor import Supervisor
 from ccsync.server.telemetry import Telemetry
 from ccsync.server.tokens import Tokens
+from ccsync.server.usage_poller import UsagePoller
 from ccsync.settings import Settings
 from ccsync.storage.history import open_history_store
 from ccsync.storage.history.base import HistoryStore
@@ -53,7 +60,9 @@ class Services:
     settings: Settings
     clock: Clock
     live: LiveStore
+    """Its ``values`` and ``events``; switchable (``PUT /api/config/redis``)."""
     history: HistoryStore
+    """Its roles: ``devices``, ``entries``, ``blocks``, ``tokens``, ``settings``, ``jobs``."""
     reporter: Reporter
     ingest: IngestService
     auth: Authenticator
@@ -72,6 +81,12 @@ class Services:
     tokens: Tokens
     live_data: LiveData
     status: SystemStatus
+    limits: Limits
+    alerts: Alerts
+    limit_monitor: LimitMonitor
+    """Looks at the limits when they change (``limits_update``, alerts): a supervised loop."""
+    usage_poller: UsagePoller
+    """Reads the account usage endpoint for accounts whose owner gave a token (opt-in)."""
     otlp: OtlpService
     """``/v1/logs`` and ``/v1/metrics``: Claude Code's own telemetry."""
     otlp_checks: TelemetryChecks
@@ -122,17 +137,48 @@ async def build_services(
         installed = installed_prices(settings.data_dir)
         if installed.problem:
             log.warning("%s; using the packaged prices", installed.problem)
-        reporter = Reporter(history, live, clock, installed.table)
+        values, bus = live.values, live.events
+        reporter = Reporter(
+            devices=history.devices,
+            entries=history.entries,
+            blocks=history.blocks,
+            settings=history.settings,
+            values=values,
+            clock=clock,
+            prices=installed.table,
+        )
         new_devices = NewDeviceLimiter(settings.new_devices_per_hour)
-        admission = Admission(history, new_devices)
-        ingest = IngestService(history, live, reporter, clock, admission)
-        devices = Devices(history, live, reporter, admission, clock)
-        auth = Authenticator(history, clock, settings.admin_token, settings.local_mode)
+        admission = Admission(history.devices, new_devices)
+        ingest = IngestService(
+            devices=history.devices,
+            entries=history.entries,
+            blocks=history.blocks,
+            values=values,
+            bus=bus,
+            reporter=reporter,
+            clock=clock,
+            admission=admission,
+            limits=history.limits,
+        )
+        devices = Devices(
+            devices=history.devices,
+            entries=history.entries,
+            blocks=history.blocks,
+            values=values,
+            bus=bus,
+            reporter=reporter,
+            admission=admission,
+            clock=clock,
+        )
+        auth = Authenticator(history.tokens, clock, settings.admin_token, settings.local_mode)
         host_agent = None
         if settings.local_agent:
             private_dir(settings.data_dir)
             host_agent = HostAgent(
-                ingest, settings.data_dir / "host-agent.db", settings.claude_dirs
+                ingest,
+                history.entries,
+                settings.data_dir / "host-agent.db",
+                settings.claude_dirs,
             )
             stack.callback(host_agent.close)
         host = (
@@ -150,20 +196,53 @@ async def build_services(
             workdir=settings.data_dir / "cron",
         )
         scheduler = Scheduler(
-            history,
-            live,
-            executor,
-            clock,
+            jobs=history.jobs,
+            settings=history.settings,
+            values=values,
+            bus=bus,
+            executor=executor,
+            clock=clock,
             allow_commands=settings.allow_commands,
             max_runs=settings.max_runs,
             observer=telemetry,
         )
         stack.push_async_callback(scheduler.aclose)
+        limits = Limits(
+            readings=history.limits, settings=history.settings, reporter=reporter, clock=clock
+        )
+        box = SecretBox.of(settings.secret_key, settings.data_dir, settings.admin_token)
+        alerts = Alerts(
+            limits=history.limits, settings=history.settings, bus=bus, clock=clock, box=box
+        )
+        monitor = LimitMonitor(
+            devices=history.devices,
+            values=values,
+            bus=bus,
+            limits=limits,
+            alerts=alerts,
+            clock=clock,
+        )
+        poller = UsagePoller(
+            settings=history.settings,
+            values=values,
+            ingest=ingest,
+            clock=clock,
+            box=box,
+            url=settings.usage_api_url,
+            interval=settings.usage_poll_seconds,
+        )
         supervisor = Supervisor(clock, observer=telemetry)
         stack.push_async_callback(supervisor.aclose)  # the loops stop before what they use
         if start_loops:
             supervisor.start("scheduler", scheduler.run)
-            supervisor.start("retention", lambda: prune_forever(history, clock))
+            supervisor.start(
+                "retention",
+                lambda: prune_forever(
+                    history.entries, history.telemetry, history.settings, history.limits, clock
+                ),
+            )
+            supervisor.start("limits", monitor.run)
+            supervisor.start("usage-poller", poller.run)
             if host_agent is not None:
                 supervisor.start("host-agent", host_agent.follow)
         started_ms = clock.now_ms()
@@ -184,11 +263,19 @@ async def build_services(
             new_devices=new_devices,
             started_ms=started_ms,
             devices=devices,
-            configuration=Configuration(history, live, settings, clock),
-            tokens=Tokens(history, live, clock),
-            live_data=LiveData(live, clock),
+            configuration=Configuration(
+                jobs=history.jobs,
+                entries=history.entries,
+                telemetry=history.telemetry,
+                settings_store=history.settings,
+                live=live,
+                settings=settings,
+                clock=clock,
+            ),
+            tokens=Tokens(tokens=history.tokens, devices=history.devices, bus=bus, clock=clock),
+            live_data=LiveData(values, bus, clock),
             status=SystemStatus(
-                live,
+                values,
                 history,
                 devices,
                 clock,
@@ -196,8 +283,22 @@ async def build_services(
                 local_mode=settings.local_mode,
                 host_device=None if host_agent is None else host_agent.device_id,
             ),
-            otlp=OtlpService(auth, ingest, history, push_limiter, clock, settings.max_body_bytes),
-            otlp_checks=TelemetryChecks(history, reporter, clock),
+            limits=limits,
+            alerts=alerts,
+            limit_monitor=monitor,
+            usage_poller=poller,
+            otlp=OtlpService(
+                auth=auth,
+                ingest=ingest,
+                devices=history.devices,
+                telemetry=history.telemetry,
+                limiter=push_limiter,
+                clock=clock,
+                max_body_bytes=settings.max_body_bytes,
+            ),
+            otlp_checks=TelemetryChecks(
+                telemetry=history.telemetry, reporter=reporter, clock=clock
+            ),
         )
 
 
@@ -205,4 +306,4 @@ async def _live_url(settings: Settings, history: HistoryStore) -> str:
     """The configured Redis (flag or env), else one set at runtime (``PUT /api/config/redis``)."""
     if settings.redis_url:
         return settings.redis_url
-    return await RuntimeSettings(history).redis_url() or settings.live_url
+    return await RuntimeSettings(history.settings).redis_url() or settings.live_url

@@ -21,6 +21,8 @@ from ccsync.redaction import mask_url
 
 LIVE_TTL_SECONDS = 300.0
 DEFAULT_PORT = 3000
+DEFAULT_USAGE_API_URL = "https://api.anthropic.com/api/oauth/usage"
+"""Where Claude Code reads the account's usage (``/usage``); the opt-in poller too."""
 DEFAULT_HOST = "127.0.0.1"
 
 Environment = Literal["development", "production"]
@@ -75,6 +77,14 @@ class Settings:
     own device and are not limited."""
     max_runs: int = 4
     """Cron runs at once in this server process (``CCSYNC_MAX_RUNS``, ``--max-runs``)."""
+    secret_key: str | None = None
+    """The key secrets are kept under in the database (``CCSYNC_SECRET_KEY``: a Fernet key).
+    Without it, one derived from the admin token, else a key file in ``data_dir``."""
+    usage_api_url: str = field(default_factory=lambda: DEFAULT_USAGE_API_URL)
+    """The account usage endpoint the opt-in poller reads (``CCSYNC_USAGE_API_URL``)."""
+    usage_poll_seconds: float = 300.0
+    """How often the poller reads an account's usage (``CCSYNC_USAGE_POLL_SECONDS``, at
+    least 60: the endpoint answers 429 to more)."""
 
     @property
     def live_url(self) -> str:
@@ -116,7 +126,8 @@ class Settings:
         """Settings from ``PORT``, ``HOST``, ``REDIS_URL`` (or ``REDIS_HOST``/``REDIS_PORT``/
         ``REDIS_PASSWORD``/``REDIS_DB``), ``DATABASE_URL``, ``CCSYNC_ADMIN_TOKEN``,
         ``CCSYNC_DATA_DIR``, ``CCSYNC_ENV``, ``CCSYNC_REDIS_PREFIX``, ``CCSYNC_ALLOWED_HOSTS``
-        (comma-separated), ``CCSYNC_NEW_DEVICES_PER_HOUR`` and ``CCSYNC_MAX_RUNS``."""
+        (comma-separated), ``CCSYNC_NEW_DEVICES_PER_HOUR``, ``CCSYNC_MAX_RUNS``,
+        ``CCSYNC_SECRET_KEY``, ``CCSYNC_USAGE_API_URL`` and ``CCSYNC_USAGE_POLL_SECONDS``."""
         env = os.environ if env is None else env
         values: dict[str, Any] = {}
         if env.get("HOST"):
@@ -144,6 +155,14 @@ class Settings:
             )
         if env.get("CCSYNC_MAX_RUNS"):
             values["max_runs"] = _count(env["CCSYNC_MAX_RUNS"], "CCSYNC_MAX_RUNS")
+        if env.get("CCSYNC_SECRET_KEY"):
+            values["secret_key"] = env["CCSYNC_SECRET_KEY"]
+        if env.get("CCSYNC_USAGE_API_URL"):
+            values["usage_api_url"] = env["CCSYNC_USAGE_API_URL"]
+        if env.get("CCSYNC_USAGE_POLL_SECONDS"):
+            values["usage_poll_seconds"] = _seconds(
+                env["CCSYNC_USAGE_POLL_SECONDS"], "CCSYNC_USAGE_POLL_SECONDS"
+            )
         if env.get("CCSYNC_ENV"):
             environment = env["CCSYNC_ENV"]
             if environment not in ("development", "production"):
@@ -184,6 +203,16 @@ def _port(value: str, name: str) -> int:
     if not 0 <= port <= 65535:
         raise SettingsError(f"{name} must be between 0 and 65535, not {port}")
     return port
+
+
+def _seconds(value: str, name: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, not {value!r}") from None
+    if not 60 <= seconds <= 86400:
+        raise SettingsError(f"{name} must be between 60 and 86400, not {value}")
+    return seconds
 
 
 def _count(value: str, name: str) -> int:

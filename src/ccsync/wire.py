@@ -224,9 +224,12 @@ class UsagePush(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
 
 
 EpochSeconds = Annotated[float, msgspec.Meta(ge=0, le=MAX_EPOCH_MS / 1000)]
-LIMIT_SOURCES = ("statusline", "transcript", "warmup")
+LIMIT_SOURCES = ("statusline", "transcript", "warmup", "usage_cache", "usage_api")
 """Where an official reading came from: Claude Code's status-line input (``rate_limits``),
-a limit-hit line of a transcript (``quotaLimits``), or a warm-up run's ``rate_limit_event``.
+a limit-hit line of a transcript (``quotaLimits``), a warm-up run's ``rate_limit_event``,
+Claude Code's copy of the account usage response in ``~/.claude.json``
+(``cachedUsageUtilization``, observed at its ``fetchedAtMs``; ``ccsync.usage.usage_response``),
+or that response fetched by the server itself (``GET /api/oauth/usage``, a poller to come).
 Other names (of later sources) are taken as they are."""
 LimitSource = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_-]{0,31}$")]
 ScopedWindow = Annotated[str, msgspec.Meta(pattern=r"^seven_day(_[a-z0-9]+){1,4}$")]
@@ -258,12 +261,13 @@ class RateLimits(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True)
     seven_day: RateLimit | None = None
     account: Id | None = None
     source: LimitSource | None = None
-    """``statusline``, ``transcript`` or ``warmup`` (``LIMIT_SOURCES``); without it,
-    ``statusline``."""
+    """``statusline``, ``transcript``, ``warmup``, ``usage_cache`` or ``usage_api``
+    (``LIMIT_SOURCES``); without it, ``statusline``."""
     windows: (
         Annotated[dict[ScopedWindow, RateLimit], msgspec.Meta(max_length=MAX_SCOPED_WINDOWS)] | None
     ) = None
-    """Model-scoped 7-day windows (``seven_day_opus``…), each under its own name."""
+    """Model-scoped 7-day windows (``seven_day_opus``…), each under its own name (the usage
+    response's ``weekly_scoped`` limits as ``seven_day_<family>``: ``seven_day_fable``)."""
 
     def readings(self) -> list[tuple[str, RateLimit]]:
         """Every window given, by Claude Code's name."""

@@ -84,7 +84,7 @@ async def test_a_server_without_the_mark_is_an_older_one(server: RunningServer) 
         told = await newer.mark("s")
         assert told is not None
         assert ServerView.from_message(told) == ServerView(
-            await server.services.history.history_id(), 0
+            await server.services.history.entries.history_id(), 0
         )
         assert await older.mark("s") is None
     finally:

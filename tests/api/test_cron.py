@@ -303,6 +303,35 @@ async def test_warmup_jobs(cron_server: RunningServer, doubles: Doubles) -> None
         assert second["status"] == "skipped" and "already running" in second["output"]
         assert second["run"]["details"]["warmup"]["basis"] == "official"
         assert len(doubles.prompts()) == 1
+        # The first one started a window, as the new official reset shows.
+        started = first["run"]["windowStarted"]
+        reset = official["fiveHour"]["resetsAt"]
+        assert started == {"verified": True, "by": "official", "resetsAt": reset}
+        assert started == first["run"]["details"]["windowStarted"]
+        runs = (await http.get(f"/api/cron/{job['id']}/runs")).json()["runs"]
+        assert [run["windowStarted"] for run in runs] == [None, started]  # newest first
+
+
+async def test_warmup_checks_and_catch_up_are_options(cron_server: RunningServer) -> None:
+    async with cron_server.client() as http:
+        job = await _create(
+            http,
+            name="windows",
+            kind="warmup",
+            startAt=["06:00"],
+            verifySeconds=60,
+            catchUpMinutes=0,
+        )
+        assert job["options"] == {"startAt": ["06:00"], "verifySeconds": 60, "catchUpMinutes": 0}
+        for field, value in (("verifySeconds", -1), ("catchUpMinutes", 24 * 60 + 1)):
+            refused = await http.put(f"/api/cron/{job['id']}", json={field: value})
+            assert refused.status_code == 422 and field in refused.json()["error"]
+        blocks = await http.post(
+            "/api/cron",
+            json={"name": "b", "schedule": "0 6 * * *", "command": "ccusage blocks --json"}
+            | {"catchUpMinutes": 15, "verifySeconds": 5},
+        )
+        assert blocks.status_code == 400 and "'verifySeconds' is a warm-up option" in blocks.text
 
 
 async def test_status_shows_scheduler_and_claude(cron_server: RunningServer) -> None:

@@ -101,7 +101,7 @@ async def test_readings_whose_reset_passed_are_neither_kept_nor_shown(
             "reportedMs": int((now - 100) * 1000),
         },
     }
-    await server.services.live.set(f"limits:{account}", stored)
+    await server.services.live.values.set(f"limits:{account}", stored)
     found = await official(server)
     assert list(found) == ["sevenDay"] and found["sevenDay"]["source"] == "statusline"
     # The warm-up still learns from it that the window ended (``warmup.window_state``).
@@ -150,5 +150,5 @@ async def test_readings_live_as_long_as_their_reset_is_ahead(server: RunningServ
         five = {"five_hour": {"used_percentage": 10, "resets_at": now + 600}}
         assert (await http.post("/api/limits/laptop", json=five)).status_code == 200
         account = (await http.get("/api/window")).json()["account"]
-    ttl = await server.services.live.ttl(f"limits:{account}")
+    ttl = await server.services.live.values.ttl(f"limits:{account}")
     assert ttl is not None and ttl > 5 * 86_400

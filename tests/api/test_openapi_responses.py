@@ -130,6 +130,15 @@ def steps(walk: Walk, running: RunningServer) -> Iterator[Step]:
     yield Step("GET", "/api/otlp/sessions")
     yield Step("GET", "/api/otlp/sweeps", query={"device": "laptop"})
     yield Step("GET", "/api/window")
+    yield Step("GET", "/api/limits")
+    alerts = {"channels": ["json://127.0.0.1:9/hook"], "rules": [{"atPercent": 80}]}
+    yield Step("PUT", "/api/alerts", body=alerts)
+    yield Step("GET", "/api/alerts")
+    yield Step("POST", "/api/alerts/test")  # a closed port: answered, not delivered
+    yield Step("GET", "/api/alerts/history")
+    yield Step("PUT", "/api/limits/poller", body={"token": "sk-ant-oat01-walk-token"})
+    yield Step("GET", "/api/limits/poller")
+    yield Step("DELETE", "/api/limits/poller")
     for kind in REPORTS:
         yield Step("GET", "/api/reports/{kind}", {"kind": kind})
         yield Step("GET", "/api/reports/{kind}", {"kind": kind}, {"device": "laptop"})

@@ -94,7 +94,7 @@ async def test_the_real_cli_s_bodies_give_its_transcript_s_entries(
         async with running.client(token) as laptop:
             await send(laptop, recorded(name))
             await send(laptop, recorded(name))  # an exporter's retry: nothing new
-        stored = await running.services.history.device_entries("default", DEVICE)
+        stored = await running.services.history.entries.device_entries("default", DEVICE)
         lines = transcript(name)
         assert len(lines) == 2
         assert [usage_fields(e) for e in stored] == [usage_fields(e) for e in lines]
@@ -130,7 +130,7 @@ async def test_telemetry_and_transcript_count_each_request_once(
         got = await totals(http)
         assert {key: got[key] for key in want} == want
         # what survives is the transcript's copy: the report is ccusage's over transcripts
-        kept = [s.entry for s in await running.services.history.kept_entries("default")]
+        kept = [s.entry for s in await running.services.history.entries.kept_entries("default")]
         assert len(kept) == 4 and not any(e.from_telemetry for e in kept)
 
 
@@ -144,7 +144,7 @@ async def test_gzip_bodies_and_the_device_attribute(
         await send(http, _gzipped("protobuf"), **{"content-encoding": "gzip"})
         devices = (await http.get("/api/usage")).json()["devices"]
         assert [d["deviceId"] for d in devices] == [DEVICE]
-        stored = await running.services.history.device_entries("default", DEVICE)
+        stored = await running.services.history.entries.device_entries("default", DEVICE)
         assert len(stored) == 2
 
 
@@ -192,7 +192,7 @@ async def test_numbers_in_every_form_and_partial_success(
     ):
         answer = await http.post("/v1/logs", content=_api_request(), headers=JSON)
         assert answer.json() == {}
-        (made,) = await running.services.history.device_entries("default", "box")
+        (made,) = await running.services.history.entries.device_entries("default", "box")
         assert (made.input_tokens, made.output_tokens, made.cache_read_tokens) == (12, 5, 20000)
         assert (made.cache_creation_tokens, made.cache_creation_1h_tokens) == (3000, 2000)
         assert made.has_speed and not made.fast and not made.sidechain
@@ -215,7 +215,7 @@ async def test_numbers_in_every_form_and_partial_success(
             "query_source": {"stringValue": "generate_session_title"},
         }
         assert (await http.post("/v1/logs", content=_api_request(**aux), headers=JSON)).json() == {}
-        stored = await running.services.history.device_entries("default", "box")
+        stored = await running.services.history.entries.device_entries("default", "box")
         assert [e.request_id for e in stored] == ["req_1"]
 
 

@@ -58,7 +58,7 @@ async def test_live_metrics(server: RunningServer) -> None:
 async def test_a_stored_key_has_the_300_s_ttl(server: RunningServer) -> None:
     async with server.client() as http:
         await http.post("/api/metrics/k", json={"x": 1})
-    ttl = await server.services.live.ttl("k")
+    ttl = await server.services.live.values.ttl("k")
     assert ttl is not None and 1 <= ttl <= 300
     if server.settings.redis_url:  # the key itself, as Redis holds it
         import redis.asyncio
@@ -77,7 +77,7 @@ async def test_a_stored_key_expires(
     short = backend_server(request, backends, tmp_path, live_ttl=1.0)
     async with short as running, running.client() as http:
         await http.post("/api/metrics/short", json={"x": 1})
-        ttl = await running.services.live.ttl("short")
+        ttl = await running.services.live.values.ttl("short")
         assert ttl is not None and 0 < ttl <= 1.0
         assert (await http.get("/api/metrics")).json()["data"]["live:short"]["x"] == 1
         await asyncio.sleep(1.3)
@@ -269,6 +269,7 @@ async def test_config(server: RunningServer) -> None:
             "planTokenLimit": None,
             "retentionDays": None,
             "warmups": [],
+            "plan": None,
         }
         changed = (await http.put("/api/config", json={"timezone": "Europe/Berlin"})).json()
         assert changed["timezone"] == "Europe/Berlin"

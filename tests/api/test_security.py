@@ -67,7 +67,7 @@ async def test_tokens_are_required_and_scoped(
             await admin.delete(f"/api/tokens/{device_token['id']}")
         async with running.client(device_token["token"]) as revoked:
             assert (await revoked.get("/api/window")).status_code == 401
-        stored = await running.services.history.list_tokens()
+        stored = await running.services.history.tokens.list_tokens()
         assert stored[0].token_hash != device_token["token"] and len(stored[0].token_hash) == 64
         database = (running.settings.data_dir / "ccsync.db").read_bytes()
         wal = running.settings.data_dir / "ccsync.db-wal"

@@ -111,7 +111,7 @@ async def test_the_relay_delivers_again_after_a_crash(
     assert received is not None and received["type"] == events.LIVE_DATA_UPDATE
     assert received["data"]["n"] >= 1
     tasks = await assert_restarted(server, caplog, "relay")
-    assert set(tasks) == {"relay", "scheduler", "retention"}
+    assert set(tasks) == {"relay", "scheduler", "retention", "limits", "usage-poller"}
 
 
 async def test_the_scheduler_fires_again_after_a_crash(
@@ -145,6 +145,57 @@ async def test_the_scheduler_fires_again_after_a_crash(
     await assert_restarted(server, caplog, "scheduler")
 
 
+async def test_the_limits_monitor_looks_again_after_a_crash(
+    server: RunningServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.ERROR, logger=SUPERVISOR)
+    calls = crash_once(monkeypatch, server.services.limits, "limits")
+    reading = {"five_hour": {"used_percentage": 12.5, "resets_at": time.time() + 3600}}
+    async with connect(server.ws_url) as ws, server.client() as http:
+        assert json.loads(await ws.recv())["type"] == "initial-data"
+        await ws.send(json.dumps({"type": "subscribe", "channels": ["limits"]}))
+        assert (await http.post("/api/limits/laptop", json=reading)).status_code == 200
+
+        async def crashed() -> bool:
+            return bool(calls)
+
+        await until(crashed)
+        # Only the restarted loop can tell the socket of the readings sent now.
+        received: dict[str, Any] | None = None
+        for n in range(1, 100):
+            reading["five_hour"]["used_percentage"] = 12.5 + n
+            assert (await http.post("/api/limits/laptop", json=reading)).status_code == 200
+            try:
+                while True:
+                    message = json.loads(await asyncio.wait_for(ws.recv(), 0.5))
+                    if message["type"] == events.LIMITS_UPDATE:
+                        received = message
+                        break
+                break
+            except TimeoutError:
+                continue
+    assert received is not None
+    await assert_restarted(server, caplog, "limits")
+
+
+async def test_the_usage_poller_looks_again_after_a_crash(
+    server: RunningServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.ERROR, logger=SUPERVISOR)
+    poller = server.services.usage_poller
+    poller.check_seconds = 0.05
+    calls = crash_once(monkeypatch, poller, "_tokens")
+    # Started again so that it looks now (not after its usual 15 s).
+    await server.services.supervisor.stop("usage-poller")
+    server.services.supervisor.start("usage-poller", poller.run)
+
+    async def looked_again() -> bool:
+        return len(calls) >= 2
+
+    await until(looked_again)
+    await assert_restarted(server, caplog, "usage-poller")
+
+
 async def test_the_host_agent_follows_again_after_a_crash(
     request: pytest.FixtureRequest,
     tmp_path: Path,
@@ -172,7 +223,7 @@ async def test_the_host_agent_follows_again_after_a_crash(
             out.write(dump(assistant(msg_id="msg_2", req_id="req_2")) + "\n")
 
         async def ingested() -> bool:
-            return await running.services.history.entry_count() == 2
+            return await running.services.history.entries.entry_count() == 2
 
         await until(ingested)
         assert len(calls) >= 2
@@ -193,7 +244,7 @@ async def test_retention_prunes_again_after_a_crash(
         assert pushed.status_code == 200, pushed.text
     history = await open_history_store(settings.history_url)
     try:
-        await history.put_settings({runtime_config.SETTING_RETENTION: 2})
+        await history.settings.put_settings({runtime_config.SETTING_RETENTION: 2})
     finally:
         await history.aclose()
     # The next server's retention loop fails at its first prune; its second one prunes.
@@ -201,7 +252,7 @@ async def test_retention_prunes_again_after_a_crash(
     async with run_server(settings) as second:
 
         async def pruned() -> bool:
-            return await second.services.history.entry_count() == 1
+            return await second.services.history.entries.entry_count() == 1
 
         await until(pruned)
         assert len(calls) == 2

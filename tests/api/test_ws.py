@@ -158,7 +158,7 @@ async def test_hello_names_the_device(server: RunningServer) -> None:
 async def test_the_history_and_a_streams_mark_are_told(server: RunningServer) -> None:
     """In ``welcome`` (``?deviceId=&stream=`` and ``hello``), in each acknowledgement, and
     at ``GET /api/usage/{deviceId}/mark``: what an agent needs to see a lost history."""
-    history = await server.services.history.history_id()
+    history = await server.services.history.entries.history_id()
     now = int(time.time() * 1000)
     async with socket(server, "/ws?deviceId=desk&stream=s1") as agent:
         await receive(agent, "initial-data")

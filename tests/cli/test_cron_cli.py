@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from ccsync.cli.cron import window_started
 from fixtures.doubles import Doubles
 from fixtures.processes import server_process
 
 pytestmark = pytest.mark.timeout(120)
+T = "2027-03-10T12:00:00.000Z"
 
 
 def test_add_list_run_history_rm(tmp_path: Path, doubles: Doubles) -> None:
@@ -25,7 +27,12 @@ def test_add_list_run_history_rm(tmp_path: Path, doubles: Doubles) -> None:
                 [sys.executable, "-m", "ccsync", "cron", *args],
                 capture_output=True,
                 text=True,
-                env={"PATH": os.environ["PATH"], "COLUMNS": "200", "CCSYNC_SERVER": server.url},
+                env={
+                    "PATH": os.environ["PATH"],
+                    "COLUMNS": "200",
+                    "CCSYNC_SERVER": server.url,
+                    **{k: v for k, v in os.environ.items() if k == "PYTHONPATH"},  # this checkout
+                },
                 timeout=60,
             )
 
@@ -47,6 +54,7 @@ def test_add_list_run_history_rm(tmp_path: Path, doubles: Doubles) -> None:
         ran = cron("run", job_id)
         assert ran.returncode == 0, ran.stderr
         assert ran.stdout.startswith("succeeded")
+        assert "window started (official, resets " in ran.stdout  # its rate_limit_event
         # The window the first run started (its official reading): skipped, not a failure.
         again = cron("run", job_id)
         assert (
@@ -57,10 +65,42 @@ def test_add_list_run_history_rm(tmp_path: Path, doubles: Doubles) -> None:
 
         runs = json.loads(cron("history", job_id, "--json").stdout)
         assert [run["status"] for run in runs] == ["skipped", "succeeded"]
-        assert "manual" in cron("history", job_id).stdout
+        history = cron("history", job_id).stdout
+        assert "manual" in history
+        resets = runs[1]["windowStarted"]["resetsAt"]
+        assert f"window started (official, resets {resets[11:16]}Z)" in history
 
         assert cron("enable", job_id).returncode == 0
         assert json.loads(cron("list", "--json").stdout)[0]["enabled"] is True
         assert cron("rm", job_id).returncode == 0
         missing = cron("run", job_id)
         assert missing.returncode == 1 and "404" in missing.stderr
+
+
+@pytest.mark.parametrize(
+    ("run", "said"),
+    [
+        ({"windowStarted": None}, None),
+        (
+            {"windowStarted": {"verified": True, "by": "official", "resetsAt": T}},
+            "window started (official, resets 12:00Z)",
+        ),
+        (
+            {
+                "windowStarted": {
+                    "verified": True,
+                    "by": "usage",
+                    "blockStart": T,
+                    "firstRequest": T,
+                }
+            },
+            "window started (usage, first request 12:00Z)",
+        ),
+        (
+            {"windowStarted": {"verified": False, "reason": "no synced usage line of it"}},
+            "window NOT verified: no synced usage line of it",
+        ),
+    ],
+)
+def test_what_history_says_of_a_warmup(run: dict[str, object], said: str | None) -> None:
+    assert window_started(run) == said

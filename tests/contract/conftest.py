@@ -1,9 +1,10 @@
-"""Where the history database of a contract test lives: a SQLite file, or a PostgreSQL schema."""
+"""Where a contract test's store lives: the history database in a SQLite file or a
+PostgreSQL schema; the live store in memory or under a Redis prefix of its own."""
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,9 +13,23 @@ from urllib.parse import quote
 import psycopg
 import pytest
 
-from ccsync.storage.history import open_history_store
+from ccsync.server.live_keys import is_server_owned
+from ccsync.storage.history import (
+    BlockStore,
+    DeviceStore,
+    EntryStore,
+    HistoryStore,
+    JobStore,
+    SettingsStore,
+    TokenStore,
+    open_history_store,
+)
 from ccsync.storage.history.sql import SqlHistoryStore
+from ccsync.storage.history.telemetry import TelemetryStore
 from ccsync.storage.history.urls import parse_history_url
+from ccsync.storage.live import LiveCaps, LiveStore
+from ccsync.storage.live.memory import MemoryLiveStore
+from ccsync.storage.live.redis import RedisLiveStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,3 +82,80 @@ async def history_store(target: Target) -> AsyncIterator[SqlHistoryStore]:
         yield store
     finally:
         await store.aclose()
+
+
+# -- live stores (memory or Redis) -----------------------------------------------------------
+
+DEFAULT_TTL = 60.0
+SHORT_TTL = 0.2
+PAST_SHORT_TTL = 0.35
+
+SMALL_CAPS = LiveCaps(value_bytes=100, keys=3, total_bytes=250, exempt=is_server_owned)
+"""Caps small enough to reach in a test (client keys: any key not owned by the server)."""
+
+LiveFactory = Callable[[], Awaitable[LiveStore]]
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.services)])
+async def live_store(request: pytest.FixtureRequest) -> AsyncIterator[LiveStore]:
+    store: LiveStore
+    if request.param == "memory":
+        store = MemoryLiveStore(DEFAULT_TTL)
+    else:
+        url = request.getfixturevalue("redis_url")
+        store = RedisLiveStore(url, DEFAULT_TTL, request.getfixturevalue("redis_prefix"))
+    yield store
+    await store.aclose()
+
+
+@pytest.fixture
+async def redis_replicas(redis_url: str, redis_prefix: str) -> AsyncIterator[LiveFactory]:
+    """Makes stores on the same Redis and prefix, as separate server processes would."""
+    stores: list[LiveStore] = []
+
+    async def replica() -> LiveStore:
+        store = RedisLiveStore(redis_url, DEFAULT_TTL, redis_prefix, caps=SMALL_CAPS)
+        stores.append(store)
+        return store
+
+    yield replica
+    for store in stores:
+        await store.aclose()
+
+
+# -- the history store's roles (each suite tests one) ----------------------------------------
+
+
+@pytest.fixture
+def devices(history_store: HistoryStore) -> DeviceStore:
+    return history_store.devices
+
+
+@pytest.fixture
+def entries(history_store: HistoryStore) -> EntryStore:
+    return history_store.entries
+
+
+@pytest.fixture
+def blocks(history_store: HistoryStore) -> BlockStore:
+    return history_store.blocks
+
+
+@pytest.fixture
+def tokens(history_store: HistoryStore) -> TokenStore:
+    return history_store.tokens
+
+
+@pytest.fixture
+def settings_store(history_store: HistoryStore) -> SettingsStore:
+    return history_store.settings
+
+
+@pytest.fixture
+def jobs(history_store: HistoryStore) -> JobStore:
+    return history_store.jobs
+
+
+@pytest.fixture
+def telemetry_store(history_store: HistoryStore) -> TelemetryStore:
+    return history_store.telemetry

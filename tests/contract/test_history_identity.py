@@ -7,8 +7,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from ccsync.storage.history import open_history_store
-from ccsync.storage.history.base import StreamMark
-from ccsync.storage.history.sql import SqlHistoryStore
+from ccsync.storage.history.entries import EntryStore, StreamMark
 from ccsync.usage.entry import UsageEntry
 
 from .conftest import Target
@@ -22,46 +21,44 @@ def line(offset: int, source: str = "d1:/p/s.jsonl") -> UsageEntry:
 
 
 async def test_the_history_id_is_made_with_the_database(
-    history_store: SqlHistoryStore, target: Target, tmp_path: Path
+    entries: EntryStore, target: Target, tmp_path: Path
 ) -> None:
-    made = await history_store.history_id()
+    made = await entries.history_id()
     assert len(made) == 32
     again = await target.open()  # the same database: the same history
     try:
-        assert await again.history_id() == made
+        assert await again.entries.history_id() == made
     finally:
         await again.aclose()
     other = await open_history_store(f"sqlite:///{quote(str(tmp_path / 'other.db'))}")
     try:
-        assert await other.history_id() != made  # a new (or wiped) database: another
+        assert await other.entries.history_id() != made  # a new (or wiped) database: another
     finally:
         await other.aclose()
 
 
-async def test_a_mark_moves_with_the_lines_it_numbers(history_store: SqlHistoryStore) -> None:
-    store = history_store
-    assert await store.device_mark("d1", "a") == 0
-    first = await store.ingest("acc", "d1", [line(0), line(1)], 1, mark=StreamMark("a", 2, 0))
+async def test_a_mark_moves_with_the_lines_it_numbers(entries: EntryStore) -> None:
+    assert await entries.device_mark("d1", "a") == 0
+    first = await entries.ingest("acc", "d1", [line(0), line(1)], 1, mark=StreamMark("a", 2, 0))
     assert (first.accepted, first.mark) == (2, 2)
-    second = await store.ingest("acc", "d1", [line(2)], 2, mark=StreamMark("a", 5, 2))
+    second = await entries.ingest("acc", "d1", [line(2)], 2, mark=StreamMark("a", 5, 2))
     assert second.mark == 5
-    assert await store.device_mark("d1", "a") == 5
-    late = await store.ingest("acc", "d1", [line(1)], 3, mark=StreamMark("a", 2, 0))
+    assert await entries.device_mark("d1", "a") == 5
+    late = await entries.ingest("acc", "d1", [line(1)], 3, mark=StreamMark("a", 2, 0))
     assert (late.duplicate, late.mark) == (1, 5)  # an older push arriving late: no step back
-    assert await store.device_mark("d1", "b") == 0  # per stream
-    assert await store.device_mark("d2", "a") == 0  # and per device
-    unnumbered = await store.ingest("acc", "d1", [line(3)], 4)
+    assert await entries.device_mark("d1", "b") == 0  # per stream
+    assert await entries.device_mark("d2", "a") == 0  # and per device
+    unnumbered = await entries.ingest("acc", "d1", [line(3)], 4)
     assert unnumbered.mark is None
 
 
-async def test_a_mark_stays_below_lines_the_store_lacks(history_store: SqlHistoryStore) -> None:
+async def test_a_mark_stays_below_lines_the_store_lacks(entries: EntryStore) -> None:
     """The agent saw up to 9 acknowledged, this database holds up to 2 (a restored
     backup): the lines are stored, the mark stays, and tells the agent."""
-    store = history_store
-    await store.ingest("acc", "d1", [line(0)], 1, mark=StreamMark("a", 2, 0))
-    behind = await store.ingest("acc", "d1", [line(5)], 2, mark=StreamMark("a", 12, 9))
+    await entries.ingest("acc", "d1", [line(0)], 1, mark=StreamMark("a", 2, 0))
+    behind = await entries.ingest("acc", "d1", [line(5)], 2, mark=StreamMark("a", 12, 9))
     assert (behind.accepted, behind.mark) == (1, 2)
-    fresh = await store.ingest("acc", "d1", [line(6)], 3, mark=StreamMark("b", 12, 9))
+    fresh = await entries.ingest("acc", "d1", [line(6)], 3, mark=StreamMark("b", 12, 9))
     assert (fresh.accepted, fresh.mark) == (1, 0)  # a stream it never heard of
-    resent = await store.ingest("acc", "d1", [line(0), line(5)], 4, mark=StreamMark("a", 20, 2))
+    resent = await entries.ingest("acc", "d1", [line(0), line(5)], 4, mark=StreamMark("a", 20, 2))
     assert (resent.duplicate, resent.mark) == (2, 20)  # re-read from the mark it confirmed

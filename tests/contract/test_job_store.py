@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 
-from ccsync.storage.history.jobs import JobRecord, RunRecord
-from ccsync.storage.history.sql import SqlHistoryStore
+from ccsync.storage.history.jobs import JobRecord, JobStore, RunRecord
 
 from .conftest import Target
 
@@ -40,8 +39,7 @@ def run(job_id: str = "j1", scheduled: int | None = 5_000, **changes: object) ->
     return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
 
 
-async def test_jobs_round_trip_exactly(history_store: SqlHistoryStore) -> None:
-    jobs = history_store.jobs
+async def test_jobs_round_trip_exactly(jobs: JobStore) -> None:
     created = job()
     await jobs.create_job(created)
     await jobs.create_job(job("j0", created_ms=2_000, enabled=False, timezone=None, options={}))
@@ -50,8 +48,7 @@ async def test_jobs_round_trip_exactly(history_store: SqlHistoryStore) -> None:
     assert await jobs.get_job("nope") is None
 
 
-async def test_update_replaces_but_keeps_creation(history_store: SqlHistoryStore) -> None:
-    jobs = history_store.jobs
+async def test_update_replaces_but_keeps_creation(jobs: JobStore) -> None:
     await jobs.create_job(job())
     changed = job(name="evening", schedule="*/2 * * * * *", enabled=False, created_ms=99)
     assert await jobs.update_job(changed)
@@ -60,8 +57,7 @@ async def test_update_replaces_but_keeps_creation(history_store: SqlHistoryStore
     assert not await jobs.update_job(job("missing"))
 
 
-async def test_outcome_leaves_the_definition_alone(history_store: SqlHistoryStore) -> None:
-    jobs = history_store.jobs
+async def test_outcome_leaves_the_definition_alone(jobs: JobStore) -> None:
     await jobs.create_job(job())
     await jobs.update_job(job(name="renamed"))
     await jobs.set_job_outcome("j1", "error", "claude is not logged in", 7_000)
@@ -75,8 +71,7 @@ async def test_outcome_leaves_the_definition_alone(history_store: SqlHistoryStor
     )
 
 
-async def test_runs_are_recorded_and_completed(history_store: SqlHistoryStore) -> None:
-    jobs = history_store.jobs
+async def test_runs_are_recorded_and_completed(jobs: JobStore) -> None:
     await jobs.create_job(job())
     started = await jobs.start_run(run())
     assert started is not None and started.id > 0 and started.status == "running"
@@ -94,9 +89,8 @@ async def test_runs_are_recorded_and_completed(history_store: SqlHistoryStore) -
 
 
 async def test_a_run_keeps_its_process_group_and_can_be_lost(
-    history_store: SqlHistoryStore,
+    jobs: JobStore,
 ) -> None:
-    jobs = history_store.jobs
     await jobs.create_job(job())
     started = await jobs.start_run(run())
     other = await jobs.start_run(run(scheduled=6_000))
@@ -111,8 +105,7 @@ async def test_a_run_keeps_its_process_group_and_can_be_lost(
     assert await jobs.runs("j1", statuses=["running"]) == [other]
 
 
-async def test_one_run_per_tick(history_store: SqlHistoryStore) -> None:
-    jobs = history_store.jobs
+async def test_one_run_per_tick(jobs: JobStore) -> None:
     await jobs.create_job(job())
     assert await jobs.start_run(run(instance="a")) is not None
     assert await jobs.start_run(run(instance="b")) is None  # the same tick, taken
@@ -144,8 +137,7 @@ async def test_concurrent_starts_of_one_tick_store_one_run(target: Target) -> No
         await second.aclose()
 
 
-async def test_runs_filter_newest_first(history_store: SqlHistoryStore) -> None:
-    jobs = history_store.jobs
+async def test_runs_filter_newest_first(jobs: JobStore) -> None:
     await jobs.create_job(job())
     await jobs.create_job(job("j2", kind="command"))
     for n, status in enumerate(["succeeded", "skipped", "failed", "skipped"]):
@@ -162,8 +154,7 @@ async def test_runs_filter_newest_first(history_store: SqlHistoryStore) -> None:
     assert [r.job_id for r in await jobs.runs(job_kind="command")] == ["j2"]
 
 
-async def test_prune_keeps_the_newest(history_store: SqlHistoryStore) -> None:
-    jobs = history_store.jobs
+async def test_prune_keeps_the_newest(jobs: JobStore) -> None:
     await jobs.create_job(job())
     await jobs.create_job(job("j2"))
     for n in range(10):
@@ -174,8 +165,7 @@ async def test_prune_keeps_the_newest(history_store: SqlHistoryStore) -> None:
     assert len(await jobs.runs("j2")) == 1
 
 
-async def test_deleting_a_job_deletes_its_runs(history_store: SqlHistoryStore) -> None:
-    jobs = history_store.jobs
+async def test_deleting_a_job_deletes_its_runs(jobs: JobStore) -> None:
     await jobs.create_job(job())
     await jobs.create_job(job("j2"))
     await jobs.start_run(run())

@@ -116,14 +116,14 @@ async def test_lines_out_of_bounds_are_quarantined_and_survivors_decided_again(
     store = await target.open()
     try:
         assert store.capabilities.extra["schema_revision"] >= "0004"
-        kept = await store.kept_entries("acc")
+        kept = await store.entries.kept_entries("acc")
         assert [(s.entry.source, s.entry.input_tokens) for s in kept] == [
             ("d1:/p/s5.jsonl", 100),
             ("d1:/p/s1.jsonl", 100),
             ("d1:/p/s6.jsonl", 100),
         ]
-        assert (await store.kept_changes("acc")).generation == 1  # running mirrors reload
-        assert [b.block_id for b in await store.blocks("acc")] == ["good"]
+        assert (await store.entries.kept_changes("acc")).generation == 1  # running mirrors reload
+        assert [b.block_id for b in await store.blocks.blocks("acc")] == ["good"]
         async with store.engine.connect() as conn:
             rows = (
                 await conn.execute(
@@ -148,8 +148,8 @@ async def test_lines_out_of_bounds_are_quarantined_and_survivors_decided_again(
         await store.aclose()
     again = await target.open()  # done once: opening again changes nothing
     try:
-        assert len(await again.kept_entries("acc")) == 3
-        assert (await again.kept_changes("acc")).generation == 1
+        assert len(await again.entries.kept_entries("acc")) == 3
+        assert (await again.entries.kept_changes("acc")).generation == 1
     finally:
         await again.aclose()
 
@@ -163,11 +163,11 @@ async def test_a_database_with_nothing_out_of_bounds_keeps_its_generation(target
     )
     store = await target.open()
     try:
-        changes = await store.kept_changes("acc")
+        changes = await store.entries.kept_changes("acc")
         assert changes.generation == 0 and [s.entry for _, s in changes.kept] == [
             UsageEntry(**_entry_fields(line(1, now - HOUR, kept=True, mid="m1")))
         ]
-        assert [b.block_id for b in await store.blocks("acc")] == ["good"]
+        assert [b.block_id for b in await store.blocks.blocks("acc")] == ["good"]
     finally:
         await store.aclose()
 

@@ -8,13 +8,14 @@ import dataclasses
 import random
 
 from ccsync.server.mirror import Survivors
-from ccsync.storage.history.base import HistoryStore, PruneResult, StoredBlock, StoredEntry
-from ccsync.storage.history.jobs import JobRecord, RunRecord
-from ccsync.storage.history.sql import SqlHistoryStore
+from ccsync.storage.history.base import HistoryStore
+from ccsync.storage.history.blocks import BlockStore, StoredBlock
+from ccsync.storage.history.entries import EntryStore, PruneResult, StoredEntry
+from ccsync.storage.history.jobs import JobRecord, JobStore, RunRecord
 from ccsync.usage.entry import UsageEntry
 
 from .conftest import Target
-from .test_history_store import entry
+from .records import entry
 
 Batch = tuple[str, list[UsageEntry]]
 
@@ -46,27 +47,27 @@ def _view(entries: list[StoredEntry]) -> list[tuple[str, object]]:
     return [(s.device_id, s.entry) for s in entries]
 
 
-async def test_applying_changes_reproduces_kept_entries(history_store: SqlHistoryStore) -> None:
+async def test_applying_changes_reproduces_kept_entries(entries: EntryStore) -> None:
     mirror: dict[int, StoredEntry] = {}
     last_id = 0
     for step, (device, lines) in enumerate(_pushes(7)):
-        await history_store.ingest("acc", device, lines, step)
-        changes = await history_store.kept_changes("acc", last_id)
+        await entries.ingest("acc", device, lines, step)
+        changes = await entries.kept_changes("acc", last_id)
         for line_id in changes.dropped:
             mirror.pop(line_id, None)
         mirror.update(changes.kept)
         last_id = changes.last_id
-        expected = _view(await history_store.kept_entries("acc"))
+        expected = _view(await entries.kept_entries("acc"))
         assert sorted(_view(list(mirror.values())), key=repr) == sorted(expected, key=repr)
-    nothing = await history_store.kept_changes("acc", last_id)
+    nothing = await entries.kept_changes("acc", last_id)
     assert (nothing.last_id, nothing.kept, nothing.dropped) == (last_id, [], [])
-    assert (await history_store.kept_changes("other", 0)).kept == []
+    assert (await entries.kept_changes("other", 0)).kept == []
 
 
-async def test_the_mirror_answers_like_the_store(history_store: SqlHistoryStore) -> None:
-    survivors = Survivors(history_store)
+async def test_the_mirror_answers_like_the_store(entries: EntryStore) -> None:
+    survivors = Survivors(entries)
     for step, (device, lines) in enumerate(_pushes(11)):
-        await history_store.ingest("acc", device, lines, step)
+        await entries.ingest("acc", device, lines, step)
         if step % 3:
             continue  # several pushes between reads, too
         for since, until in (
@@ -77,19 +78,19 @@ async def test_the_mirror_answers_like_the_store(history_store: SqlHistoryStore)
             (9_000, 30_000),
         ):
             assert _view(await survivors.entries("acc", since, until)) == _view(
-                await history_store.kept_entries("acc", since, until)
+                await entries.kept_entries("acc", since, until)
             ), (step, since, until)
 
 
 async def test_the_mirror_follows_other_writers(target: Target) -> None:
     """Two other stores (server processes) ingest at once; a third one's mirror keeps up."""
     reader, first, second = await target.open(), await target.open(), await target.open()
-    survivors = Survivors(reader)
+    survivors = Survivors(reader.entries)
     pushes = _pushes(3)
 
     async def push(store: HistoryStore, batches: list[Batch]) -> None:
         for step, (device, lines) in enumerate(batches):
-            await store.ingest("acc", device, lines, step)
+            await store.entries.ingest("acc", device, lines, step)
             await asyncio.sleep(0)
 
     async def read_along() -> None:
@@ -99,38 +100,41 @@ async def test_the_mirror_follows_other_writers(target: Target) -> None:
 
     try:
         await asyncio.gather(push(first, pushes[::2]), push(second, pushes[1::2]), read_along())
-        assert _view(await survivors.entries("acc")) == _view(await reader.kept_entries("acc"))
+        assert _view(await survivors.entries("acc")) == _view(
+            await reader.entries.kept_entries("acc")
+        )
     finally:
         for store in (reader, first, second):
             await store.aclose()
 
 
-async def test_too_big_accounts_are_read_from_the_store(history_store: SqlHistoryStore) -> None:
-    survivors = Survivors(history_store, max_entries=5)
+async def test_too_big_accounts_are_read_from_the_store(entries: EntryStore) -> None:
+    survivors = Survivors(entries, max_entries=5)
     for step, (device, lines) in enumerate(_pushes(5)[:10]):
-        await history_store.ingest("acc", device, lines, step)
-    assert _view(await survivors.entries("acc")) == _view(await history_store.kept_entries("acc"))
+        await entries.ingest("acc", device, lines, step)
+    assert _view(await survivors.entries("acc")) == _view(await entries.kept_entries("acc"))
     assert _view(await survivors.entries("acc", 2_000, 40_000)) == _view(
-        await history_store.kept_entries("acc", 2_000, 40_000)
+        await entries.kept_entries("acc", 2_000, 40_000)
     )
 
 
-async def test_prune_deletes_old_history_and_decides_again(history_store: SqlHistoryStore) -> None:
+async def test_prune_deletes_old_history_and_decides_again(
+    entries: EntryStore, blocks: BlockStore, jobs: JobStore
+) -> None:
     # Message m1: a big old line (the survivor) and a smaller newer replay of it.
     old_big = entry(0, device="d1", ts=1_000, mid="m1", rid="r1", tokens=500)
     new_small = entry(1, device="d2", file="p/s2.jsonl", ts=9_000, mid="m1", rid="r1", tokens=100)
     lonely_old = entry(2, device="d1", ts=2_000, mid="m2", tokens=7)
     recent = entry(3, device="d1", ts=8_000, mid="m3", tokens=9)
-    await history_store.ingest("acc", "d1", [old_big, lonely_old, recent], 1)
-    await history_store.ingest("acc", "d2", [new_small], 1)
-    survivors = Survivors(history_store)
+    await entries.ingest("acc", "d1", [old_big, lonely_old, recent], 1)
+    await entries.ingest("acc", "d2", [new_small], 1)
+    survivors = Survivors(entries)
     assert {s.entry.offset for s in await survivors.entries("acc")} == {0, 2, 3}
 
     block = StoredBlock("acc", "d1", "b-old", 0, 4_000, 3_000, False, False, 1, 1, 1, 0, 0, 0.1)
-    await history_store.replace_blocks(
+    await blocks.replace_blocks(
         "acc", "d1", [block, dataclasses.replace(block, block_id="b-new", end_ms=20_000)]
     )
-    jobs = history_store.jobs
     await jobs.create_job(JobRecord(id="j", name="j", schedule="* * * * *", command="ccusage"))
     for started, ended in ((1_000, 1_500), (2_000, None), (9_000, 9_500)):
         run = RunRecord(
@@ -138,13 +142,13 @@ async def test_prune_deletes_old_history_and_decides_again(history_store: SqlHis
         )
         await jobs.start_run(run)
 
-    result = await history_store.prune(5_000)
+    result = await entries.prune(5_000)
     assert (result.entries, result.blocks, result.runs, result.redecided) == (2, 1, 1, 1)
-    kept = await history_store.kept_entries("acc")
+    kept = await entries.kept_entries("acc")
     assert [(s.device_id, s.entry.offset) for s in kept] == [("d1", 3), ("d2", 1)]
     # The mirror sees the new generation and loads again.
     assert _view(await survivors.entries("acc")) == _view(kept)
-    assert [b.block_id for b in await history_store.blocks("acc")] == ["b-new"]
+    assert [b.block_id for b in await blocks.blocks("acc")] == ["b-new"]
     # A run still going is never deleted.
     assert sorted(r.started_ms for r in await jobs.runs("j")) == [2_000, 9_000]
-    assert await history_store.prune(5_000) == PruneResult()
+    assert await entries.prune(5_000) == PruneResult()

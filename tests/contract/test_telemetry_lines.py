@@ -1,9 +1,10 @@
-"""The history store with telemetry lines: decided by request id on every backend.
+"""The entry store with telemetry lines: decided by request id on every backend.
 
 A telemetry line (an ``api_request`` event's entry) survives while no transcript line of
 its account carries its request id; ``kept_entries``, ``kept_changes`` (and so the
 mirror) and ``prune`` agree with ``dedup.deduplicate`` over what is stored, whatever the
-order lines arrive in. And the telemetry store: metric points and retention sweeps.
+order lines arrive in. The telemetry store (metric points, retention sweeps):
+``test_telemetry_store.py``.
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ import itertools
 import msgspec
 
 from ccsync.server.mirror import Survivors
-from ccsync.storage.history.sql import SqlHistoryStore
-from ccsync.storage.history.telemetry import MetricPoint, RetentionSweep
+from ccsync.storage.history.entries import EntryStore
 from ccsync.usage.dedup import deduplicate
 from ccsync.usage.entry import TELEMETRY_SOURCE_PREFIX, UsageEntry
 from factories import entry
@@ -32,25 +32,25 @@ def transcript(n: int, mid: str, rid: str, **fields: object) -> UsageEntry:
     return entry(n, mid=mid, rid=rid, ts=T0 + n, **fields)  # type: ignore[arg-type]
 
 
-async def survivors(store: SqlHistoryStore) -> list[UsageEntry]:
+async def survivors(store: EntryStore) -> list[UsageEntry]:
     return [stored.entry for stored in await store.kept_entries(ACCOUNT)]
 
 
-async def test_telemetry_then_transcript_and_the_reverse(history_store: SqlHistoryStore) -> None:
+async def test_telemetry_then_transcript_and_the_reverse(entries: EntryStore) -> None:
     copy = telemetry(1, "r1", inp=10, out=5)
     lines = [transcript(2, "m1", "r1", inp=10, out=1), transcript(3, "m1", "r1", inp=10, out=5)]
     other = telemetry(4, "r2", inp=7)
-    mirror = Survivors(history_store)
-    await history_store.ingest(ACCOUNT, "laptop", [copy, other], T0)
-    assert await survivors(history_store) == [copy, other]
+    mirror = Survivors(entries)
+    await entries.ingest(ACCOUNT, "laptop", [copy, other], T0)
+    assert await survivors(entries) == [copy, other]
     assert [s.entry for s in await mirror.entries(ACCOUNT)] == [copy, other]
-    await history_store.ingest(ACCOUNT, "desk", lines, T0)  # another device: the transcript
-    assert await survivors(history_store) == [lines[1], other]
+    await entries.ingest(ACCOUNT, "desk", lines, T0)  # another device: the transcript
+    assert await survivors(entries) == [lines[1], other]
     assert [s.entry for s in await mirror.entries(ACCOUNT)] == [lines[1], other]
     # a retry of the event changes nothing
-    result = await history_store.ingest(ACCOUNT, "laptop", [copy], T0)
+    result = await entries.ingest(ACCOUNT, "laptop", [copy], T0)
     assert result.duplicate == 1
-    assert await survivors(history_store) == [lines[1], other]
+    assert await survivors(entries) == [lines[1], other]
 
 
 def _of(account: str, line: UsageEntry) -> UsageEntry:
@@ -64,7 +64,7 @@ def _of(account: str, line: UsageEntry) -> UsageEntry:
     return msgspec.structs.replace(line, source=source)
 
 
-async def test_every_order_gives_ccusage_s_survivors(history_store: SqlHistoryStore) -> None:
+async def test_every_order_gives_ccusage_s_survivors(entries: EntryStore) -> None:
     batches = [
         [telemetry(1, "r1", out=5), telemetry(2, "r3", out=2)],
         [transcript(3, "m1", "r1", out=5)],
@@ -74,60 +74,24 @@ async def test_every_order_gives_ccusage_s_survivors(history_store: SqlHistorySt
     every = [line for batch in batches for line in batch]
     expected = deduplicate(every)
     assert [e.request_id for e in expected] == ["r3", "r1", "r2"]
-    mirror = Survivors(history_store)
+    mirror = Survivors(entries)
     for number, order in enumerate(itertools.permutations(batches)):
         account = f"a{number}"
         for batch in order:
-            await history_store.ingest(account, "d", [_of(account, e) for e in batch], T0)
+            await entries.ingest(account, "d", [_of(account, e) for e in batch], T0)
             await mirror.entries(account)  # follow each change
         wanted = [_of(account, e) for e in expected]
-        assert [s.entry for s in await history_store.kept_entries(account)] == wanted
+        assert [s.entry for s in await entries.kept_entries(account)] == wanted
         assert [s.entry for s in await mirror.entries(account)] == wanted
 
 
 async def test_pruning_the_transcript_uncovers_its_telemetry_copy(
-    history_store: SqlHistoryStore,
+    entries: EntryStore,
 ) -> None:
     old_line = transcript(1, "m1", "r1", out=5)
     copy = msgspec.structs.replace(telemetry(1, "r1", out=5), timestamp_ms=T0 + 10_000)
-    await history_store.ingest(ACCOUNT, "d", [old_line, copy], T0)
-    assert await survivors(history_store) == [old_line]
-    result = await history_store.prune(T0 + 5_000)
+    await entries.ingest(ACCOUNT, "d", [old_line, copy], T0)
+    assert await survivors(entries) == [old_line]
+    result = await entries.prune(T0 + 5_000)
     assert result.entries == 1 and result.redecided == 1
-    assert await survivors(history_store) == [copy]
-
-
-async def test_metric_points_count_once_and_cumulative_ones_are_replaced(
-    history_store: SqlHistoryStore,
-) -> None:
-    store = history_store.telemetry
-
-    def point(series: str, time_ms: int, value: float, kind: str = "input") -> MetricPoint:
-        return MetricPoint(ACCOUNT, "laptop", "s1", "tokens", kind, series, time_ms, value, "m")
-
-    delta = [point("a", T0, 10), point("b", T0 + 60_000, 5)]
-    assert await store.add_points(delta) == 2
-    assert await store.add_points(delta) == 0  # a retry
-    cumulative = point("c", T0, 3, "output")
-    assert await store.add_points([cumulative]) == 1
-    assert await store.add_points([point("c", T0 + 60_000, 8, "output")]) == 1
-    assert await store.add_points([point("c", T0 + 30_000, 6, "output")]) == 0  # older
-    cost = MetricPoint(ACCOUNT, "laptop", "s1", "cost", "", "d", T0, 0.25)
-    await store.add_points([cost])
-    (totals,) = await store.session_totals(ACCOUNT)
-    assert totals.tokens == {"input": 15, "output": 8}
-    assert totals.cost_usd == 0.25 and totals.last_ms == T0 + 60_000
-    assert await store.session_totals("other") == []
-
-
-async def test_retention_sweeps_are_kept_once(history_store: SqlHistoryStore) -> None:
-    store = history_store.telemetry
-    sweep = RetentionSweep("k1", ACCOUNT, "laptop", "s1", T0, "complete", 3, {"period_days": "30"})
-    assert await store.add_sweeps([sweep, sweep]) == 1
-    assert await store.add_sweeps([sweep]) == 0
-    later = RetentionSweep("k2", ACCOUNT, "desk", "s2", T0 + 1, "skipped")
-    await store.add_sweeps([later])
-    assert [s.key for s in await store.sweeps(ACCOUNT)] == ["k2", "k1"]
-    assert await store.sweeps(device_id="laptop") == [sweep]
-    assert await store.prune(T0 + 1) == 1
-    assert await store.sweeps() == [later]
+    assert await survivors(entries) == [copy]

@@ -14,6 +14,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
+from fixtures.doubles import Doubles
 from fixtures.payloads import now_entry
 from fixtures.server import RunningServer, backend_server
 
@@ -176,6 +177,39 @@ async def test_tokens_off_local_mode(
         assert "token" not in second.url
 
 
+async def test_a_warmup_row_says_whether_it_started_a_window(
+    browser: Browser,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    doubles: Doubles,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    doubles.install(monkeypatch)  # the server's jobs find the claude double
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "claude"))
+    async with (
+        backend_server(request, "memory+sqlite", tmp_path) as running,
+        running.client() as http,
+    ):
+        job = (
+            await http.post(
+                "/api/cron",
+                json={"name": "mornings", "kind": "warmup", "startAt": ["06:00"]},
+            )
+        ).json()["job"]
+        run = (await http.post(f"/api/cron/{job['id']}/execute")).json()["run"]
+        resets = run["windowStarted"]["resetsAt"]
+        page = await _open(browser, running.url + "/dashboard")
+        note = page.locator(f"#job-rows tr[data-job='{job['id']}'] [data-window-started]")
+        await expect(note).to_have_text("window started (official)")
+        await expect(note).to_have_attribute("data-window-started", "true")
+        shown = await page.evaluate(
+            "(iso) => new Date(iso).toLocaleString([], {dateStyle: 'short', timeStyle: 'short'})",
+            resets,
+        )
+        await expect(note).to_have_attribute("title", f"resets {shown}")
+    assert page.problems == []  # type: ignore[attr-defined]
+
+
 async def test_costs_without_every_price_are_marked_partial(
     browser: Browser, local_server: RunningServer
 ) -> None:
@@ -211,3 +245,35 @@ def _compact(n: int) -> str:
     if n >= 1e3:
         return f"{n / 1e3:.1f}k"
     return str(n)
+
+
+async def test_every_window_is_shown_binding_first_and_follows_limits_updates(
+    browser: Browser, local_server: RunningServer
+) -> None:
+    now = time.time()
+    reading = {
+        "five_hour": {"used_percentage": 42, "resets_at": now + 2 * 3600},
+        "seven_day": {"used_percentage": 63, "resets_at": now + 3 * 86400},
+        "windows": {"seven_day_opus": {"used_percentage": 20, "resets_at": now + 3 * 86400}},
+        "source": "statusline",
+    }
+    async with local_server.client() as http:
+        assert (await http.post("/api/limits/laptop", json=reading)).status_code == 200
+        page = await _open(browser, local_server.url + "/dashboard")
+        await expect(page.locator("#connection")).to_have_text("live")
+        rows = page.locator("#limit-rows tr")
+        await expect(rows).to_have_count(3)
+        await expect(rows.first).to_have_attribute("data-window", "seven_day")  # binding first
+        await expect(rows.first).to_contain_text("7-day ◆")
+        await expect(rows.first.locator("td").nth(1)).to_have_text("63%")
+        await expect(rows.first.locator("td").nth(2)).to_contain_text(
+            "official: status line on laptop"
+        )
+        await expect(page.locator("#limits-headline")).to_have_text("binding: 7-day")
+        # A newer reading reaches the open page (limits_update): the 5-hour window binds.
+        reading["five_hour"]["used_percentage"] = 91
+        assert (await http.post("/api/limits/desk", json=reading)).status_code == 200
+        await expect(rows.first).to_have_attribute("data-window", "five_hour")
+        await expect(rows.first.locator("td").nth(1)).to_have_text("91%")
+        await expect(page.locator("#limits-empty")).to_be_hidden()
+    assert page.problems == []  # type: ignore[attr-defined]

@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 import pytest
 
-from ccsync.scheduler.execution import NOT_LOGGED_IN
+from ccsync.scheduler.claude import NOT_LOGGED_IN
 from fixtures.claude_mock_api import MockAPI
 from fixtures.processes import server_process, wait_for
 from fixtures.real_claude import HAIKU, HAIKU_COST, STREAM, TOKENS, VERSION, claude_env

@@ -165,10 +165,12 @@ def test_an_instance_is_dead_when_its_pid_is_gone_reused_or_ours(dead_pid: int) 
     assert not orphans.instance_is_dead("not-an-instance", this, now)
 
 
-def test_the_longest_run_counts_the_timeout_and_the_warmup_wait() -> None:
+def test_the_longest_run_counts_the_timeout_and_the_warmup_waits() -> None:
     from ccsync.storage.history.jobs import JobRecord
 
     job = JobRecord(id="j", name="j", schedule="* * * * *", command="claude -p hi")
     assert orphans.longest_run_ms(job) == (300 + 5) * 1000 + orphans.MARGIN_MS
     warm = dataclasses.replace(job, kind="warmup", options={"maxWaitMinutes": 10})
-    assert orphans.longest_run_ms(warm) == (120 + 600 + 5) * 1000 + orphans.MARGIN_MS
+    assert orphans.longest_run_ms(warm) == (120 + 600 + 20 + 5) * 1000 + orphans.MARGIN_MS
+    checked = dataclasses.replace(warm, options={"maxWaitMinutes": 10, "verifySeconds": 60})
+    assert orphans.longest_run_ms(checked) == (120 + 600 + 60 + 5) * 1000 + orphans.MARGIN_MS

@@ -17,8 +17,9 @@ import msgspec
 import pytest
 
 from ccsync.clock import FixedClock
+from ccsync.scheduler.claude import BARE_LOGIN, NOT_LOGGED_IN
 from ccsync.scheduler.definitions import JobError, JobSpec
-from ccsync.scheduler.execution import BARE_LOGIN, NOT_INSTALLED, NOT_LOGGED_IN
+from ccsync.scheduler.execution import NOT_INSTALLED
 from ccsync.services import Services, build_services
 from ccsync.settings import Settings
 from ccsync.storage.history.jobs import JobRecord
@@ -156,7 +157,7 @@ async def test_ccusage_blocks_are_ingested_as_the_host(
     recorded = msgspec.json.decode(RECORDED_BLOCKS.read_bytes())
     assert run.details["ingest"]["deviceId"] == host.device_id
     assert run.details["ingest"]["blocks"] == len(recorded["blocks"])
-    stored = await services.history.blocks(host.account, host.device_id)
+    stored = await services.history.blocks.blocks(host.account, host.device_id)
     assert {b.block_id for b in stored} == {b["id"] for b in recorded["blocks"]}
 
 

@@ -202,7 +202,7 @@ async def test_a_line_stored_out_of_bounds_cannot_break_reads(server: RunningSer
                 "reportedMs": now,
             }
         }
-        await server.services.live.set(f"limits:{ack['account']}", official)
+        await server.services.live.values.set(f"limits:{ack['account']}", official)
         await assert_reads_answer(http)
         window = (await http.get("/api/window")).json()
         assert window["tokens"] == 1500 and window["end"] < "9999"
@@ -238,7 +238,7 @@ async def test_an_agent_pushing_a_year_9999_transcript_line_drains_and_breaks_no
     done = await asyncio.to_thread(agent_once, device, "laptop", server.url, tmp_path / "state")
     assert done.returncode == 0, done.stderr
     assert "read 2 new entries" in done.stderr and "sent 2; 0 waiting" in done.stderr
-    assert await server.services.history.entry_count() == 1
+    assert await server.services.history.entries.entry_count() == 1
     async with server.client() as http:
         assert await rejected_count(http) == 1
         await assert_reads_answer(http)

@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from ccsync.scheduler.claude import messages, parse_auth_status, parse_result, rate_limits
+from ccsync.scheduler.claude import (
+    limit_reached,
+    messages,
+    parse_auth_status,
+    parse_result,
+    rate_limits,
+)
 from ccsync.wire import RateLimit, RateLimits
 
 OUTPUT = Path(__file__).parents[1] / "fixtures" / "claude-code-2.1.332" / "output"
@@ -120,6 +126,7 @@ def test_the_warmup_stream_carries_the_official_reading() -> None:
         five_hour=RateLimit(used_percentage=23.5, resets_at=1795955754),
         seven_day=RateLimit(used_percentage=41.2, resets_at=1796348554),
     )
+    assert not limit_reached(found)
 
 
 def test_a_limit_hit_is_a_reading_too() -> None:
@@ -132,6 +139,16 @@ def test_a_limit_hit_is_a_reading_too() -> None:
     limits = rate_limits(messages(text))
     assert limits is not None and limits.seven_day is None
     assert limits.five_hour == RateLimit(used_percentage=100.0, resets_at=1795952154)
+    assert limit_reached(messages(text))
+
+
+def test_what_says_the_limit_stopped_a_run() -> None:
+    rejected = {"type": "rate_limit_event", "rate_limit_info": {"status": "rejected"}}
+    allowed = {"type": "rate_limit_event", "rate_limit_info": {"status": "allowed"}}
+    assert limit_reached([allowed, rejected])
+    assert limit_reached([{"type": "result", "api_error_status": 429}])
+    assert not limit_reached([allowed, {"type": "result", "api_error_status": 401}])
+    assert not limit_reached([None, "x", {"type": "rate_limit_event", "rate_limit_info": 1}])
 
 
 @pytest.mark.parametrize(

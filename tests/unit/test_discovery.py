@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from ccsync.usage.discovery import NoDataDirsError, attribute, find_transcripts, resolve_data_dirs
+from ccsync.usage.discovery import (
+    NoDataDirsError,
+    attribute,
+    claude_json_paths,
+    find_transcripts,
+    resolve_data_dirs,
+)
 
 
 def make_root(path: Path) -> Path:
@@ -61,6 +67,22 @@ def test_claude_dir_flags_replace_everything(tmp_path: Path) -> None:
     assert resolve_data_dirs([str(a)], env=env) == [a]
     with pytest.raises(NoDataDirsError, match="--claude-dir"):
         resolve_data_dirs([str(tmp_path / "missing")], env=env)
+
+
+def test_where_claude_codes_state_file_may_be(tmp_path: Path) -> None:
+    """Each configured directory, each data directory, then the home folder: all of them
+    (a reader picks the one that carries what it needs), each once, existing or not."""
+    home = tmp_path / "home"
+    assert claude_json_paths(env={"HOME": str(home)}) == [home / ".claude.json"]
+    dot = home / ".claude"
+    env = {"HOME": str(home), "CLAUDE_CONFIG_DIR": f" ~/a ,,{tmp_path / 'b'},{dot}"}
+    assert claude_json_paths([dot, tmp_path / "c"], env) == [
+        home / "a" / ".claude.json",
+        tmp_path / "b" / ".claude.json",
+        dot / ".claude.json",
+        tmp_path / "c" / ".claude.json",
+        home / ".claude.json",
+    ]
 
 
 def test_transcripts_are_found_recursively_and_sorted_by_path(tmp_path: Path) -> None:

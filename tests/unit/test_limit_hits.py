@@ -194,7 +194,7 @@ def test_what_an_agent_sends_of_the_readings_it_found() -> None:
         row(6, "seven_day_sonnet", NOW_MS / 1000 + 9 * 86_400, OBSERVED),  # too far ahead
         (7, "five_hour", "not json"),
     ]
-    sent = limits_to_send(rows, NOW_MS, "acct")
+    [sent] = limits_to_send(rows, NOW_MS, "acct")
     assert sent == RateLimits(
         five_hour=RateLimit(100.0, RESETS + 100, (OBSERVED + 100) / 1000),
         account="acct",
@@ -202,6 +202,6 @@ def test_what_an_agent_sends_of_the_readings_it_found() -> None:
         windows={"seven_day_opus": RateLimit(100.0, RESETS + 7 * 86_400, OBSERVED / 1000)},
     )
     assert legacy(sent) == RateLimits(five_hour=RateLimit(100.0, RESETS + 100), account="acct")
-    assert limits_to_send(rows[3:4], NOW_MS) is None
-    only_scoped = limits_to_send(rows[4:5], NOW_MS)
-    assert only_scoped is not None and legacy(only_scoped) is None
+    assert limits_to_send(rows[3:4], NOW_MS) == []
+    [only_scoped] = limits_to_send(rows[4:5], NOW_MS)
+    assert legacy(only_scoped) is None

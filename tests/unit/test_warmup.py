@@ -10,12 +10,14 @@ import pytest
 from ccsync.scheduler.warmup import (
     WAIT_MARGIN_MS,
     WarmupPolicy,
+    WindowStarted,
     WindowView,
     current_command,
     decide,
     month_start_ms,
     schedule_for,
     warmup_command,
+    window_started,
     window_state,
 )
 
@@ -94,8 +96,10 @@ def test_monthly_cap(sent: int, action: str) -> None:
 
 
 def test_policy_from_options() -> None:
-    policy = WarmupPolicy.from_options({"cooldownMinutes": 5, "monthlyCap": 3, "maxWaitMinutes": 0})
-    assert policy == WarmupPolicy(cooldown_ms=5 * M, monthly_cap=3, max_wait_ms=0)
+    policy = WarmupPolicy.from_options(
+        {"cooldownMinutes": 5, "monthlyCap": 3, "maxWaitMinutes": 0, "verifySeconds": 45}
+    )
+    assert policy == WarmupPolicy(cooldown_ms=5 * M, monthly_cap=3, max_wait_ms=0, verify_ms=45_000)
     assert WarmupPolicy.from_options({}) == WarmupPolicy()
 
 
@@ -152,3 +156,91 @@ def test_a_warmup_stored_by_an_older_version_streams_now() -> None:
     # A command of the user's own is theirs, even when it looks close.
     for mine in (sonnet, old + " --verbose", "claude -p hi --output-format json"):
         assert current_command(mine, {}) == mine
+
+
+# -- did the warm-up start a window? ---------------------------------------------------------
+
+SENT = NOW
+AFTER = SENT + 10_000
+
+
+def test_a_new_official_reset_verifies_it() -> None:
+    after = WindowView(official_resets_at_ms=SENT + 5 * H, official_observed_ms=AFTER)
+    found = window_started(SENT, IDLE, after)
+    assert found == WindowStarted(True, "official", resets_at_ms=SENT + 5 * H)
+    assert found.to_json() == {
+        "verified": True,
+        "by": "official",
+        "resetsAt": "2027-01-15T12:00:00.000Z",
+    }
+
+
+@pytest.mark.parametrize(
+    ("known", "verified"),
+    [
+        (None, True),  # none before
+        (SENT - M, True),  # it had passed
+        (SENT + 2 * H, True),  # an earlier one
+        (SENT + 5 * H, False),  # the same window
+    ],
+)
+def test_the_reset_must_be_newer_than_the_one_known(known: int | None, verified: bool) -> None:
+    before = WindowView(official_resets_at_ms=known, official_observed_ms=SENT - H)
+    after = WindowView(official_resets_at_ms=SENT + 5 * H, official_observed_ms=AFTER)
+    assert window_started(SENT, before, after).verified is verified
+
+
+def test_a_reading_taken_before_the_prompt_says_nothing_of_it() -> None:
+    """Another device's reading that arrives late: that window ran before the warm-up."""
+    after = WindowView(official_resets_at_ms=SENT + 4 * H, official_observed_ms=SENT - 10 * M)
+    found = window_started(SENT, IDLE, after)
+    assert not found.verified
+    assert (
+        found.reason == "no official reading since the prompt went out; no synced usage line of it"
+    )
+
+
+def test_its_own_usage_line_verifies_it() -> None:
+    after = WindowView(
+        synced_active=True,
+        synced_end_ms=SENT + 5 * H,
+        last_activity_ms=SENT + 2_000,
+        first_activity_ms=SENT + 2_000,
+        block_start_ms=SENT,
+    )
+    found = window_started(SENT, IDLE, after)
+    assert found == WindowStarted(True, "usage", block_start_ms=SENT, first_request_ms=SENT + 2_000)
+    assert found.to_json() == {
+        "verified": True,
+        "by": "usage",
+        "blockStart": "2027-01-15T07:00:00.000Z",
+        "firstRequest": "2027-01-15T07:00:02.000Z",
+    }
+    # A line stamped a little before (another clock) still counts; a block begun earlier not.
+    slightly = WindowView(synced_active=True, first_activity_ms=SENT - 30_000)
+    assert window_started(SENT, IDLE, slightly).by == "usage"
+    earlier = WindowView(synced_active=True, first_activity_ms=SENT - 40 * M)
+    found = window_started(SENT, IDLE, earlier, waited_ms=20_000)
+    assert not found.verified
+    assert found.reason == (
+        "no official reading since the prompt went out; "
+        "the synced window began earlier (2027-01-15 06:20Z) (waited 20 s)"
+    )
+
+
+def test_an_unmoved_official_reset_is_not_a_new_window() -> None:
+    before = WindowView(official_resets_at_ms=SENT + H, official_observed_ms=SENT - H)
+    after = WindowView(official_resets_at_ms=SENT + H, official_observed_ms=AFTER)
+    found = window_started(SENT, before, after)
+    assert not found.verified
+    assert found.reason is not None
+    assert found.reason.startswith("the official reset stayed at 2027-01-15 08:00Z")
+
+
+def test_a_prompt_the_limit_stopped_started_nothing() -> None:
+    after = WindowView(official_resets_at_ms=SENT + H, official_observed_ms=AFTER)
+    found = window_started(SENT, IDLE, after, limit_reached=True)
+    assert found.to_json() == {
+        "verified": False,
+        "reason": "the 5-hour limit stopped the prompt (the window resets 2027-01-15 08:00Z)",
+    }

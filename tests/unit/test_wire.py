@@ -8,6 +8,7 @@ import msgspec
 import pytest
 
 from ccsync.wire import (
+    LIMIT_SOURCES,
     WIRE_VERSION,
     PushAck,
     UsagePush,
@@ -165,3 +166,15 @@ def test_an_acknowledgement_names_the_history() -> None:
         encode(PushAck(success=True, device_id="d", account="a", history_id="h", mark=3))
     )
     assert (ack["historyId"], ack["mark"]) == ("h", 3)
+
+
+@pytest.mark.parametrize("source", LIMIT_SOURCES)
+def test_every_documented_limit_source_is_taken(source: str) -> None:
+    body = {
+        "five_hour": {"used_percentage": 53, "resets_at": 1_783_471_799.94, "observed_at": 1e9},
+        "windows": {"seven_day_fable": {"used_percentage": 6, "resets_at": 1_783_922_400}},
+        "source": source,
+    }
+    limits = decode_limits(encode(body))
+    assert limits.source == source
+    assert [name for name, _ in limits.readings()] == ["five_hour", "seven_day_fable"]

@@ -2,7 +2,7 @@
 
 Started detached by ``statusline.py`` (``python -m ccsync.agent.refresh STATE_DIR``),
 never waited for. It posts the newest ``rate_limits`` the status line saw (if not sent
-yet) to ``POST /api/limits/{device}``, reads ``GET /api/window`` into the cache file, and
+yet) to ``POST /api/limits/{device}``, reads ``GET /api/window`` and ``GET /api/limits`` into the cache file, and
 removes the lock. When the server cannot be reached the old window stays, with the error.
 """
 
@@ -38,6 +38,11 @@ def refresh(state: Path) -> dict[str, Any]:
             response = http.get("/api/window")
             response.raise_for_status()
             cache.update(window=response.json(), fetched=time.time(), server=config.server)
+            answer = http.get("/api/limits")  # an older server has none: the line goes without
+            if answer.status_code == 200:
+                cache["limits"] = answer.json()
+            else:
+                cache.pop("limits", None)
             cache.pop("error", None)
     except (httpx.HTTPError, ValueError) as exc:
         cache.update(error=_short(exc), errorAt=time.time())

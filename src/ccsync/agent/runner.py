@@ -10,8 +10,10 @@ Every contact (the ``welcome`` of each connection, each acknowledgement, and the
 ``--once`` asks for first) tells whether the server still holds what it acknowledged; when
 it does not, everything is read again (``ccsync.agent.identity``).
 
-Official limit readings found in the lines (``ccsync.agent.readings``) follow the lines, as
-``POST /api/limits/{deviceId}``; they too wait in the state until the server took them.
+Official limit readings follow the lines, as ``POST /api/limits/{deviceId}``: those found
+in the lines, and those of Claude Code's cached usage response (``~/.claude.json``, looked
+at with every read and polled for changes: ``ccsync.agent.usage_cache``). They too wait in
+the state until the server took them (``ccsync.agent.readings``).
 """
 
 from __future__ import annotations
@@ -35,7 +37,9 @@ from ccsync.agent.readings import legacy, limits_to_send
 from ccsync.agent.state import AgentState
 from ccsync.agent.tail import Tailer, TailResult
 from ccsync.agent.transport import DeliveryError, HttpSink, Identity, Numbering, SocketLink
-from ccsync.agent.watch import watch
+from ccsync.agent.usage_cache import UsageCache
+from ccsync.agent.watch import watch, watch_files
+from ccsync.usage.discovery import claude_json_paths
 from ccsync.usage.loader import ScanProgress
 from ccsync.wire import encode
 
@@ -72,11 +76,19 @@ class Agent:
         batch: int = BATCH,
         http_timeout: float = 30.0,
         name: str | None = None,
+        claude_json: Sequence[Path] | None = None,
     ) -> None:
         self.config = config
         self.roots = list(roots)
         self.state = AgentState(config.state_dir / "agent.db")
         self.tailer = Tailer(self.state, self.roots)
+        self.usage_cache = UsageCache(
+            self.state,
+            claude_json_paths(self.roots) if claude_json is None else claude_json,
+            account,
+        )
+        """Claude Code's cached usage response (``claude_json``: the ``.claude.json`` files
+        to look in; by default where Claude Code keeps it)."""
         self.identity = Identity(config.device, account, socket.gethostname(), name)
         self.stream = self.state.stream()
         self.http = HttpSink(config.server, config.token, self.identity, timeout=http_timeout)
@@ -108,7 +120,13 @@ class Agent:
 
     # -- one pass ------------------------------------------------------------------------
     async def read(self, progress: ScanProgress | None = None) -> TailResult:
-        return await asyncio.to_thread(self.tailer.scan, progress)
+        return await asyncio.to_thread(self._read, progress)
+
+    def _read(self, progress: ScanProgress | None) -> TailResult:
+        """What is new in the transcripts, then in Claude Code's cached usage response."""
+        read = self.tailer.scan(progress)
+        self.usage_cache.check(int(time.time() * 1000))
+        return read
 
     async def deliver(self) -> int:
         """Send the outbox in batches until it is empty; ``DeliveryError`` stops it."""
@@ -138,12 +156,12 @@ class Agent:
             sent += len(pending)
 
     async def deliver_limits(self) -> int:
-        """Send the official readings found in the lines (``DeliveryError`` stops it); how
-        many windows the server took."""
+        """Send the official readings waiting in the state, one push per source
+        (``DeliveryError`` stops it, and they wait); how many windows the server took."""
         sent = 0
         while rows := self.state.pending_readings(READINGS_BATCH):
-            limits = limits_to_send(rows, int(time.time() * 1000), self.identity.account)
-            if limits is not None:
+            now_ms = int(time.time() * 1000)
+            for limits in limits_to_send(rows, now_ms, self.identity.account):
                 status = await self.http.post_limits(encode(limits))
                 older = legacy(limits) if status == 422 else None
                 if older is not None:  # a server from before readings said their source
@@ -283,7 +301,9 @@ class Agent:
                 log.info("agent.disconnected", extra={"reason": str(exc)})
 
     async def _watch(self) -> None:
-        await watch(self.roots, self.wake)
+        await asyncio.gather(
+            watch(self.roots, self.wake), watch_files(self.usage_cache.paths, self.wake)
+        )
 
     async def _sweep(self) -> None:
         while True:

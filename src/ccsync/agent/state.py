@@ -7,7 +7,8 @@ acknowledged it. Several agent processes (a daemon and a hook) may share the fil
 
 The official limit readings found in those lines (``ccsync.usage.limit_hits``) wait in
 ``readings``, queued in the same transaction, until the server took them (or their window
-reset: ``ccsync.agent.readings``).
+reset: ``ccsync.agent.readings``); so do those of Claude Code's cached usage response,
+queued with the fetch time they come from (``ccsync.agent.usage_cache``).
 
 Outbox ids number the lines this state ever queued (``AUTOINCREMENT``: never reused);
 with the state's random ``stream`` id they let a server say how much of this agent's
@@ -310,6 +311,20 @@ class AgentState:
                 "SELECT id, window, reading FROM readings ORDER BY id LIMIT ?", (limit,)
             )
         )
+
+    def queue_readings(self, readings: Sequence[tuple[str, str]], key: str, mark: int) -> bool:
+        """Queue the official ``readings`` (window, ``StoredReading`` JSON) of something
+        numbered ``mark`` (a cache's fetch time), unless the mark kept under ``key`` says
+        that or something newer was queued before; the readings and the mark move in one
+        transaction, so neither a crash nor two agents sharing the state queue one twice.
+        Whether they were queued."""
+        with self.transaction() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+            if row is not None and str(row[0]).isdigit() and int(row[0]) >= mark:
+                return False
+            db.executemany("INSERT INTO readings (window, reading) VALUES (?, ?)", readings)
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, str(mark)))
+        return True
 
     def drop_readings(self, ids: Sequence[int]) -> None:
         """These readings were taken by the server (or are worthless): they leave."""

@@ -8,7 +8,12 @@ the agent's config are imported here.
 
 The line, for example::
 
-    5h 52% · 1.2M tok · $3.40 today · resets 2h13m · 2 devices
+    7d 63% ▲ pace · 5h 42% · 1.2M tok · $3.40 today · resets 2h13m · 2 devices
+
+It leads with the binding limit (the most used window over every device, from the server's
+``/api/limits``), then the 5-hour window if that is another one; ``▲ pace``: the binding
+window is being used faster than its time passes; ``~``: an estimate, not Claude Code's
+reading.
 
 ``$3.40+`` means part of today's usage is of a model no price table knows: its tokens
 count, its cost is not in the figure.
@@ -91,9 +96,13 @@ def render(cache: Mapping[str, Any], hook: Mapping[str, Any], now: float) -> str
             return f"{own} ({error or 'no server data yet'})"
         return f"ccsync: no data yet ({error})" if error else "ccsync: no data yet"
     parts = []
-    percent = _percent(window, hook, now)
-    if percent:
-        parts.append(f"5h {percent}")
+    lead = limits_lead(cache.get("limits"), hook, now)
+    if lead:
+        parts.extend(lead)
+    else:
+        percent = _percent(window, hook, now)
+        if percent:
+            parts.append(f"5h {percent}")
     parts.append(f"{_tokens(window.get('tokens') or 0)} tok")
     today = window.get("today")
     cost_today = today.get("costUSD") if isinstance(today, dict) else None
@@ -113,6 +122,77 @@ def render(cache: Mapping[str, Any], hook: Mapping[str, Any], now: float) -> str
     if isinstance(fetched, int | float) and now - fetched > STALE_SECONDS:
         line += f" (as of {_duration(now - fetched)} ago)"
     return line
+
+
+def window_label(name: str) -> str:
+    """``5h``, ``7d``, ``7d opus``: a window's name as the status line says it."""
+    if name == "five_hour":
+        return "5h"
+    if name == "seven_day":
+        return "7d"
+    return "7d " + name.removeprefix("seven_day_")
+
+
+def shown_limits(
+    limits: object, hook: Mapping[str, Any], now: float
+) -> list[tuple[str, float, bool, str | None]]:
+    """What ``GET /api/limits`` said (a cached copy), as it stands at ``now``: per window
+    (name, used %, official?, pace status), the binding one first. This session's own
+    reading of a window wins over the cached one; an official reading whose reset has
+    passed is never used (the estimate stands in, marked ``~``)."""
+    items = limits.get("limits") if isinstance(limits, dict) else None
+    if not isinstance(items, list):
+        return []
+    found: list[tuple[str, float, bool, str | None, float]] = []
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            continue
+        name = item["name"]
+        pace = item.get("pace")
+        status = pace.get("status") if isinstance(pace, dict) else None
+        resets = _epoch(item.get("resetsAt"))
+        own = _hook_window(hook, name, now)
+        official = item.get("official")
+        if own is not None:
+            used, is_official = float(own["usedPercentage"]), True
+            resets = own["resetsAt"] if own["resetsAt"] is not None else resets
+        elif (
+            isinstance(official, dict)
+            and _number(official.get("usedPercentage"))
+            and ((_epoch(official.get("resetsAt")) or now + 1) > now)
+        ):
+            used, is_official = float(official["usedPercentage"]), True
+        else:
+            estimate = item.get("estimate")
+            percent = estimate.get("percent") if isinstance(estimate, dict) else None
+            if not isinstance(percent, int | float) or isinstance(percent, bool):
+                continue
+            if resets is not None and resets <= now:
+                continue
+            used, is_official = float(percent), False
+        found.append((name, used, is_official, status, resets if resets is not None else 0.0))
+    # The binding window: the most used (ties: the one resetting later), as the server says.
+    found.sort(key=lambda f: (-f[1], -f[4]))
+    return [(name, used, official, status) for name, used, official, status, _ in found]
+
+
+def limits_lead(limits: object, hook: Mapping[str, Any], now: float) -> list[str]:
+    """The status line's start: the binding window, then the 5-hour one if it is another
+    (``7d 63% ▲ pace · 5h 42%``). ``▲ pace``: used faster than the window's time passes."""
+    shown = shown_limits(limits, hook, now)
+    if not shown:
+        return []
+    parts = []
+    for index, (name, used, official, status) in enumerate(shown):
+        if index and name != "five_hour":
+            continue
+        text = f"{window_label(name)} {'' if official else '~'}{official_percent(used)}%"
+        if index == 0 and status == "ahead":
+            text += " ▲ pace"
+        parts.append(text)
+        if name == "five_hour" and index:
+            break
+    return parts
 
 
 def js_round(value: float) -> int:

@@ -17,14 +17,25 @@ from ccsync import __version__
 from ccsync.api import errors, typed
 from ccsync.api.guard import HostPolicy, RequestGuard
 from ccsync.api.hub import SocketHub
-from ccsync.api.rest import config, cron, dashboard, docs, live, otlp, system, tokens, usage
+from ccsync.api.rest import (
+    config,
+    cron,
+    dashboard,
+    docs,
+    limits,
+    live,
+    otlp,
+    system,
+    tokens,
+    usage,
+)
 from ccsync.api.throttle import BodySizeLimit
 from ccsync.api.ws import router as ws_router
 from ccsync.server.initial_data import InitialData
 from ccsync.server.telemetry import Telemetry
 from ccsync.services import Services
 from ccsync.storage import StorageUnavailableError
-from ccsync.storage.live.base import LiveStore
+from ccsync.storage.live.base import EventBus
 
 log = logging.getLogger("ccsync.app")
 
@@ -59,14 +70,14 @@ LINKS = (
 Clients and stateful testers (schemathesis) follow them."""
 
 
-async def relay_events(live: LiveStore, hub: SocketHub, telemetry: Telemetry) -> None:
+async def relay_events(bus: EventBus, hub: SocketHub, telemetry: Telemetry) -> None:
     """Deliver every event of the live store's channel to this process's sockets, forever
     (a store that does not answer is subscribed to again; anything else ends it, and the
     supervisor restarts it)."""
     failures = 0
     while True:
         try:
-            async with live.subscribe() as stream:
+            async with bus.subscribe() as stream:
                 failures = 0
                 async for event in stream:
                     telemetry.events.labels(str(event.get("type"))).inc()
@@ -87,12 +98,14 @@ def create_app(services: Services) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         hub = SocketHub()
-        services.supervisor.start(RELAY_TASK, lambda: relay_events(services.live, hub, telemetry))
+        services.supervisor.start(
+            RELAY_TASK, lambda: relay_events(services.live.events, hub, telemetry)
+        )
         try:
             yield {
                 "services": services,
                 "hub": hub,
-                "initial_data": InitialData(services.live, settings.initial_data_bytes),
+                "initial_data": InitialData(services.live.values, settings.initial_data_bytes),
             }
         finally:
             hub.close_all()
@@ -128,6 +141,7 @@ def create_app(services: Services) -> FastAPI:
         live.router,
         usage.router,
         otlp.router,
+        limits.router,
         config.router,
         tokens.router,
         cron.aliases,

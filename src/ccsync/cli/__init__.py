@@ -22,11 +22,17 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "cron": ("ccsync.cli.cron", "cron", "Scheduled jobs: list, add, rm, run, history."),
     "device": ("ccsync.cli.device", "device", "Device tokens: add, list, revoke."),
     "doctor": ("ccsync.cli.doctor", "doctor", "Check data, server, tools and hooks."),
+    "alerts": (
+        "ccsync.cli.alerts",
+        "alerts",
+        "Alerts before a limit runs out: show, set, test, history.",
+    ),
     "hook": (
         "ccsync.cli.hook",
         "hook",
         "Claude Code hooks and status line: install, uninstall, status.",
     ),
+    "limits": ("ccsync.cli.limits", "limits", "What is left of every window, across devices."),
     "otel-env": (
         "ccsync.cli.otel_env",
         "otel_env",

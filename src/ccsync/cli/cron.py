@@ -24,6 +24,32 @@ def _when(value: str | None) -> str:
     return "-" if not value else value.replace("T", " ").replace(".000Z", "Z")
 
 
+def _clock(value: str) -> str:
+    """``2027-03-10T11:00:00.000Z`` as ``11:00Z``."""
+    return value[11:16] + "Z" if len(value) >= 16 else value
+
+
+def window_started(run: dict[str, Any]) -> str | None:
+    """Whether a warm-up that went out started a window, in a few words (else ``None``)."""
+    started = run.get("windowStarted")
+    if not isinstance(started, dict):
+        return None
+    if not started.get("verified"):
+        return f"window NOT verified: {started.get('reason') or 'no reason given'}"
+    if started.get("by") == "official" and started.get("resetsAt"):
+        return f"window started (official, resets {_clock(started['resetsAt'])})"
+    if started.get("firstRequest"):
+        return f"window started (usage, first request {_clock(started['firstRequest'])})"
+    return "window started"
+
+
+def _caught_up(run: dict[str, Any]) -> str | None:
+    late = (run.get("details") or {}).get("catchUp")
+    if not isinstance(late, dict) or not isinstance(late.get("lateSeconds"), int):
+        return None
+    return f"caught up {round(late['lateSeconds'] / 60)} min late"
+
+
 @cron.command(name="list")
 @click.option("--json", "as_json", is_flag=True, help="Print the jobs as JSON.")
 @server_options
@@ -73,6 +99,12 @@ def list_jobs(as_json: bool, server: str, token: str | None) -> None:
 @click.option("--start-at", "start_at", help="Warm-up: times the window should start.")
 @click.option("--model", help="Warm-up: the model (default haiku).")
 @click.option("--timeout", "timeout_seconds", type=int, help="Seconds before the run is stopped.")
+@click.option(
+    "--catch-up",
+    "catch_up_minutes",
+    type=click.IntRange(0, 24 * 60),
+    help="Run a tick missed while no server ran if at most this late (warm-ups: 30).",
+)
 @server_options
 def add(
     name: str,
@@ -85,6 +117,7 @@ def add(
     start_at: str | None,
     model: str | None,
     timeout_seconds: int | None,
+    catch_up_minutes: int | None,
     server: str,
     token: str | None,
 ) -> None:
@@ -102,6 +135,7 @@ def add(
         "enabled": enabled,
         "model": model,
         "timeoutSeconds": timeout_seconds,
+        "catchUpMinutes": catch_up_minutes,
         "resetAt": _times(reset_at),
         "startAt": _times(start_at),
     }
@@ -167,6 +201,8 @@ def run(job_id: str, server: str, token: str | None) -> None:
         click.echo(answer["output"].rstrip("\n"))
     if answer["error"]:
         click.echo(f"error: {answer['error']}", err=True)
+    if (started := window_started(run_record)) is not None:
+        click.echo(started)
     if run_record["status"] not in ("succeeded", "skipped"):
         raise click.exceptions.Exit(1)
 
@@ -191,7 +227,9 @@ def history(job_id: str, limit: int, as_json: bool, server: str, token: str | No
     for column in ("started", "trigger", "status", "exit", "ms", "instance", "note"):
         table.add_column(column)
     for record in runs:
-        note = record["error"] or (record["output"] if record["status"] == "skipped" else "")
+        said = record["error"] or (record["output"] if record["status"] == "skipped" else "")
+        notes = [said.splitlines()[0][:80]] if said else []
+        notes += [n for n in (window_started(record), _caught_up(record)) if n is not None]
         table.add_row(
             _when(record["startedAt"]),
             record["trigger"],
@@ -199,6 +237,6 @@ def history(job_id: str, limit: int, as_json: bool, server: str, token: str | No
             "-" if record["exitCode"] is None else str(record["exitCode"]),
             "-" if record["durationMs"] is None else str(record["durationMs"]),
             record["instance"],
-            (note or "").splitlines()[0][:80] if note else "",
+            "\n".join(notes),
         )
     Console().print(table)

@@ -13,6 +13,7 @@ from rich.text import Text
 
 from ccsync.agent.statusline import official_percent
 from ccsync.cli.client import request, server_options
+from ccsync.cli.limits import headline
 
 
 def _clock(value: str | None) -> str:
@@ -25,9 +26,14 @@ def _partial(part: dict[str, Any]) -> str:
     return f" + unpriced {', '.join(unpriced)}" if unpriced else ""
 
 
-def render(window: dict[str, Any], usage: dict[str, Any]) -> Group:
-    """The window as a few lines, then the devices as a table."""
+def render(
+    window: dict[str, Any], usage: dict[str, Any], limits: dict[str, Any] | None = None
+) -> Group:
+    """The binding limit, the window as a few lines, then the devices as a table."""
     lines = Text()
+    lead = None if limits is None else headline(limits)
+    if lead:
+        lines.append(f"{lead}\n", style="bold")
     if window.get("active"):
         lines.append(
             f"5-hour window {_clock(window['start'])} to {_clock(window['end'])}", style="bold"
@@ -91,13 +97,14 @@ def render(window: dict[str, Any], usage: dict[str, Any]) -> Group:
 @click.option("--account", help="The account (default: the only one).")
 @click.option("--watch", is_flag=True, help="Keep it on screen, refreshed every 2 seconds.")
 def status(server: str, token: str | None, account: str | None, watch: bool) -> None:
-    """The account's current 5-hour window across every device."""
+    """The binding limit and the account's 5-hour window across every device."""
     params = {"account": account} if account else {}
 
     def fetch() -> Group:
         window = request("GET", server, "/api/window", token, params=params)
         usage = request("GET", server, "/api/usage", token, params=params)
-        return render(window, usage)
+        limits = request("GET", server, "/api/limits", token, params=params)
+        return render(window, usage, limits)
 
     console = Console()
     if not watch:

@@ -18,15 +18,17 @@ of the account's windows, taken from the API's answer::
      "resetsAt":1795946002},"seven_day":{"utilization":0.412,"resetsAt":1796338492}}}}
 
 ``rate_limits`` reads them as the status line's ``rate_limits`` (percentages, epoch
-seconds). ``claude auth status`` prints ``{"loggedIn": …, "authMethod": …}`` (pretty
-printed) and exits 0 when logged in, 1 when not. ``claude doctor`` (no terminal needed)
-prints a report whose "Invalid settings" section lists what claude ignores in a settings
-file, hooks and status line included, and exits 0 all the same.
+seconds); a ``"status": "rejected"`` one (or a result's 429) means the limit stopped the
+run (``limit_reached``). ``claude auth status`` prints ``{"loggedIn": …, "authMethod":
+…}`` (pretty printed) and exits 0 when logged in, 1 when not. ``claude doctor`` (no
+terminal needed) prints a report whose "Invalid settings" section lists what claude
+ignores in a settings file, hooks and status line included, and exits 0 all the same.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 
@@ -152,6 +154,25 @@ def rate_limits(found: list[Any]) -> RateLimits | None:
     return RateLimits(five_hour=windows.get("five_hour"), seven_day=windows.get("seven_day"))
 
 
+def limit_reached(found: list[Any]) -> bool:
+    """Whether a usage limit stopped the run: a ``rate_limit_event`` whose status is
+    ``rejected``, or a result that ended on the API's 429."""
+    for message in found:
+        if not isinstance(message, dict):
+            continue
+        kind = message.get("type")
+        info = message.get("rate_limit_info")
+        if (
+            kind == "rate_limit_event"
+            and isinstance(info, dict)
+            and info.get("status") == "rejected"
+        ):
+            return True
+        if kind == "result" and message.get("api_error_status") == 429:
+            return True
+    return False
+
+
 def _window(value: Any) -> RateLimit | None:
     if not isinstance(value, dict):
         return None
@@ -267,3 +288,51 @@ def invalid_settings(doctor_stdout: str) -> list[str]:
         elif inside and not text:
             inside = False
     return found
+
+
+ERROR_KEEP_CHARS = 4_096
+NOT_LOGGED_IN = (
+    "claude is not logged in on the server host: run `claude auth login` there "
+    "(or give the server CLAUDE_CODE_OAUTH_TOKEN from `claude setup-token`)"
+)
+NOT_LOGGED_IN_RESULT = "Not logged in"
+"""How claude's own result begins when it has no login (2.1.332: "Not logged in · Please
+run /login")."""
+BARE_LOGIN = "--bare reads only ANTHROPIC_API_KEY, never the subscription login"
+
+
+def failure_message(
+    argv: Sequence[str],
+    is_claude: bool,
+    stdout: str,
+    stderr: str,
+    exit_code: int | None,
+    result: ClaudeResult | None,
+    auth: AuthStatus | None,
+) -> str:
+    """Why a run failed, in words that say what to do: for ``claude``, its own message (the
+    result's, or what text output printed), or that it is not logged in (``auth``: ``claude
+    auth status``, ``None`` when unknown); else the program, its exit and stderr's end."""
+    if is_claude:
+        text = _tail(stdout, 500).strip()
+        said = result.message if result is not None else None
+        if result is None and not text.startswith(("{", "[")):
+            said = text or None
+        logged_out = said is not None and said.startswith(NOT_LOGGED_IN_RESULT)
+        if (auth is not None and not auth.logged_in) or (auth is None and logged_out):
+            return NOT_LOGGED_IN
+        if said:
+            if logged_out and "--bare" in argv:
+                said += f" ({BARE_LOGIN})"
+            return f"claude: {said}"[:ERROR_KEEP_CHARS]
+    tail = _tail(stderr, ERROR_KEEP_CHARS).strip()
+    described = (
+        f"killed by signal {-exit_code}"
+        if exit_code is not None and exit_code < 0
+        else f"exit {exit_code}"
+    )
+    return f"{argv[0]} failed ({described})" + (f": {tail}" if tail else "")
+
+
+def _tail(text: str, limit: int) -> str:
+    return text if len(text) <= limit else "…" + text[-limit:]

@@ -25,8 +25,16 @@ from ccsync.scheduler.warmup import (
 from ccsync.storage.history.jobs import JobKind, JobRecord, JobStatus
 from ccsync.usage.timestamps import UnknownTimezoneError, resolve_timezone
 
-WARMUP_OPTIONS = ("model", "prompt", "cooldownMinutes", "monthlyCap", "maxWaitMinutes", "account")
-COMMON_OPTIONS = ("timeoutSeconds",)
+WARMUP_OPTIONS = (
+    "model",
+    "prompt",
+    "cooldownMinutes",
+    "monthlyCap",
+    "maxWaitMinutes",
+    "verifySeconds",
+    "account",
+)
+COMMON_OPTIONS = ("timeoutSeconds", "catchUpMinutes")
 
 
 class JobError(ValueError):
@@ -54,7 +62,8 @@ class JobSpec:
     """Warm-up: the times (HH:MM) windows should start."""
     options: dict[str, Any] = dataclasses.field(default_factory=dict)
     """Given options (``model``, ``prompt``, ``cooldownMinutes``, ``monthlyCap``,
-    ``maxWaitMinutes``, ``account``, ``timeoutSeconds``); merged over the stored ones."""
+    ``maxWaitMinutes``, ``verifySeconds``, ``account``; ``timeoutSeconds``,
+    ``catchUpMinutes``); merged over the stored ones."""
 
 
 def build_job(

@@ -7,7 +7,10 @@
   ask for one) is Anthropic's own reading of the account's 5-hour and weekly windows: it
   goes to the server as the host's official reading, as a status line's would.
 - ``ccusage blocks --json`` jobs: the blocks are ingested as the server host's device.
-- Warm-ups first decide (``warmup.decide``) whether the account's window needs starting.
+- Warm-ups first decide (``warmup.decide``) whether the account's window needs starting;
+  one that went out then checks that a window started (``warmup.window_started``): a new
+  official reset, or its own usage line synced (the host agent ingests the transcript
+  ``claude`` wrote), looked for during ``verifySeconds`` (20) at most.
 - Anything else runs only on a server started with ``--allow-commands``.
 
 Every program runs in the server's environment minus its secrets (``environment``), and
@@ -17,6 +20,7 @@ its command is checked again right before it runs (``commands.check_allowed``).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -32,6 +36,8 @@ from ccsync.process import OnStart, ProcessResult, run_process
 from ccsync.scheduler.claude import (
     AuthStatus,
     ClaudeResult,
+    failure_message,
+    limit_reached,
     messages,
     parse_auth_status,
     rate_limits,
@@ -48,10 +54,12 @@ from ccsync.scheduler.environment import child_environment
 from ccsync.scheduler.warmup import (
     Decision,
     WarmupPolicy,
+    WindowStarted,
     WindowView,
     current_command,
     decide,
     month_start_ms,
+    window_started,
 )
 from ccsync.server.ingest import IngestError, IngestService
 from ccsync.server.reporting import Reporter
@@ -62,19 +70,12 @@ from ccsync.wire import RateLimits, decode_push
 DEFAULT_TIMEOUT_SECONDS = 300.0
 WARMUP_TIMEOUT_SECONDS = 120.0
 AUTH_TIMEOUT_SECONDS = 15.0
+VERIFY_POLL_SECONDS = 2.0
+"""How often a sent warm-up looks for its window while it waits (``verifySeconds``)."""
 OUTPUT_KEEP_CHARS = 65_536
 """Of stdout, kept in the run record (the rest is counted)."""
-ERROR_KEEP_CHARS = 4_096
 CAPTURE_BYTES = 64 << 20
 """Read at most this much of a program's output (``ccusage blocks --json`` can be large)."""
-NOT_LOGGED_IN = (
-    "claude is not logged in on the server host: run `claude auth login` there "
-    "(or give the server CLAUDE_CODE_OAUTH_TOKEN from `claude setup-token`)"
-)
-NOT_LOGGED_IN_RESULT = "Not logged in"
-"""How claude's own result begins when it has no login (2.1.332: "Not logged in · Please
-run /login")."""
-BARE_LOGIN = "--bare reads only ANTHROPIC_API_KEY, never the subscription login"
 NOT_INSTALLED = (
     "claude is not installed on the server host (not on the server's PATH): install "
     "Claude Code there and log in with `claude auth login`"
@@ -144,8 +145,9 @@ class Executor:
         except CommandError as exc:
             return Outcome("failed", error=str(exc))
         details: dict[str, Any] = {"argv": list(command.argv)}
+        before: WindowView | None = None
         if job.kind == "warmup":
-            decision = await self._warmup_decision(job, zone)
+            decision, before = await self._warmup_decision(job, zone)
             details["warmup"] = decision.to_json()
             if decision.action != "send":
                 return Outcome("skipped", output=decision.reason, details=details)
@@ -155,10 +157,25 @@ class Executor:
                 WARMUP_TIMEOUT_SECONDS if job.kind == "warmup" else DEFAULT_TIMEOUT_SECONDS,
             )
         )
+        sent_ms = self.clock.now_ms()
         result = await self._run(command, timeout, on_start, run_tag)
         if job.kind == "warmup":
             details["sent"] = result.exit_code is not None or result.timed_out
-        return await self._interpret(command, result, details, self._account(job))
+        outcome = await self._interpret(command, result, details, self._account(job))
+        if before is None or not details.get("sent"):
+            return outcome
+        # Only a run that went through waits for its line; a failed one is looked at once.
+        wait_ms = WarmupPolicy.from_options(job.options).verify_ms
+        started = await self._window_started(
+            self._account(job),
+            before,
+            sent_ms,
+            limit=bool(outcome.details.get("limitReached")),
+            wait_ms=wait_ms if outcome.status == "succeeded" else 0,
+        )
+        return dataclasses.replace(
+            outcome, details={**outcome.details, "windowStarted": started.to_json()}
+        )
 
     async def claude_auth(self) -> AuthStatus | None:
         """``claude auth status`` on the server host (``None``: not installed, or too old)."""
@@ -219,6 +236,8 @@ class Executor:
         limits = rate_limits(found)
         if limits is not None:  # also from a run the limit stopped: that is a reading too
             details["rateLimits"] = await self._report_limits(limits, account)
+        if limit_reached(found):
+            details["limitReached"] = True
         if not result.ok or (claude is not None and claude.is_error):
             error = await self._failure(command, result, claude)
             return Outcome(
@@ -240,24 +259,16 @@ class Executor:
     async def _failure(
         self, command: Command, result: ProcessResult, claude: ClaudeResult | None
     ) -> str:
-        if command.program == "claude":
-            auth = await self.claude_auth()
-            # claude's own words: the result's, or what text output printed (the error)
-            text = _tail(result.stdout, 500).strip()
-            said = claude.message if claude is not None else None
-            if claude is None and not text.startswith(("{", "[")):
-                said = text or None
-            logged_out = said is not None and said.startswith(NOT_LOGGED_IN_RESULT)
-            if (auth is not None and not auth.logged_in) or (auth is None and logged_out):
-                return NOT_LOGGED_IN
-            if said:
-                if logged_out and "--bare" in command.argv:
-                    said += f" ({BARE_LOGIN})"
-                return f"claude: {said}"[:ERROR_KEEP_CHARS]
-        tail = _tail(result.stderr, ERROR_KEEP_CHARS).strip()
-        code = result.exit_code
-        described = f"killed by signal {-code}" if code is not None and code < 0 else f"exit {code}"
-        return f"{command.argv[0]} failed ({described})" + (f": {tail}" if tail else "")
+        auth = await self.claude_auth() if command.program == "claude" else None
+        return failure_message(
+            command.argv,
+            command.program == "claude",
+            result.stdout,
+            result.stderr,
+            result.exit_code,
+            claude,
+            auth,
+        )
 
     async def _report_limits(self, limits: RateLimits, account: str) -> dict[str, Any]:
         """Hand a stream's official reading to the server as the host's (``ingest``, the
@@ -291,18 +302,19 @@ class Executor:
         }
 
     # -- warm-up -------------------------------------------------------------------------
-    async def _warmup_decision(self, job: JobRecord, zone: tzinfo) -> Decision:
+    async def _warmup_decision(self, job: JobRecord, zone: tzinfo) -> tuple[Decision, WindowView]:
+        """The decision, and the window as it was judged (what a sent warm-up compares to)."""
         policy = WarmupPolicy.from_options(job.options)
-        account = str(job.options.get("account") or self.host.account)
-        decision = await self._decide(account, policy, zone, may_wait=True)
+        account = self._account(job)
+        decision, view = await self._decide(account, policy, zone, may_wait=True)
         if decision.action == "wait" and decision.until_ms is not None:
             await self.sleep(max(0.0, (decision.until_ms - self.clock.now_ms()) / 1000))
-            decision = await self._decide(account, policy, zone, may_wait=False)
-        return decision
+            decision, view = await self._decide(account, policy, zone, may_wait=False)
+        return decision, view
 
     async def _decide(
         self, account: str, policy: WarmupPolicy, zone: tzinfo, *, may_wait: bool
-    ) -> Decision:
+    ) -> tuple[Decision, WindowView]:
         now = self.clock.now_ms()
         since = month_start_ms(now, zone)
         sent = [
@@ -310,14 +322,36 @@ class Executor:
             for run in await self.jobs.runs(job_kind="warmup", since_ms=since, limit=10_000)
             if run.details.get("sent")
         ]
-        return decide(
+        view = await self.window_view(account)
+        decision = decide(
             now,
-            await self.window_view(account),
+            view,
             policy,
             last_sent_ms=max(sent, default=None),
             sent_this_month=len(sent),
             may_wait=may_wait,
         )
+        return decision, view
+
+    async def _window_started(
+        self, account: str, before: WindowView, sent_ms: int, *, limit: bool, wait_ms: int
+    ) -> WindowStarted:
+        """Whether the warm-up sent at ``sent_ms`` started a window: looked at now, and
+        every ``VERIFY_POLL_SECONDS`` until ``wait_ms`` passed (its usage line arrives
+        through the host agent, or a device's reading tells)."""
+        first = self.clock.now_ms()
+        while True:
+            try:
+                after = await self.window_view(account)
+            except StorageUnavailableError as exc:
+                return WindowStarted(False, reason=f"the window could not be read: {exc}")
+            now = self.clock.now_ms()
+            found = window_started(
+                sent_ms, before, after, limit_reached=limit, waited_ms=now - first
+            )
+            if found.verified or limit or now - first >= wait_ms:
+                return found
+            await self.sleep(min(VERIFY_POLL_SECONDS, (wait_ms - (now - first)) / 1000))
 
     async def window_view(self, account: str) -> WindowView:
         window = await self.reporter.current_window(account)
@@ -327,11 +361,17 @@ class Executor:
         if block is not None:
             ends.append(block.end_ms)
         official = window.official.get("fiveHour")
+        first = block.entries[0].entry.timestamp_ms if block is not None and block.entries else None
         return WindowView(
             synced_active=bool(ends),
             synced_end_ms=max(ends, default=None),
             last_activity_ms=None if block is None else block.last_ms,
             official_resets_at_ms=None if official is None else official.resets_at_ms,
+            official_observed_ms=None
+            if official is None
+            else (official.reported_ms if official.observed_ms is None else official.observed_ms),
+            first_activity_ms=first,
+            block_start_ms=None if block is None else block.start_ms,
         )
 
 
@@ -339,7 +379,3 @@ def _keep(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     return text[:limit] + f"\n… ({len(text) - limit} more characters not kept)"
-
-
-def _tail(text: str, limit: int) -> str:
-    return text if len(text) <= limit else "…" + text[-limit:]

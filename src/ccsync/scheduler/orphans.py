@@ -10,7 +10,7 @@ such runs when it starts (before its first tick) and every ``SWEEP_SECONDS`` aft
   restarted) is *orphaned*: its process group is stopped (SIGTERM, then SIGKILL after a
   grace period) and the run closed as ``lost``;
 - a run of an instance on another host is closed as ``lost`` once it has been running
-  longer than its job could (timeout, warm-up wait and grace): that host's next server
+  longer than its job could (timeout, warm-up waits and grace): that host's next server
   stops its process group when it starts;
 - a run of a live instance is that instance's business.
 
@@ -37,7 +37,7 @@ from typing import Final
 
 from ccsync.scheduler.environment import RUN_TAG_VARIABLE
 from ccsync.scheduler.execution import DEFAULT_TIMEOUT_SECONDS, WARMUP_TIMEOUT_SECONDS
-from ccsync.scheduler.warmup import DEFAULT_MAX_WAIT_MINUTES
+from ccsync.scheduler.warmup import DEFAULT_MAX_WAIT_MINUTES, DEFAULT_VERIFY_SECONDS
 from ccsync.storage.history.jobs import JobRecord, RunRecord
 
 SWEEP_SECONDS: Final = 60.0
@@ -105,13 +105,17 @@ def on_this_host(instance: str) -> bool:
 
 
 def longest_run_ms(job: JobRecord | None) -> int:
-    """How long a run of ``job`` can last at most, with its warm-up wait and grace."""
+    """How long a run of ``job`` can last at most, with its warm-up's waits (for a running
+    window to end, for its own line to arrive) and grace."""
     warmup = job is not None and job.kind == "warmup"
     options = {} if job is None else job.options
     timeout = float(
         options.get("timeoutSeconds", WARMUP_TIMEOUT_SECONDS if warmup else DEFAULT_TIMEOUT_SECONDS)
     )
-    wait = float(options.get("maxWaitMinutes", DEFAULT_MAX_WAIT_MINUTES)) * 60 if warmup else 0.0
+    wait = 0.0
+    if warmup:
+        wait = float(options.get("maxWaitMinutes", DEFAULT_MAX_WAIT_MINUTES)) * 60
+        wait += float(options.get("verifySeconds", DEFAULT_VERIFY_SECONDS))
     return int((timeout + wait + STOP_GRACE_SECONDS) * 1000) + MARGIN_MS
 
 

@@ -13,7 +13,8 @@ stopped and the run recorded as cancelled).
   closed as ``lost`` and their process groups stopped (``orphans``, ``close_orphans``).
 - A finished run is stored, the job's outcome set, old runs pruned, and
   ``cron_job_executed`` published (without the run's output or error text: every socket
-  gets the event, and only admins read output).
+  gets the event, and only admins read output). A tick run late (caught up after no
+  server ran: ``ticks``) says so in its details (``catchUp``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from ccsync.clock import Clock
 from ccsync.scheduler import orphans
 from ccsync.scheduler.capacity import DEFAULT_MAX_RUNS, BusyError, Capacity, JobBusyError
 from ccsync.scheduler.execution import Executor, Outcome
+from ccsync.scheduler.ticks import ON_TIME_MS
 from ccsync.server import events
 from ccsync.storage import StorageUnavailableError
 from ccsync.storage.history.jobs import (
@@ -40,7 +42,7 @@ from ccsync.storage.history.jobs import (
     RunStatus,
     RunTrigger,
 )
-from ccsync.storage.live.base import LiveStore
+from ccsync.storage.live.base import EventBus, ValueStore
 from ccsync.usage.timestamps import iso_millis
 
 log = logging.getLogger("ccsync.scheduler")
@@ -64,7 +66,8 @@ class Runner:
     def __init__(
         self,
         jobs: JobStore,
-        live: LiveStore,
+        values: ValueStore,
+        bus: EventBus,
         executor: Executor,
         clock: Clock,
         *,
@@ -72,7 +75,8 @@ class Runner:
         max_runs: int = DEFAULT_MAX_RUNS,
     ) -> None:
         self.jobs = jobs
-        self.live = live
+        self.values = values
+        self.bus = bus
         self.executor = executor
         self.clock = clock
         self.instance = instance
@@ -124,7 +128,7 @@ class Runner:
             if job is None or reason is None:
                 continue
             with contextlib.suppress(StorageUnavailableError):
-                if not await self.live.claim(f"cron:lost:{run.id}", CLAIM_TTL_SECONDS):
+                if not await self.values.claim(f"cron:lost:{run.id}", CLAIM_TTL_SECONDS):
                     continue  # another replica is closing it
             if orphans.on_this_host(run.instance):
                 reason += "; " + await _stop(groups, orphans.run_tag(run.instance, run.id))
@@ -222,6 +226,10 @@ class Runner:
 
     async def _finish(self, job: JobRecord, started: RunRecord, outcome: Outcome) -> RunRecord:
         now = self.clock.now_ms()
+        details = outcome.details
+        late = None if started.scheduled_ms is None else started.started_ms - started.scheduled_ms
+        if late is not None and late > ON_TIME_MS:
+            details = {**details, "catchUp": {"lateSeconds": late // 1000}}
         run = dataclasses.replace(
             started,
             ended_ms=now,
@@ -229,7 +237,7 @@ class Runner:
             exit_code=outcome.exit_code,
             output=outcome.output,
             error=outcome.error,
-            details=outcome.details,
+            details=details,
         )
         await self.jobs.finish_run(run)
         failed = run.status in ("failed", "timeout", "lost")
@@ -241,7 +249,7 @@ class Runner:
             extra={"job": job.id, "run": run.id, "status": run.status, "exit_code": run.exit_code},
         )
         with contextlib.suppress(StorageUnavailableError):
-            await events.publish(self.live, events.cron_job_executed(run, job.name, now))
+            await events.publish(self.bus, events.cron_job_executed(run, job.name, now))
         if self.observer is not None:
             self.observer.run_finished(run)
         return run

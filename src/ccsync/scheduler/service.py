@@ -5,9 +5,11 @@ created on one replica is seen by all within a second), sleeps until the next fi
 and for each job that is due takes the tick: first a claim in the live store
 (``cron:<job>:<fire ms>``, Redis ``SET NX`` with expiry), then the run record, unique per
 job and fire time in the database. Whoever loses either race leaves the tick alone, so N
-processes on one Redis and one database run each tick once. A tick missed while no
-server ran is not made up (as cron); ticks missed while the loop was busy are coalesced
-into the latest one.
+processes on one Redis and one database run each tick once. Ticks the loop passed while
+busy or asleep are coalesced into the latest one. A tick missed while no server ran is
+made up only within the job's catch-up grace (``catchUpMinutes``: warm-ups 30 minutes,
+other jobs 0, as cron), once, and a job with a grace never runs a tick later than that
+(``ticks``).
 
 Runs belong to the ``runner``: capped in number (at most ``max_runs`` at once in this
 process, one per job across replicas), recorded, and closed as lost when the server
@@ -32,21 +34,21 @@ from ccsync.scheduler.definitions import JobError, JobSpec, build_job, next_run_
 from ccsync.scheduler.execution import Executor
 from ccsync.scheduler.runner import CLAIM_TTL_SECONDS, Runner, RunObserver
 from ccsync.scheduler.schedule import Schedule, ScheduleError
+from ccsync.scheduler.ticks import catch_up_ms, due_tick
 from ccsync.scheduler.views import JobView, RunView, ScheduleCheck, job_view, run_view
 from ccsync.server.live_keys import cron_claim
 from ccsync.server.runtime_config import DEFAULT_TIMEZONE, RuntimeSettings
 from ccsync.server.status import ExactlyOnce, NextFire, SchedulerState
 from ccsync.storage import StorageUnavailableError
-from ccsync.storage.history.base import HistoryStore
-from ccsync.storage.history.jobs import JobRecord, RunRecord
-from ccsync.storage.live.base import LiveStore
+from ccsync.storage.history.jobs import JobRecord, JobStore, RunRecord
+from ccsync.storage.history.settings import SettingsStore
+from ccsync.storage.live.base import EventBus, ValueStore
 from ccsync.usage.timestamps import UnknownTimezoneError, iso_millis, resolve_timezone
 
 log = logging.getLogger("ccsync.scheduler")
 
 POLL_SECONDS = 1.0
 """How often the loop looks for changed jobs when no fire time comes sooner."""
-MAX_CATCH_UP = 10_000
 RETRY_SECONDS = 5.0
 
 
@@ -66,26 +68,27 @@ def instance_id() -> str:
 class Scheduler:
     def __init__(
         self,
-        history: HistoryStore,
-        live: LiveStore,
+        *,
+        jobs: JobStore,
+        settings: SettingsStore,
+        values: ValueStore,
+        bus: EventBus,
         executor: Executor,
         clock: Clock,
-        *,
         allow_commands: bool,
         instance: str | None = None,
         observer: RunObserver | None = None,
         max_runs: int = DEFAULT_MAX_RUNS,
     ) -> None:
-        self.history = history
-        self.runtime = RuntimeSettings(history)
-        self.jobs = history.jobs
-        self.live = live
+        self.runtime = RuntimeSettings(settings)
+        self.jobs = jobs
+        self.values = values
         self.executor = executor
         self.clock = clock
         self.allow_commands = allow_commands
         self.instance = instance or instance_id()
         self.runner = Runner(
-            self.jobs, live, executor, clock, instance=self.instance, max_runs=max_runs
+            jobs, values, bus, executor, clock, instance=self.instance, max_runs=max_runs
         )
         self.observer = observer
         self._changed = asyncio.Event()
@@ -241,7 +244,7 @@ class Scheduler:
             last_tick=None if self._last_tick_ms is None else iso_millis(self._last_tick_ms),
             allow_commands=self.allow_commands,
             exactly_once=ExactlyOnce(
-                mode="claims" if self.live.backend == "redis" else "single-node",
+                mode="claims" if self.values.backend == "redis" else "single-node",
                 claims_won=self._claims["won"],
                 claims_lost=self._claims["lost"],
             ),
@@ -264,14 +267,34 @@ class Scheduler:
             except (ScheduleError, UnknownTimezoneError):
                 continue
             since = self._cursors.get(job.id)
-            if since is None:  # a job seen for the first time: from its last change on
-                since = (
-                    now if self._last_tick_ms is None else max(job.updated_ms, self._last_tick_ms)
-                )
+            if since is None and self._last_tick_ms is not None:
+                since = max(job.updated_ms, self._last_tick_ms)  # new since the last look
             self._cursors[job.id] = now
-            due = _latest_due(schedule, since, now, zone)
-            if due is not None:
-                self.runner.spawn(self._fire(job, due, zone))
+            tick = due_tick(
+                schedule,
+                zone,
+                now,
+                since_ms=since,  # None: the first look since this process started
+                grace_ms=catch_up_ms(job.kind, job.options),
+                changed_ms=job.updated_ms,
+                ran_ms=job.last_run_ms,
+            )
+            if tick is not None and tick.missed:
+                log.warning(
+                    "cron.tick_missed",
+                    extra={
+                        "job": job.id,
+                        "scheduled": iso_millis(tick.fire_ms),
+                        "late_seconds": tick.late_ms // 1000,
+                    },
+                )
+            elif tick is not None:
+                if tick.caught_up:
+                    log.info(
+                        "cron.catch_up",
+                        extra={"job": job.id, "scheduled": iso_millis(tick.fire_ms)},
+                    )
+                self.runner.spawn(self._fire(job, tick.fire_ms, zone))
             upcoming = schedule.next_after(now, zone)
             if upcoming is not None:
                 wake = min(wake, upcoming)
@@ -292,7 +315,7 @@ class Scheduler:
 
     async def _fire(self, job: JobRecord, due_ms: int, zone: tzinfo) -> RunRecord | None:
         try:
-            won = await self.live.claim(cron_claim(job.id, due_ms), CLAIM_TTL_SECONDS)
+            won = await self.values.claim(cron_claim(job.id, due_ms), CLAIM_TTL_SECONDS)
         except StorageUnavailableError as exc:
             # The database still lets one process record the tick.
             log.warning("cron.claim_unavailable", extra={"job": job.id, "error": str(exc)})
@@ -328,15 +351,3 @@ class Scheduler:
             zone_name, zone = DEFAULT_TIMEZONE, resolve_timezone(DEFAULT_TIMEZONE)
         upcoming = next_run_ms(job, self.clock.now_ms(), zone)
         return job_view(job, zone_name=zone_name, next_ms=upcoming, with_output=with_output)
-
-
-def _latest_due(schedule: Schedule, since_ms: int, now_ms: int, zone: tzinfo) -> int | None:
-    """The newest fire time in ``(since_ms, now_ms]`` (older missed ones are coalesced)."""
-    due = None
-    cursor = since_ms
-    for _ in range(MAX_CATCH_UP):
-        upcoming = schedule.next_after(cursor, zone)
-        if upcoming is None or upcoming > now_ms:
-            break
-        due = cursor = upcoming
-    return due

@@ -4,6 +4,7 @@ A run's public fields are ``events.RunSummary`` (what ``cron_job_executed`` carr
 ``RunView`` adds what its program printed, which only admins read: for other readers
 ``output`` and ``error`` are null, ``outputHidden`` is true and Claude's answer is left out
 of ``details``. A job's ``errorMessage`` (a run's error text) is null for them likewise.
+A warm-up that went out says whether it started a window (``windowStarted``, typed).
 """
 
 from __future__ import annotations
@@ -29,8 +30,10 @@ OPTION_FIELDS = (
     "cooldown_minutes",
     "monthly_cap",
     "max_wait_minutes",
+    "verify_seconds",
     "account",
     "timeout_seconds",
+    "catch_up_minutes",
 )
 
 
@@ -54,8 +57,12 @@ class JobBody(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
     cooldown_minutes: Annotated[int, Meta(ge=0, le=7 * 24 * 60)] | None = None
     monthly_cap: Annotated[int, Meta(ge=0, le=1000)] | None = None
     max_wait_minutes: Annotated[int, Meta(ge=0, le=300)] | None = None
+    verify_seconds: Annotated[int, Meta(ge=0, le=600)] | None = None
+    """Warm-up: how long a sent one waits for its own usage line (default 20)."""
     account: Annotated[str, Meta(min_length=1, max_length=256)] | None = None
     timeout_seconds: Annotated[int, Meta(ge=1, le=3600)] | None = None
+    catch_up_minutes: Annotated[int, Meta(ge=0, le=24 * 60)] | None = None
+    """How late a tick missed while no server ran may still run (warm-ups 30, others 0)."""
 
     def to_spec(self) -> JobSpec:
         names = msgspec.structs.fields(self)
@@ -105,6 +112,21 @@ class JobView(msgspec.Struct, rename="camel"):
     updated_at: str
 
 
+class WindowStartedView(msgspec.Struct, rename="camel", omit_defaults=True):
+    """Whether a warm-up that went out started a window (``warmup.window_started``)."""
+
+    verified: bool
+    by: Literal["official", "usage"] | None = None
+    """What showed it: a new official reset, or the warm-up's own synced usage line."""
+    resets_at: str | None = None
+    """``official``: the new window's reset."""
+    block_start: str | None = None
+    """``usage``: the start of the synced block its line began."""
+    first_request: str | None = None
+    reason: str | None = None
+    """Not verified: why (what was seen instead, or that the limit stopped the prompt)."""
+
+
 class RunView(RunSummary):
     """A run as the API shows it (see the module doc for what non-admins read)."""
 
@@ -113,6 +135,8 @@ class RunView(RunSummary):
     output_hidden: bool
     details: dict[str, Any]
     """What the run learned: Claude's result, a warm-up decision, ingest counts…"""
+    window_started: WindowStartedView | None
+    """A warm-up that went out: whether it started a window (else null)."""
 
 
 class JobList(msgspec.Struct):
@@ -192,7 +216,18 @@ def run_view(run: RunRecord, *, with_output: bool = True) -> RunView:
         error=run.error if with_output else None,
         output_hidden=not with_output,
         details=details,
+        window_started=_window_started(run.details.get("windowStarted")),
     )
+
+
+def _window_started(stored: Any) -> WindowStartedView | None:
+    """A run's ``windowStarted`` as stored (a stored value that does not check out: none)."""
+    if stored is None:
+        return None
+    try:
+        return msgspec.convert(stored, WindowStartedView)
+    except msgspec.ValidationError:
+        return None
 
 
 def execution(run: RunRecord) -> Execution:

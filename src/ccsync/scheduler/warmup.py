@@ -15,7 +15,14 @@ from what the server knows of the account:
 A window that ends soon (``max_wait``) is waited for, and the warm-up sent right after
 it; one that runs longer means no warm-up this time. A cooldown between warm-ups and a
 monthly cap (Anthropic's guideline is about 50 sessions a month) bound what warm-ups can
-spend even when the usage data is late. Everything here is pure: the clock is a value.
+spend even when the usage data is late.
+
+A warm-up that went out checks that it worked (``window_started``): the window it meant to
+start shows either in a new official reset (the run's own ``rate_limit_event``, or any
+device's reading taken since) or in the account's synced usage, whose current block now
+begins with the warm-up's own line. A prompt the limit stopped started nothing.
+
+Everything here is pure: the clock is a value.
 """
 
 from __future__ import annotations
@@ -26,6 +33,8 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any, Literal
 
+from ccsync.usage.timestamps import iso_millis
+
 WINDOW_MS = 5 * 3_600_000
 DEFAULT_PROMPT = "Reply with OK."
 DEFAULT_MODEL = "haiku"
@@ -34,6 +43,12 @@ DEFAULT_COOLDOWN_MINUTES = 60
 DEFAULT_MAX_WAIT_MINUTES = 30
 WAIT_MARGIN_MS = 5_000
 """Sent this long after the window it waited for ends (clocks differ by a little)."""
+DEFAULT_VERIFY_SECONDS = 20
+"""How long a warm-up waits for its own usage line to arrive when no official reading
+says the window started."""
+VERIFY_MARGIN_MS = 60_000
+"""A synced block that began this long before the prompt went out still counts as the
+warm-up's (the transcript's clock and the server's differ by a little)."""
 
 _TIME = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)", re.ASCII)
 
@@ -90,6 +105,8 @@ class WarmupPolicy:
     cooldown_ms: int = DEFAULT_COOLDOWN_MINUTES * 60_000
     monthly_cap: int = DEFAULT_MONTHLY_CAP
     max_wait_ms: int = DEFAULT_MAX_WAIT_MINUTES * 60_000
+    verify_ms: int = DEFAULT_VERIFY_SECONDS * 1000
+    """How long a sent warm-up waits for its usage line to show (``window_started``)."""
 
     @classmethod
     def from_options(cls, options: dict[str, Any]) -> WarmupPolicy:
@@ -97,6 +114,7 @@ class WarmupPolicy:
             cooldown_ms=int(options.get("cooldownMinutes", DEFAULT_COOLDOWN_MINUTES)) * 60_000,
             monthly_cap=int(options.get("monthlyCap", DEFAULT_MONTHLY_CAP)),
             max_wait_ms=int(options.get("maxWaitMinutes", DEFAULT_MAX_WAIT_MINUTES)) * 60_000,
+            verify_ms=int(options.get("verifySeconds", DEFAULT_VERIFY_SECONDS)) * 1000,
         )
 
 
@@ -111,6 +129,12 @@ class WindowView:
     """The newest synced request of that block."""
     official_resets_at_ms: int | None = None
     """``rate_limits.five_hour.resets_at`` as a device last reported it."""
+    official_observed_ms: int | None = None
+    """When that reading was taken."""
+    first_activity_ms: int | None = None
+    """The first synced request of the active block (when it began)."""
+    block_start_ms: int | None = None
+    """The active block's start as the reports show it (the hour of its first request)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,11 +219,96 @@ def decide(
     return Decision("send", f"no window is running ({state.basis})", window=state)
 
 
+@dataclass(frozen=True, slots=True)
+class WindowStarted:
+    """Whether a warm-up that went out started a window, and what showed it."""
+
+    verified: bool
+    by: Literal["official", "usage"] | None = None
+    resets_at_ms: int | None = None
+    """``by == "official"``: the new reset."""
+    block_start_ms: int | None = None
+    """``by == "usage"``: the synced block the warm-up's line began."""
+    first_request_ms: int | None = None
+    reason: str | None = None
+    """Why it is not verified."""
+
+    def to_json(self) -> dict[str, Any]:
+        if not self.verified:
+            return {"verified": False, "reason": self.reason}
+        if self.by == "official" and self.resets_at_ms is not None:
+            return {"verified": True, "by": "official", "resetsAt": iso_millis(self.resets_at_ms)}
+        assert self.block_start_ms is not None
+        assert self.first_request_ms is not None
+        return {
+            "verified": True,
+            "by": "usage",
+            "blockStart": iso_millis(self.block_start_ms),
+            "firstRequest": iso_millis(self.first_request_ms),
+        }
+
+
+def window_started(
+    sent_ms: int,
+    before: WindowView,
+    after: WindowView,
+    *,
+    limit_reached: bool = False,
+    waited_ms: int = 0,
+    margin_ms: int = VERIFY_MARGIN_MS,
+) -> WindowStarted:
+    """Whether the warm-up sent at ``sent_ms`` started a window, from what the server knew
+    of the account's window ``before`` it went out and knows ``after``.
+
+    - ``official``: a five-hour reading taken since the prompt went out names a reset later
+      than the one known before (or there was none, or it had passed);
+    - ``usage``: the synced block now active began with a request at or after the prompt
+      (``margin_ms`` earlier at most): the warm-up's own line arrived;
+    - otherwise not verified, with the reason; always so when the limit stopped the prompt
+      (``limit_reached``: the reading it gave is the running window's, not a new one).
+    """
+    resets = after.official_resets_at_ms
+    if limit_reached:
+        until = "" if resets is None else f" (the window resets {_clock(resets)})"
+        return WindowStarted(False, reason=f"the 5-hour limit stopped the prompt{until}")
+    observed = after.official_observed_ms
+    fresh = resets is not None and observed is not None and observed >= sent_ms - margin_ms
+    if fresh and resets is not None and _new_reset(resets, before.official_resets_at_ms, sent_ms):
+        return WindowStarted(True, "official", resets_at_ms=resets)
+    first = after.first_activity_ms
+    if after.synced_active and first is not None and first >= sent_ms - margin_ms:
+        block_start = first if after.block_start_ms is None else after.block_start_ms
+        return WindowStarted(True, "usage", block_start_ms=block_start, first_request_ms=first)
+    if not fresh or resets is None:
+        official = "no official reading since the prompt went out"
+    else:
+        official = f"the official reset stayed at {_clock(resets)}"
+    if not after.synced_active or first is None:
+        usage = "no synced usage line of it"
+    else:
+        usage = f"the synced window began earlier ({_clock(first)})"
+    waited = f" (waited {round(waited_ms / 1000)} s)" if waited_ms > 0 else ""
+    return WindowStarted(False, reason=f"{official}; {usage}{waited}")
+
+
+def _new_reset(resets_ms: int, known_ms: int | None, sent_ms: int) -> bool:
+    """A reset names a window the prompt started: it lies after the prompt, and the one
+    known before it went out had passed by then, or is earlier (or there was none)."""
+    if resets_ms <= sent_ms:
+        return False
+    return known_ms is None or known_ms <= sent_ms or resets_ms > known_ms
+
+
 def month_start_ms(now_ms: int, zone: tzinfo) -> int:
     """The first instant of the calendar month ``now_ms`` falls in, in ``zone``."""
     local = datetime.fromtimestamp(now_ms / 1000, zone)
     start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     return int(start.timestamp() * 1000)
+
+
+def _clock(ms: int) -> str:
+    """An instant as ``2027-03-10 11:00Z`` (what a reason needs of it)."""
+    return iso_millis(ms)[:16].replace("T", " ") + "Z"
 
 
 def _minutes(ms: int) -> str:

@@ -12,7 +12,7 @@ from typing import Literal
 
 from ccsync.clock import Clock
 from ccsync.server.tokens import hash_token, same_hash
-from ccsync.storage.history.base import HistoryStore
+from ccsync.storage.history.tokens import TokenStore
 
 PrincipalKind = Literal["local", "admin", "device"]
 
@@ -38,9 +38,9 @@ LOCAL = Principal("local")
 
 class Authenticator:
     def __init__(
-        self, history: HistoryStore, clock: Clock, admin_token: str | None, local_mode: bool
+        self, tokens: TokenStore, clock: Clock, admin_token: str | None, local_mode: bool
     ) -> None:
-        self.history = history
+        self.tokens = tokens
         self.clock = clock
         self.local_mode = local_mode
         self._admin_hash = hash_token(admin_token) if admin_token else None
@@ -54,10 +54,10 @@ class Authenticator:
         digest = hash_token(token)
         if self._admin_hash is not None and same_hash(digest, self._admin_hash):
             return Principal("admin")
-        record = await self.history.token_by_hash(digest)
+        record = await self.tokens.token_by_hash(digest)
         if record is None or not record.active:
             return None
-        await self.history.touch_token(record.id, self.clock.now_ms())
+        await self.tokens.touch_token(record.id, self.clock.now_ms())
         if record.kind == "admin":
             return Principal("admin", token_id=record.id, token_hash=digest)
         return Principal(
@@ -69,5 +69,5 @@ class Authenticator:
         WebSockets check now and then, besides hearing ``token_revoked`` events)."""
         if principal.token_hash is None:
             return True
-        record = await self.history.token_by_hash(principal.token_hash)
+        record = await self.tokens.token_by_hash(principal.token_hash)
         return record is not None and record.active

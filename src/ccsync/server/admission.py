@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from ccsync.server.access import Principal
 from ccsync.server.buckets import NewDeviceLimiter
 from ccsync.server.errors import ForbiddenError, InvalidRequestError, TooManyRequestsError
-from ccsync.storage.history.base import Device, HistoryStore
+from ccsync.storage.history.devices import Device, DeviceStore
 from ccsync.wire import device_id_problem
 
 
@@ -42,10 +42,10 @@ def check_device(principal: Principal, device_id: object) -> str:
 
 
 class Admission:
-    """The rules above over one history store, with one new-device limiter per server."""
+    """The rules above over the known devices, with one new-device limiter per server."""
 
-    def __init__(self, history: HistoryStore, limiter: NewDeviceLimiter) -> None:
-        self.history = history
+    def __init__(self, devices: DeviceStore, limiter: NewDeviceLimiter) -> None:
+        self.devices = devices
         self.limiter = limiter
 
     async def admit(
@@ -54,7 +54,7 @@ class Admission:
         """Check a request of ``client`` (an address) to act for ``device_id`` (naming
         ``account``, if any); a ``server.errors`` error when refused."""
         checked = check_device(principal, device_id)
-        known = await self.history.get_device(checked)
+        known = await self.devices.get_device(checked)
         if principal.kind == "device":
             if known is not None and account is not None and account != known.account:
                 raise ForbiddenError(

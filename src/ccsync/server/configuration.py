@@ -25,9 +25,13 @@ from ccsync.server.runtime_config import (
     timezone_of,
     token_limit_of,
 )
+from ccsync.server.subscription import SETTING_PLAN, Plan, plan_of
 from ccsync.settings import Settings
 from ccsync.storage import StorageUnavailableError
-from ccsync.storage.history.base import HistoryStore
+from ccsync.storage.history.entries import EntryStore
+from ccsync.storage.history.jobs import JobStore
+from ccsync.storage.history.settings import SettingsStore
+from ccsync.storage.history.telemetry import TelemetryStore
 from ccsync.storage.live import open_live_store
 from ccsync.storage.live.base import LiveStore
 from ccsync.storage.live.switchable import SwitchableLiveStore
@@ -54,6 +58,9 @@ class ConfigView(msgspec.Struct, rename="camel"):
     plan_token_limit: int | None
     retention_days: int | None
     warmups: list[WarmupView]
+    plan: Plan | None = None
+    """The subscription (``pro``, ``max5x``, ``max20x``, ``custom``), for ``/api/limits``'s
+    subscription view."""
 
 
 class ConfigChange(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
@@ -65,6 +72,8 @@ class ConfigChange(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
     """Tokens per 5-hour window to measure against (default: the largest past block)."""
     retention_days: Annotated[int, Meta(ge=1, le=36500)] | UnsetType | None = UNSET
     """Delete history older than this many days (``null``: keep everything, the default)."""
+    plan: Plan | UnsetType | None = UNSET
+    """The subscription and its price (``null``: none)."""
 
     def __post_init__(self) -> None:
         if isinstance(self.timezone, str):
@@ -126,21 +135,34 @@ def describe_redis(url: str, connected: bool) -> RedisView:
 
 class Configuration:
     def __init__(
-        self, history: HistoryStore, live: LiveStore, settings: Settings, clock: Clock
+        self,
+        *,
+        jobs: JobStore,
+        entries: EntryStore,
+        telemetry: TelemetryStore,
+        settings_store: SettingsStore,
+        live: LiveStore,
+        settings: Settings,
+        clock: Clock,
     ) -> None:
-        self.history = history
-        self.runtime = RuntimeSettings(history)
+        self.jobs = jobs
+        self.entries = entries
+        self.telemetry = telemetry
+        self.settings_store = settings_store
+        self.runtime = RuntimeSettings(settings_store)
         self.live = live
+        """The whole live store: ``switch_redis`` replaces its backend."""
         self.settings = settings
         self.clock = clock
 
     async def view(self) -> ConfigView:
         stored = await self.runtime.stored()
-        jobs = await self.history.jobs.list_jobs()
+        jobs = await self.jobs.list_jobs()
         return ConfigView(
             timezone=timezone_of(stored),
             plan_token_limit=token_limit_of(stored),
             retention_days=retention_days_of(stored),
+            plan=plan_of(stored.get(SETTING_PLAN)),
             warmups=[
                 WarmupView(
                     job_id=job.id,
@@ -163,8 +185,11 @@ class Configuration:
             token_limit=change.plan_token_limit,
             retention_days=change.retention_days,
         )
+        if change.plan is not UNSET:
+            plan = None if change.plan is None else msgspec.to_builtins(change.plan)
+            await self.settings_store.put_settings({SETTING_PLAN: plan})
         if change.retention_days:
-            await prune_expired(self.history, self.clock)
+            await prune_expired(self.entries, self.telemetry, self.settings_store, self.clock)
         return await self.view()
 
     async def redis(self) -> RedisView:

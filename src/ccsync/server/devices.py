@@ -23,8 +23,10 @@ from ccsync.server.live_keys import device_key
 from ccsync.server.live_values import device_state
 from ccsync.server.reporting import DEFAULT_ACCOUNT, Reporter
 from ccsync.storage import StorageUnavailableError
-from ccsync.storage.history.base import Device, HistoryStore
-from ccsync.storage.live.base import LiveStore
+from ccsync.storage.history.blocks import BlockStore
+from ccsync.storage.history.devices import Device, DeviceStore
+from ccsync.storage.history.entries import EntryStore
+from ccsync.storage.live.base import EventBus, ValueStore
 from ccsync.usage.timestamps import iso_millis
 
 log = logging.getLogger("ccsync.server.devices")
@@ -112,31 +114,38 @@ def _device_fields(device: Device, online: bool) -> _Fields:
     )
 
 
-async def account_of(history: HistoryStore, device_id: str, requested: str | None) -> str:
+async def account_of(devices: DeviceStore, device_id: str, requested: str | None) -> str:
     """The account a request for ``device_id`` is about: the one it names, else the
     device's, else ``default``."""
     if requested:
         return requested
-    known = await history.get_device(device_id)
+    known = await devices.get_device(device_id)
     return known.account if known is not None else DEFAULT_ACCOUNT
 
 
-async def record_presence(live: LiveStore, device: Device, online: bool) -> None:
+async def record_presence(values: ValueStore, device: Device, online: bool) -> None:
     """Write the device's live state."""
-    await live.set(device_key(device.id), msgspec.to_builtins(device_view(device, online)))
+    await values.set(device_key(device.id), msgspec.to_builtins(device_view(device, online)))
 
 
 class Devices:
     def __init__(
         self,
-        history: HistoryStore,
-        live: LiveStore,
+        *,
+        devices: DeviceStore,
+        entries: EntryStore,
+        blocks: BlockStore,
+        values: ValueStore,
+        bus: EventBus,
         reporter: Reporter,
         admission: Admission,
         clock: Clock,
     ) -> None:
-        self.history = history
-        self.live = live
+        self.devices = devices
+        self.entries = entries
+        self.blocks = blocks
+        self.values = values
+        self.bus = bus
         self.reporter = reporter
         self.admission = admission
         self.clock = clock
@@ -160,39 +169,39 @@ class Devices:
         admitted = await self.admission.admit(principal, device_id, account, client)
         now = self.clock.now_ms()
         device_id = admitted.device_id
-        account = await account_of(self.history, device_id, account)
-        device = await self.history.register_device(
+        account = await account_of(self.devices, device_id, account)
+        device = await self.devices.register_device(
             device_id, account, now, name=name, hostname=hostname, version=version
         )
         welcome = Welcome(
-            device_id=device_id, account=account, history_id=await self.history.history_id()
+            device_id=device_id, account=account, history_id=await self.entries.history_id()
         )
         if stream is not None:
-            welcome.mark = await self.history.device_mark(device_id, stream)
-        await record_presence(self.live, device, online=True)
+            welcome.mark = await self.entries.device_mark(device_id, stream)
+        await record_presence(self.values, device, online=True)
         if announce:
             await events.publish(
-                self.live, events.DeviceConnected(device_id=device_id, timestamp=iso_millis(now))
+                self.bus, events.DeviceConnected(device_id=device_id, timestamp=iso_millis(now))
             )
         return welcome
 
     async def heartbeat(self, device_id: str) -> None:
         """An agent's socket is alive: its device stays online."""
-        device = await self.history.register_device(
-            device_id, await account_of(self.history, device_id, None), self.clock.now_ms()
+        device = await self.devices.register_device(
+            device_id, await account_of(self.devices, device_id, None), self.clock.now_ms()
         )
-        await record_presence(self.live, device, online=True)
+        await record_presence(self.values, device, online=True)
 
     async def offline(self, device_id: str) -> None:
         """An agent's socket closed: its device is offline (not recorded when a store is
         down: the live state then expires by itself)."""
         try:
             now = self.clock.now_ms()
-            device = await self.history.get_device(device_id)
+            device = await self.devices.get_device(device_id)
             if device is not None:
-                await record_presence(self.live, device, online=False)
+                await record_presence(self.values, device, online=False)
             await events.publish(
-                self.live,
+                self.bus,
                 events.DeviceDisconnected(device_id=device_id, timestamp=iso_millis(now)),
             )
         except StorageUnavailableError:
@@ -200,8 +209,8 @@ class Devices:
 
     async def online(self) -> list[str]:
         """The known devices whose live state says online, sorted (one read of each store)."""
-        keys = [device_key(device.id) for device in await self.history.list_devices()]
-        states = zip(keys, await self.live.get_many(keys), strict=True)
+        keys = [device_key(device.id) for device in await self.devices.list_devices()]
+        states = zip(keys, await self.values.get_many(keys), strict=True)
         found = (device_state(key, value) for key, value in states)
         return sorted(state.device_id for state in found if state is not None and state.online)
 
@@ -210,15 +219,15 @@ class Devices:
         now = self.clock.now_ms()
         online = await self.online()
         stamp = iso_millis(now)
-        await events.publish(self.live, events.SyncRequest(timestamp=stamp))
-        await events.publish(self.live, events.SyncStatus(requested=len(online), timestamp=stamp))
+        await events.publish(self.bus, events.SyncRequest(timestamp=stamp))
+        await events.publish(self.bus, events.SyncStatus(requested=len(online), timestamp=stamp))
         return SyncRequested(success=True, requested=len(online), devices=online)
 
     # -- summaries -----------------------------------------------------------------------
     async def summaries(self, account: str | None = None) -> DeviceList:
         """Every device (of ``account``), by account and id."""
         by_account: dict[str, list[Device]] = {}
-        for device in await self.history.list_devices(account or None):
+        for device in await self.devices.list_devices(account or None):
             by_account.setdefault(device.account, []).append(device)
         summaries: list[DeviceSummary] = []
         for name in sorted(by_account):
@@ -226,7 +235,7 @@ class Devices:
         return DeviceList(devices=summaries, timestamp=iso_millis(self.clock.now_ms()))
 
     async def summary(self, device_id: str) -> DeviceSummary:
-        device = await self.history.get_device(device_id)
+        device = await self.devices.get_device(device_id)
         if device is None:
             raise NotFoundError(f"unknown device {device_id!r}")
         (summary,) = await self._summarise(device.account, [device])
@@ -236,10 +245,10 @@ class Devices:
         """The history id and what is held of ``stream``, for the device's own agent."""
         check_device(principal, device_id)
         return StreamMarkView(
-            history_id=await self.history.history_id(),
+            history_id=await self.entries.history_id(),
             device_id=device_id,
             stream=stream,
-            mark=await self.history.device_mark(device_id, stream),
+            mark=await self.entries.device_mark(device_id, stream),
         )
 
     async def _summarise(self, account: str, devices: list[Device]) -> list[DeviceSummary]:
@@ -247,9 +256,9 @@ class Devices:
         are: the window, today, the block counts, the live states."""
         window = await self.reporter.window(account)
         today = await self.reporter.today_by_device(account)
-        blocks = await self.history.block_counts(account)
+        blocks = await self.blocks.block_counts(account)
         keys = [device_key(device.id) for device in devices]
-        states = dict(zip(keys, await self.live.get_many(keys), strict=True))
+        states = dict(zip(keys, await self.values.get_many(keys), strict=True))
         shares = {share.device_id: share for share in window.devices}
         summaries = []
         for device, key in zip(devices, keys, strict=True):

@@ -12,9 +12,10 @@ from typing import Any, Final
 
 import msgspec
 
+from ccsync.server.limit_views import LimitsView
 from ccsync.server.window import WindowView
 from ccsync.storage.history.jobs import JobKind, RunRecord, RunStatus, RunTrigger
-from ccsync.storage.live.base import LiveStore
+from ccsync.storage.live.base import EventBus
 from ccsync.usage.timestamps import iso_millis
 
 LIVE_DATA_UPDATE: Final = "live-data-update"
@@ -24,9 +25,13 @@ DEVICE_DISCONNECTED: Final = "device_disconnected"
 SYNC_STATUS: Final = "sync_status"
 SYNC_REQUEST: Final = "sync_request"
 CRON_JOB_EXECUTED: Final = "cron_job_executed"
+LIMITS_UPDATE: Final = "limits_update"
+ALERT_FIRED: Final = "alert_fired"
 TOKEN_REVOKED: Final = "token_revoked"
 """Internal: every replica closes the sockets of a revoked token; never sent to clients."""
-INTERNAL: Final = frozenset({TOKEN_REVOKED})
+READINGS_KEPT: Final = "readings_kept"
+"""Internal: a device's official readings were kept (the limits monitor looks again)."""
+INTERNAL: Final = frozenset({TOKEN_REVOKED, READINGS_KEPT})
 
 CHANNELS: Final[dict[str, str]] = {
     LIVE_DATA_UPDATE: "metrics",
@@ -36,6 +41,8 @@ CHANNELS: Final[dict[str, str]] = {
     SYNC_STATUS: "usage",
     SYNC_REQUEST: "agents",
     CRON_JOB_EXECUTED: "cron",
+    LIMITS_UPDATE: "limits",
+    ALERT_FIRED: "limits",
 }
 """The channel of each event type; ``subscribe`` takes these names."""
 
@@ -90,6 +97,28 @@ class SyncRequest(Event, tag=SYNC_REQUEST, omit_defaults=True):
 
 class TokenRevoked(Event, tag=TOKEN_REVOKED):
     token_id: str
+
+
+class ReadingsKept(Event, tag=READINGS_KEPT):
+    account: str
+
+
+class LimitsUpdate(Event, tag=LIMITS_UPDATE):
+    """The account's limits changed: a reading, an estimate, a reset or the binding window
+    (``GET /api/limits``'s answer)."""
+
+    limits: LimitsView
+
+
+class AlertFired(Event, tag=ALERT_FIRED):
+    """An alert rule fired (and was sent to the channels: ``delivered``)."""
+
+    account: str
+    window: str
+    rule: str
+    title: str
+    body: str
+    delivered: bool
 
 
 class RunSummary(msgspec.Struct, rename="camel", kw_only=True):
@@ -158,6 +187,9 @@ ServerEvent = (
     | SyncRequest
     | TokenRevoked
     | CronJobExecuted
+    | ReadingsKept
+    | LimitsUpdate
+    | AlertFired
 )
 """Every event the server publishes (``msgspec.json.Decoder(ServerEvent)`` reads them)."""
 
@@ -168,6 +200,6 @@ def message(event: ServerEvent) -> dict[str, Any]:
     return built
 
 
-async def publish(live: LiveStore, event: ServerEvent) -> None:
+async def publish(bus: EventBus, event: ServerEvent) -> None:
     """Send ``event`` to every replica's sockets (through the live store's channel)."""
-    await live.publish(message(event))
+    await bus.publish(message(event))

@@ -32,6 +32,7 @@ from ccsync.agent.watch import watch
 from ccsync.server.ingest import IngestError, IngestService
 from ccsync.server.window import WindowView
 from ccsync.storage import StorageUnavailableError
+from ccsync.storage.history.entries import EntryStore
 from ccsync.usage.discovery import NoDataDirsError, claude_account, resolve_data_dirs
 from ccsync.wire import UsagePush, WireEntry
 
@@ -81,12 +82,15 @@ class HostAgent:
     def __init__(
         self,
         ingest: IngestService,
+        entries: EntryStore,
         state_path: Path,
         claude_dirs: Sequence[str] = (),
         device_id: str | None = None,
         account: str | None = None,
     ) -> None:
         self.ingest = ingest
+        self.entries = entries
+        """Where the history's id and this stream's mark are read."""
         self.claude_dirs = tuple(claude_dirs)
         self.device_id = device_id or host_device_id()
         self.account = account or claude_account() or "default"
@@ -109,10 +113,10 @@ class HostAgent:
     async def sync(self) -> HostSync:
         """Read what is new in the host's transcripts and ingest it."""
         async with self._lock:
-            history = self.ingest.history
             acked = self.state.acked()
             view = ServerView(
-                await history.history_id(), await history.device_mark(self.device_id, self.stream)
+                await self.entries.history_id(),
+                await self.entries.device_mark(self.device_id, self.stream),
             )
             reasons = [self._note(view, acked)]
             self.tailer.roots = self._roots()
@@ -166,8 +170,7 @@ class HostAgent:
         """Hand the official readings found in the lines to ingest; how many windows."""
         taken = 0
         while rows := self.state.pending_readings(READINGS_BATCH):
-            limits = limits_to_send(rows, self.ingest.clock.now_ms(), self.account)
-            if limits is not None:
+            for limits in limits_to_send(rows, self.ingest.clock.now_ms(), self.account):
                 try:
                     await self.ingest.report_limits(self.device_id, limits)
                     taken += len(limits.readings())

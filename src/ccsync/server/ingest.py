@@ -21,11 +21,14 @@ from ccsync.server.live_keys import official_limits_key, tokens_key, window_key
 from ccsync.server.live_values import OfficialReading, official_name, official_readings
 from ccsync.server.reporting import Reporter
 from ccsync.server.window import WindowView
-from ccsync.storage.history.base import HistoryStore, StoredBlock, StreamMark
-from ccsync.storage.live.base import LiveStore
+from ccsync.storage.history.blocks import BlockStore, StoredBlock
+from ccsync.storage.history.devices import DeviceStore
+from ccsync.storage.history.entries import EntryStore, StreamMark
+from ccsync.storage.history.limits import LimitStore, ReadingRecord
+from ccsync.storage.live.base import EventBus, ValueStore
 from ccsync.usage.entry import UsageEntry
 from ccsync.usage.timestamps import iso_millis, parse_timestamp
-from ccsync.wire import CcusageBlock, PushAck, RateLimits, UsagePush
+from ccsync.wire import CcusageBlock, PushAck, RateLimit, RateLimits, UsagePush
 
 log = logging.getLogger("ccsync.server.ingest")
 
@@ -49,22 +52,32 @@ class LimitsAccepted(msgspec.Struct):
 class IngestService:
     def __init__(
         self,
-        history: HistoryStore,
-        live: LiveStore,
+        *,
+        devices: DeviceStore,
+        entries: EntryStore,
+        blocks: BlockStore,
+        values: ValueStore,
+        bus: EventBus,
         reporter: Reporter,
         clock: Clock,
         admission: Admission | None = None,
+        limits: LimitStore | None = None,
     ) -> None:
-        self.history = history
-        self.live = live
+        self.devices = devices
+        self.entries = entries
+        self.blocks = blocks
+        self.values = values
+        self.bus = bus
         self.reporter = reporter
         self.clock = clock
         self.admission = admission
         """Who may push for which device (``receive``); without it, only trusted callers
         (the host agent, the scheduler) push, through ``push``."""
+        self.limits = limits
+        """Where official readings are kept as sent (``None``: only the live key)."""
 
     async def account_of(self, device_id: str, requested: str | None) -> str:
-        return await account_of(self.history, device_id, requested)
+        return await account_of(self.devices, device_id, requested)
 
     async def receive(
         self,
@@ -149,9 +162,9 @@ class IngestService:
         errors: list[str],
         now: int,
     ) -> PushAck:
-        history_id = await self.history.history_id()
+        history_id = await self.entries.history_id()
         info = push.device
-        device = await self.history.register_device(
+        device = await self.devices.register_device(
             device_id,
             account,
             now,
@@ -165,7 +178,7 @@ class IngestService:
             numbered = None
             if push.stream is not None and push.seq is not None:
                 numbered = StreamMark(push.stream, push.seq, push.acked or 0)
-            result = await self.history.ingest(account, device_id, entries, now, mark=numbered)
+            result = await self.entries.ingest(account, device_id, entries, now, mark=numbered)
             accepted, duplicate, mark = result.accepted, result.duplicate, result.mark
         elif push.blocks is not None:
             blocks = []
@@ -176,20 +189,20 @@ class IngestService:
                     rejected += 1
                     if len(errors) < 10:
                         errors.append(f"blocks[{index}]: {exc}")
-            await self.history.replace_blocks(account, device_id, blocks)
+            await self.blocks.replace_blocks(account, device_id, blocks)
             accepted = len(blocks)
         elif push.tokens is not None:
-            await self.live.set(
+            await self.values.set(
                 tokens_key(device_id), {"tokens": push.tokens, "timestamp": iso_millis(now)}
             )
             accepted = 1
-        refreshed = await self.history.get_device(device_id) or device
-        await record_presence(self.live, refreshed, online=True)
+        refreshed = await self.devices.get_device(device_id) or device
+        await record_presence(self.values, refreshed, online=True)
         window = await self.reporter.window(account)
         shown = msgspec.to_builtins(window)
-        await self.live.set(window_key(account), shown)
+        await self.values.set(window_key(account), shown)
         await events.publish(
-            self.live,
+            self.bus,
             events.TokenUsageUpdate(
                 device_id=device_id,
                 account=account,
@@ -243,17 +256,35 @@ class IngestService:
                 if problem is not None:
                     raise IngestError(f"invalid limits: {name}.observed_at {problem}")
         account = await self.account_of(device_id, limits.account)
-        await self.history.register_device(device_id, account, now)
-        key = official_limits_key(account)
-        kept = official_readings(key, await self.live.get(key))
+        await self.devices.register_device(device_id, account, now)
         source = limits.source or DEFAULT_LIMIT_SOURCE
+        records = [
+            ReadingRecord(
+                account=account,
+                window=name,
+                used_percentage=limit.used_percentage,
+                resets_at_ms=None if limit.resets_at is None else int(limit.resets_at * 1000),
+                source=source,
+                device_id=device_id,
+                observed_ms=_observed_ms(limit, now),
+                received_ms=now,
+            )
+            for name, limit in given
+        ]
+        # Kept as sent, reset or not: a past reading still teaches the estimates its ratio.
+        if self.limits is not None and await self.limits.add_readings(records):
+            await events.publish(
+                self.bus, events.ReadingsKept(account=account, timestamp=iso_millis(now))
+            )
+        key = official_limits_key(account)
+        kept = official_readings(key, await self.values.get(key))
         changed = False
         for name, limit in given:
             resets_ms = None if limit.resets_at is None else int(limit.resets_at * 1000)
             if resets_ms is not None and resets_ms <= now:
                 continue  # reset already: it says nothing of the window now
             # a device's clock ahead of the server's does not make its readings newer
-            observed = now if limit.observed_at is None else min(int(limit.observed_at * 1000), now)
+            observed = _observed_ms(limit, now)
             field = official_name(name)
             held = kept.get(field)
             if held is not None and held.observed() > observed and not held.expired(now):
@@ -273,11 +304,17 @@ class IngestService:
             current = {field: msgspec.to_builtins(reading) for field, reading in kept.items()}
             resets = [r.resets_at_ms for r in kept.values() if r.resets_at_ms is not None]
             ttl = max([(ms - now) / 1000 for ms in resets], default=0.0)
-            ttl = min(max(ttl, self.live.default_ttl), OFFICIAL_MAX_TTL)
-            await self.live.set(key, current, ttl=ttl)
+            ttl = min(max(ttl, self.values.default_ttl), OFFICIAL_MAX_TTL)
+            await self.values.set(key, current, ttl=ttl)
         window = await self.reporter.window(account)
-        await self.live.set(window_key(account), msgspec.to_builtins(window))
+        await self.values.set(window_key(account), msgspec.to_builtins(window))
         return window
+
+
+def _observed_ms(limit: RateLimit, now: int) -> int:
+    """When the device saw ``limit`` (the server's now without it): a device's clock ahead
+    of the server's does not make its readings newer."""
+    return now if limit.observed_at is None else min(int(limit.observed_at * 1000), now)
 
 
 def _stored_block(account: str, device_id: str, block: CcusageBlock, now: int) -> StoredBlock:

@@ -3,7 +3,7 @@
 The frame (``frames.InitialData``) is ``{"type": "initial-data", "data": {"live:<key>":
 value, …}, "truncated": bool, "omitted": N}``, at most ``max_bytes`` long: the accounts'
 windows and limits first, then the server's other keys, then client keys, each while it
-fits (``LiveStore.snapshot``); ``omitted`` counts the keys left out, which a client reads
+fits (``ValueStore.snapshot``); ``omitted`` counts the keys left out, which a client reads
 with ``get-live-data`` or ``GET /api/metrics``. The stored JSON texts go into the frame as
 they are, and the frame is kept for ``max_age`` seconds: a burst of connections shares one
 read and one string.
@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 
 from ccsync.server.live_keys import listing_rank
-from ccsync.storage.live.base import LiveStore
+from ccsync.storage.live.base import ValueStore
 from ccsync.storage.live.common import render_object
 
 MAX_AGE = 1.0
@@ -30,13 +30,13 @@ _TAIL_ROOM = len(_TAIL) + 25  # "false" and 20 digits
 class InitialData:
     def __init__(
         self,
-        live: LiveStore,
+        values: ValueStore,
         max_bytes: int,
         *,
         max_age: float = MAX_AGE,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.live = live
+        self.values = values
         self.max_bytes = max_bytes
         self.max_age = max_age
         self._clock = clock
@@ -49,7 +49,7 @@ class InitialData:
             now = self._clock()
             if self._frame is not None and now - self._frame[0] < self.max_age:
                 return self._frame[1]
-            snapshot = await self.live.snapshot(
+            snapshot = await self.values.snapshot(
                 max(2, self.max_bytes - len(_HEAD) - _TAIL_ROOM), listing_rank
             )
             truncated = b"true" if snapshot.omitted else b"false"

@@ -18,7 +18,7 @@ from ccsync.clock import Clock
 from ccsync.server import events
 from ccsync.server.errors import ForbiddenError, NotFoundError, TooLargeError, UnprocessableError
 from ccsync.server.live_keys import is_server_owned
-from ccsync.storage.live.base import LiveCapError, LiveStore, LiveValueTooLargeError
+from ccsync.storage.live.base import EventBus, LiveCapError, LiveValueTooLargeError, ValueStore
 from ccsync.storage.live.common import render_object
 from ccsync.usage.timestamps import iso_millis
 
@@ -43,18 +43,19 @@ class Stored(msgspec.Struct):
 
 
 class LiveData:
-    def __init__(self, live: LiveStore, clock: Clock) -> None:
-        self.live = live
+    def __init__(self, values: ValueStore, bus: EventBus, clock: Clock) -> None:
+        self.values = values
+        self.bus = bus
         self.clock = clock
 
     async def all_json(self) -> bytes:
         """``LiveValues`` as JSON, made of the stored texts as they are (nothing is decoded
         and encoded again)."""
-        snapshot = await self.live.snapshot()
+        snapshot = await self.values.snapshot()
         return b'{"data":%s}' % render_object(snapshot.texts)
 
     async def get(self, key: str) -> LiveValue:
-        return LiveValue(key=key, data=await self.live.get(key))
+        return LiveValue(key=key, data=await self.values.get(key))
 
     async def store(self, key: str, body: Any) -> Stored:
         _writable(key)
@@ -66,21 +67,21 @@ class LiveData:
             else {"value": body, "timestamp": stamp}
         )
         try:
-            await self.live.set(key, data)
+            await self.values.set(key, data)
         except LiveCapError as exc:
             reason = "value" if isinstance(exc, LiveValueTooLargeError) else "store"
             raise TooLargeError(str(exc), limit=exc.limit, reason=reason) from None
         except (TypeError, ValueError) as exc:  # NaN, Infinity, lone surrogates: not storable
             raise UnprocessableError(f"the value is not storable JSON: {exc}") from None
-        await events.publish(self.live, events.LiveDataUpdate(key=key, data=data, timestamp=stamp))
+        await events.publish(self.bus, events.LiveDataUpdate(key=key, data=data, timestamp=stamp))
         return Stored(success=True, key=key, data=data)
 
     async def delete(self, key: str) -> Stored:
         _writable(key)
-        if not await self.live.delete(key):
+        if not await self.values.delete(key):
             raise NotFoundError(f"no live key {key!r}")
         stamp = iso_millis(self.clock.now_ms())
-        await events.publish(self.live, events.LiveDataUpdate(key=key, data=None, timestamp=stamp))
+        await events.publish(self.bus, events.LiveDataUpdate(key=key, data=None, timestamp=stamp))
         return Stored(success=True, key=key, data=None)
 
 

@@ -60,7 +60,7 @@ def official_limits_key(account: str) -> str:
 
 
 def cron_claim(job_id: str, due_ms: int) -> str:
-    """The claim of one tick of a cron job (``LiveStore.claim``, outside ``live:``)."""
+    """The claim of one tick of a cron job (``ValueStore.claim``, outside ``live:``)."""
     return f"cron:{job_id}:{due_ms}"
 
 

@@ -2,7 +2,7 @@
 
 Reading an account's 35,000 survivors from SQLite takes about 0.2 s, and the window is
 computed after every push. The mirror instead asks the store, on each read, what changed
-since the last line it saw (``HistoryStore.kept_changes``: one index range scan when
+since the last line it saw (``EntryStore.kept_changes``: one index range scan when
 nothing did) and applies it, so it is exact whatever other server processes wrote; after
 a ``prune`` (a new generation) it loads the account again. The
 entries are kept in report order (``time_order``); a read returns a time range of them.
@@ -18,7 +18,7 @@ import bisect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ccsync.storage.history.base import HistoryStore, KeptChanges, StoredEntry
+from ccsync.storage.history.entries import EntryStore, KeptChanges, StoredEntry
 from ccsync.usage.entry import time_order
 
 DEFAULT_MAX_ENTRIES = 2_000_000
@@ -77,8 +77,8 @@ class _Mirror:
 
 
 class Survivors:
-    def __init__(self, history: HistoryStore, max_entries: int = DEFAULT_MAX_ENTRIES) -> None:
-        self.history = history
+    def __init__(self, store: EntryStore, max_entries: int = DEFAULT_MAX_ENTRIES) -> None:
+        self.store = store
         self.max_entries = max_entries
         self._mirrors: dict[str, _Mirror] = {}
         self._too_big: set[str] = set()
@@ -87,19 +87,19 @@ class Survivors:
         self, account: str, since_ms: int | None = None, until_ms: int | None = None
     ) -> list[StoredEntry]:
         """The account's survivors with ``since_ms <= timestamp < until_ms``, in time order
-        (what ``HistoryStore.kept_entries`` answers)."""
+        (what ``EntryStore.kept_entries`` answers)."""
         if account in self._too_big:
-            return await self.history.kept_entries(account, since_ms, until_ms)
+            return await self.store.kept_entries(account, since_ms, until_ms)
         mirror = self._mirrors.setdefault(account, _Mirror())
         async with mirror.lock:
-            changes = await self.history.kept_changes(account, mirror.last_id)
+            changes = await self.store.kept_changes(account, mirror.last_id)
             if mirror.last_id and changes.generation != mirror.generation:
                 # Lines were pruned (and survivors decided again): start over.
                 mirror.reset()
-                changes = await self.history.kept_changes(account, 0)
+                changes = await self.store.kept_changes(account, 0)
             mirror.apply(changes)
             if len(mirror.by_id) > self.max_entries:
                 del self._mirrors[account]
                 self._too_big.add(account)
-                return await self.history.kept_entries(account, since_ms, until_ms)
+                return await self.store.kept_entries(account, since_ms, until_ms)
             return mirror.between(since_ms, until_ms)

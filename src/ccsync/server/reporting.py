@@ -14,8 +14,11 @@ from ccsync.server.live_values import official_readings
 from ccsync.server.mirror import Survivors
 from ccsync.server.runtime_config import RuntimeSettings
 from ccsync.server.window import TodayView, WindowView, window_view
-from ccsync.storage.history.base import HistoryStore
-from ccsync.storage.live.base import LiveStore
+from ccsync.storage.history.blocks import BlockStore
+from ccsync.storage.history.devices import DeviceStore
+from ccsync.storage.history.entries import EntryStore
+from ccsync.storage.history.settings import SettingsStore
+from ccsync.storage.live.base import ValueStore
 from ccsync.usage import BlocksOptions, ReportKind, ReportOptions, build_report
 from ccsync.usage.dedup import deduplicate
 from ccsync.usage.pricing import PriceTable, default_prices, price_entry
@@ -61,22 +64,28 @@ class Reporter:
 
     def __init__(
         self,
-        history: HistoryStore,
-        live: LiveStore,
+        *,
+        devices: DeviceStore,
+        entries: EntryStore,
+        blocks: BlockStore,
+        settings: SettingsStore,
+        values: ValueStore,
         clock: Clock,
         prices: PriceTable | None = None,
     ) -> None:
-        self.history = history
-        self.live = live
+        self.devices = devices
+        self.entries = entries
+        self.blocks = blocks
+        self.values = values
         self.clock = clock
-        self.runtime = RuntimeSettings(history)
-        self.survivors = Survivors(history)
+        self.runtime = RuntimeSettings(settings)
+        self.survivors = Survivors(entries)
         self.prices = default_prices() if prices is None else prices
         """The price table every report and window of this server uses."""
 
     async def resolve_account(self, requested: str | None) -> str:
         """The account asked for, else the only one there is (``default`` when none)."""
-        accounts = await self.history.accounts()
+        accounts = await self.devices.accounts()
         if requested:
             if accounts and requested not in accounts:
                 raise AccountError(f"unknown account {requested!r}; known: {', '.join(accounts)}")
@@ -101,7 +110,7 @@ class Reporter:
             order=Order(query.order),
         )
         account = await self.resolve_account(query.account)
-        if query.device is not None and await self.history.get_device(query.device) is None:
+        if query.device is not None and await self.devices.get_device(query.device) is None:
             raise NotFoundError(f"unknown device {query.device!r}")
         return await self.report(kind, account, options, device=query.device)
 
@@ -127,7 +136,7 @@ class Reporter:
             entries = [s.entry for s in stored]
         else:
             entries = deduplicate(
-                await self.history.device_entries(account, device, since_ms, until_ms)
+                await self.entries.device_entries(account, device, since_ms, until_ms)
             )
         options = replace(options, prices=self.prices)
         with paused():
@@ -159,18 +168,21 @@ class Reporter:
         window, _ = await self._window(account)
         return window
 
-    async def _window(self, account: str) -> tuple[Window, list[PricedEntry]]:
+    async def priced_entries(self, account: str, since_ms: int) -> list[PricedEntry]:
+        """The account's survivors from ``since_ms`` on, priced, each with its device."""
         now = self.clock.now_ms()
-        stored = await self.survivors.entries(
-            account, *_within_bounds(now - LOOKBACK_MS, None, now)
-        )
+        stored = await self.survivors.entries(account, *_within_bounds(since_ms, None, now))
         options = ReportOptions(prices=self.prices)
-        priced = [
+        return [
             PricedEntry(
                 s.entry, *price_entry(s.entry, options.mode, options.prices), device=s.device_id
             )
             for s in stored
         ]
+
+    async def _window(self, account: str) -> tuple[Window, list[PricedEntry]]:
+        now = self.clock.now_ms()
+        priced = await self.priced_entries(account, now - LOOKBACK_MS)
         window = current_window(
             account,
             priced,
@@ -200,7 +212,7 @@ class Reporter:
             DeviceUsage(
                 block.device_id, block.total_tokens, block.cost_usd, "ccusage", block.end_ms
             )
-            for block in await self.history.blocks(account)
+            for block in await self.blocks.blocks(account)
             if block.is_active and not block.is_gap and block.start_ms <= now < block.end_ms
         ]
 
@@ -209,7 +221,7 @@ class Reporter:
         reads as missing: ``live_values``). One whose window has reset since is among them
         (the warm-up learns from it that the window ended) but never shown (``Window``)."""
         key = official_limits_key(account)
-        readings = official_readings(key, await self.live.get(key))
+        readings = official_readings(key, await self.values.get(key))
         return {name: reading.to_limit() for name, reading in readings.items()}
 
 

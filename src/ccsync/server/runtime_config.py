@@ -22,7 +22,7 @@ from typing import Any, Final
 
 from msgspec import UNSET, UnsetType
 
-from ccsync.storage.history.base import HistoryStore
+from ccsync.storage.history.settings import SettingsStore
 
 SETTING_TIMEZONE: Final = "timezone"
 SETTING_TOKEN_LIMIT: Final = "planTokenLimit"
@@ -60,12 +60,12 @@ def _positive(value: Any) -> int | None:
 class RuntimeSettings:
     """The runtime settings of one history store (each read is one query)."""
 
-    def __init__(self, history: HistoryStore) -> None:
-        self.history = history
+    def __init__(self, store: SettingsStore) -> None:
+        self.store = store
 
     async def stored(self) -> dict[str, Any]:
         """Every stored setting, as the database holds them."""
-        return await self.history.get_settings()
+        return await self.store.get_settings()
 
     async def timezone(self) -> str:
         return timezone_of(await self.stored())
@@ -94,6 +94,6 @@ class RuntimeSettings:
             SETTING_RETENTION: retention_days,
             SETTING_REDIS_URL: redis_url,
         }
-        await self.history.put_settings(
+        await self.store.put_settings(
             {name: value for name, value in given.items() if value is not UNSET}
         )

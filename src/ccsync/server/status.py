@@ -22,7 +22,7 @@ from ccsync.server.errors import UnavailableError
 from ccsync.server.supervisor import TaskStatus
 from ccsync.storage import StorageUnavailableError
 from ccsync.storage.history.base import HistoryStore
-from ccsync.storage.live.base import LiveStore
+from ccsync.storage.live.base import ValueStore
 from ccsync.usage.timestamps import iso_millis
 
 PING_SECONDS = 3.0
@@ -162,9 +162,12 @@ class SchedulerStatus(Protocol):
 
 
 class SystemStatus:
+    """Health and ``/api/status``: it describes the stores themselves (backend, whether
+    each answers, how full), so it holds the live values and the whole history store."""
+
     def __init__(
         self,
-        live: LiveStore,
+        values: ValueStore,
         history: HistoryStore,
         devices: Devices,
         clock: Clock,
@@ -173,7 +176,7 @@ class SystemStatus:
         local_mode: bool,
         host_device: str | None,
     ) -> None:
-        self.live = live
+        self.values = values
         self.history = history
         self.devices = devices
         self.clock = clock
@@ -184,7 +187,7 @@ class SystemStatus:
     async def checks(self) -> dict[str, str]:
         """``live`` and ``history``: ``ok``, or why not."""
         checks = {}
-        for name, store in (("live", self.live), ("history", self.history)):
+        for name, store in (("live", self.values), ("history", self.history)):
             try:
                 await asyncio.wait_for(store.ping(), timeout=PING_SECONDS)
                 checks[name] = "ok"
@@ -225,17 +228,17 @@ class SystemStatus:
         now = self.clock.now_ms()
         checks = await self.checks()
         live_ok, history_ok = checks["live"] == "ok", checks["history"] == "ok"
-        live = LiveBackend(backend=self.live.backend, state=checks["live"])
+        live = LiveBackend(backend=self.values.backend, state=checks["live"])
         if live_ok:
-            stats = await self.live.stats()
-            caps = self.live.caps
+            stats = await self.values.stats()
+            caps = self.values.caps
             live.keys = stats.keys
             live.client_keys = Usage(stats.client_keys, caps.keys)
             live.client_bytes = Usage(stats.client_bytes, caps.total_bytes)
         history = HistoryBackend(backend=self.history.capabilities.backend, state=checks["history"])
         if history_ok:
-            history.entries = await self.history.entry_count()
-            history.devices = len(await self.history.list_devices())
+            history.entries = await self.history.entries.entry_count()
+            history.devices = len(await self.history.devices.list_devices())
         return StatusView(
             version=__version__,
             started_at=iso_millis(self.started_ms),

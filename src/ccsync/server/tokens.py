@@ -22,8 +22,9 @@ from ccsync.clock import Clock
 from ccsync.private import private_dir
 from ccsync.server import events
 from ccsync.server.errors import NotFoundError, UnprocessableError
-from ccsync.storage.history.base import HistoryStore, TokenKind, TokenRecord
-from ccsync.storage.live.base import LiveStore
+from ccsync.storage.history.devices import DeviceStore
+from ccsync.storage.history.tokens import TokenKind, TokenRecord, TokenStore
+from ccsync.storage.live.base import EventBus
 from ccsync.usage.timestamps import iso_millis
 from ccsync.wire import DEVICE_ID_PATTERN, device_id_problem
 
@@ -125,13 +126,16 @@ def _iso(ms: int | None) -> str | None:
 class Tokens:
     """Device and admin tokens: made, listed, revoked (the API's admin side)."""
 
-    def __init__(self, history: HistoryStore, live: LiveStore, clock: Clock) -> None:
-        self.history = history
-        self.live = live
+    def __init__(
+        self, *, tokens: TokenStore, devices: DeviceStore, bus: EventBus, clock: Clock
+    ) -> None:
+        self.tokens = tokens
+        self.devices = devices
+        self.bus = bus
         self.clock = clock
 
     async def listing(self) -> TokenList:
-        return TokenList(tokens=[token_view(r) for r in await self.history.list_tokens()])
+        return TokenList(tokens=[token_view(r) for r in await self.tokens.list_tokens()])
 
     async def make(self, spec: NewToken) -> MadeToken:
         """A new token (stored hashed); a device token binds its device to ``account``."""
@@ -145,7 +149,7 @@ class Tokens:
             if spec.account is not None:
                 # The token speaks for this account (an admin may move a device so); without
                 # one, the device's own account binds it: the one it has, or its first push's.
-                await self.history.register_device(spec.device_id, spec.account, now)
+                await self.devices.register_device(spec.device_id, spec.account, now)
         token = new_token()
         record = TokenRecord(
             id=new_token_id(),
@@ -155,16 +159,16 @@ class Tokens:
             device_id=spec.device_id if spec.kind == "device" else None,
             created_ms=now,
         )
-        await self.history.add_token(record)
+        await self.tokens.add_token(record)
         shown = msgspec.structs.asdict(token_view(record))
         return MadeToken(**shown, success=True, token=token)
 
     async def revoke(self, token_id: str) -> Revoked:
         """Revoke it; every replica closes the sockets opened with it (``token_revoked``)."""
         now = self.clock.now_ms()
-        if not await self.history.revoke_token(token_id, now):
+        if not await self.tokens.revoke_token(token_id, now):
             raise NotFoundError(f"no active token {token_id!r}")
         await events.publish(
-            self.live, events.TokenRevoked(token_id=token_id, timestamp=iso_millis(now))
+            self.bus, events.TokenRevoked(token_id=token_id, timestamp=iso_millis(now))
         )
         return Revoked(success=True, id=token_id)

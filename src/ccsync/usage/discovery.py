@@ -20,6 +20,7 @@ from ccsync import platforms
 from ccsync.usage.parse import FileContext
 
 PROJECTS = "projects"
+CLAUDE_JSON = ".claude.json"
 
 
 class NoDataDirsError(ValueError):
@@ -75,20 +76,48 @@ def _home(env: Mapping[str, str]) -> Path:
     return Path(platforms.home_dir(env))
 
 
+def _expand(raw: str, env: Mapping[str, str]) -> Path | None:
+    """A directory as configured (``~`` is the home folder); ``None`` for nothing."""
+    text = raw.strip()
+    if not text:
+        return None
+    if text == "~" or text.startswith("~/"):
+        text = str(_home(env)) + text[1:]
+    return Path(text)
+
+
 def _valid_roots(candidates: Iterable[str], env: Mapping[str, str]) -> list[Path]:
     roots: list[Path] = []
     for raw in candidates:
-        text = raw.strip()
-        if not text:
+        path = _expand(raw, env)
+        if path is None:
             continue
-        if text == "~" or text.startswith("~/"):
-            text = str(_home(env)) + text[1:]
-        path = Path(text)
         if path.name == PROJECTS and path.is_dir():
             path = path.parent
         if (path / PROJECTS).is_dir() and path not in roots:
             roots.append(path)
     return roots
+
+
+def claude_json_paths(
+    roots: Sequence[Path] = (), env: Mapping[str, str] | None = None
+) -> list[Path]:
+    """Where Claude Code's own state file (``.claude.json``: its account, its caches) may
+    be, in order, without duplicates: in each ``CLAUDE_CONFIG_DIR`` directory, in each data
+    directory of ``roots``, then in the home folder (``~/.claude.json``).
+
+    Several can exist: Claude Code has kept a small bootstrap file in its config directory
+    and the real one in the home folder, and which is which changed between versions. A
+    reader takes the one that carries what it looks for, never merely the first found.
+    """
+    env = os.environ if env is None else env
+    folders = [_expand(raw, env) for raw in env.get("CLAUDE_CONFIG_DIR", "").split(",")]
+    found: list[Path] = []
+    for folder in [*(f for f in folders if f is not None), *roots, _home(env)]:
+        path = folder / CLAUDE_JSON
+        if path not in found:
+            found.append(path)
+    return found
 
 
 def claude_account(env: Mapping[str, str] | None = None) -> str | None:

@@ -80,7 +80,8 @@
 
   // -- the window ---------------------------------------------------------------------
   // where an official reading came from: "limit hit in a transcript on laptop", "status line on laptop"
-  const sourceText = (r) => `${r.source === "transcript" ? "limit hit in a transcript" : r.source === "statusline" ? "status line" : r.source === "warmup" ? "warm-up run" : r.source}${r.deviceId ? " on " + r.deviceId : ""}`;
+  const SOURCES = new Map([["transcript", "limit hit in a transcript"], ["statusline", "status line"], ["warmup", "warm-up run"], ["usage_cache", "Claude Code's usage cache"], ["usage_api", "usage endpoint"]]);
+  const sourceText = (r) => `${SOURCES.get(r.source) || r.source}${r.deviceId ? " on " + r.deviceId : ""}`;
   function renderWindow(w) {
     state.window = w;
     const official = w.official && w.official.fiveHour;
@@ -110,7 +111,36 @@
     renderLive();
   }
 
+  // -- limits: every window, the binding one first ----------------------------------------
+  const WINDOW_NAMES = (name) => name === "five_hour" ? "5-hour" : name === "seven_day" ? "7-day" : `7-day ${name.replace("seven_day_", "")}`;
+  const PACE = { ahead: "▲ ahead", on_track: "on track", behind: "▼ behind" };
+  const until = (iso) => (iso ? duration((Date.parse(iso) - Date.now()) / 1000) : "–");
+  function renderLimits(view) {
+    const items = [...(view.limits || [])].sort((a, b) => (b.binding ? 1 : 0) - (a.binding ? 1 : 0));
+    const rows = $("limit-rows");
+    rows.replaceChildren();
+    let known = 0;
+    for (const item of items) {
+      const official = item.official;
+      const used = official ? `${official.usedPercentage.toFixed(0)}%` : item.estimate.percent == null ? "?" : `~${item.estimate.percent.toFixed(0)}%`;
+      if (used !== "?") known += 1;
+      const from = official ? `official: ${sourceText(official)}, ${ago(official.observedAt)}` : `estimate: ${item.estimate.basis}`;
+      const projection = item.projection || {};
+      rows.append(el("tr", { "data-window": item.name, class: item.binding ? "binding" : "" },
+        el("td", {}, WINDOW_NAMES(item.name) + (item.binding ? " ◆" : "")),
+        el("td", { class: "num" }, used),
+        el("td", { class: "muted" }, from),
+        el("td", { "data-resets": item.resetsAt || "" }, until(item.resetsAt)),
+        el("td", {}, item.pace ? PACE[item.pace.status] || item.pace.status : "–"),
+        el("td", { class: "num" }, projection.percentAtReset == null ? "–" : `${projection.percentAtReset.toFixed(0)}%`)));
+    }
+    $("limits-empty").hidden = known > 0;
+    const binding = items.find((i) => i.binding);
+    $("limits-headline").textContent = binding && known ? `binding: ${WINDOW_NAMES(binding.name)}` : "";
+  }
+
   function tick() {
+    for (const cell of document.querySelectorAll("#limit-rows td[data-resets]")) cell.textContent = until(cell.dataset.resets || null);
     const w = state.window;
     if (!w) return;
     const seconds = w.end ? (Date.parse(w.end) - Date.now()) / 1000 : null;
@@ -213,6 +243,17 @@
   }
 
   // -- jobs -----------------------------------------------------------------------------------
+  // A warm-up's latest check: did the prompt it sent start a window?
+  const startedText = (w) => (w.verified ? `window started (${w.by})` : "window NOT verified");
+  const startedTitle = (w) => (w.verified ? (w.resetsAt ? `resets ${when(w.resetsAt)}` : `first request ${when(w.firstRequest)}`) : w.reason || "");
+  async function showWindowStarted(job, cell) {
+    const { runs } = await api(`/api/cron/${job.id}/runs?limit=20`);
+    const run = runs.find((r) => r.windowStarted);
+    if (!run) return;
+    const w = run.windowStarted;
+    cell.append(el("div", { class: w.verified ? "muted" : "error", "data-window-started": String(w.verified), title: startedTitle(w) }, startedText(w)));
+  }
+
   function renderJobs(jobs) {
     const rows = $("job-rows");
     rows.replaceChildren();
@@ -225,10 +266,12 @@
         catch (error) { run.textContent = error instanceof Unauthorized ? "needs admin" : "failed"; run.title = String(error.message || error); }
         setTimeout(refreshJobs, 1500);
       });
+      const last = el("td", { class: "muted" }, job.lastRun ? ago(job.lastRun) : "never");
+      if (job.kind === "warmup" && job.lastRun) showWindowStarted(job, last).catch(showError);
       rows.append(el("tr", { "data-job": job.id },
         el("td", {}, job.name), el("td", { class: "muted" }, job.kind),
         el("td", {}, el("code", {}, job.schedule), el("span", { class: "muted" }, ` ${job.timezone}`)),
-        el("td", {}, job.enabled ? when(job.nextRun) : "disabled"), el("td", { class: "muted" }, job.lastRun ? ago(job.lastRun) : "never"),
+        el("td", {}, job.enabled ? when(job.nextRun) : "disabled"), last,
         el("td", { class: job.status === "error" ? "error" : "", title: job.errorMessage || "" }, job.status), el("td", {}, run)));
     }
   }
@@ -236,6 +279,7 @@
   // -- loading and live updates -----------------------------------------------------------------
   const dayKey = (date) => date.toISOString().slice(0, 10).replaceAll("-", "");
   async function refreshWindow() { renderWindow(await api(withAccount("/api/window"))); }
+  async function refreshLimits() { renderLimits(await api(withAccount("/api/limits"))); }
   async function refreshDevices() { renderDevices((await api(withAccount("/api/usage"))).devices); }
   async function refreshJobs() { renderJobs((await api("/api/cron")).jobs); }
   async function refreshReports() {
@@ -276,7 +320,7 @@
 
   async function reload() {
     await refreshWindow();
-    await Promise.all([refreshDevices(), refreshReports(), refreshJobs()]);
+    await Promise.all([refreshLimits(), refreshDevices(), refreshReports(), refreshJobs()]);
   }
 
   function connect() {
@@ -298,6 +342,8 @@
         soon(refreshUsage);
       } else if (event.type === "device_connected" || event.type === "device_disconnected") {
         soon(refreshDevices);
+      } else if (event.type === "limits_update") {
+        if (!state.account || event.limits.account === state.account) renderLimits(event.limits);
       } else if (event.type === "cron_job_executed") {
         soon(refreshJobs);
       }

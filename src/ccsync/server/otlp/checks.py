@@ -18,8 +18,7 @@ import msgspec
 
 from ccsync.clock import Clock
 from ccsync.server.reporting import Reporter
-from ccsync.storage.history.base import HistoryStore
-from ccsync.storage.history.telemetry import RetentionSweep
+from ccsync.storage.history.telemetry import RetentionSweep, TelemetryStore
 from ccsync.usage.pricing import CostMode, price_entry
 from ccsync.usage.timestamps import iso_millis
 
@@ -93,15 +92,15 @@ def sweep_view(sweep: RetentionSweep) -> SweepView:
 
 
 class TelemetryChecks:
-    def __init__(self, history: HistoryStore, reporter: Reporter, clock: Clock) -> None:
-        self.history = history
+    def __init__(self, *, telemetry: TelemetryStore, reporter: Reporter, clock: Clock) -> None:
+        self.telemetry = telemetry
         self.reporter = reporter
         self.clock = clock
 
     async def sessions(self, account: str | None, limit: int = 100) -> SessionChecks:
         """The account's sessions with metric points (the newest ``limit``)."""
         resolved = await self.reporter.resolve_account(account)
-        totals = await self.history.telemetry.session_totals(resolved, limit)
+        totals = await self.telemetry.session_totals(resolved, limit)
         wanted = {total.session for total in totals}
         counted: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
         costs: dict[str, float] = defaultdict(float)
@@ -151,7 +150,7 @@ class TelemetryChecks:
         self, account: str | None, device_id: str | None, limit: int = 100
     ) -> SweepList:
         """Retention sweeps devices reported, newest first (of an account, of a device)."""
-        found = await self.history.telemetry.sweeps(account, device_id, limit)
+        found = await self.telemetry.sweeps(account, device_id, limit)
         return SweepList(
             sweeps=[sweep_view(sweep) for sweep in found],
             timestamp=iso_millis(self.clock.now_ms()),

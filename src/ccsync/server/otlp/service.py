@@ -41,8 +41,8 @@ from ccsync.server.otlp.model import (
     ExportMetricsPartialSuccess,
     ExportMetricsServiceResponse,
 )
-from ccsync.storage.history.base import HistoryStore
-from ccsync.storage.history.telemetry import MetricPoint, RetentionSweep
+from ccsync.storage.history.devices import DeviceStore
+from ccsync.storage.history.telemetry import MetricPoint, RetentionSweep, TelemetryStore
 from ccsync.usage.entry import UsageEntry
 from ccsync.wire import device_id_problem
 
@@ -79,16 +79,19 @@ class _Tally:
 class OtlpService:
     def __init__(
         self,
+        *,
         auth: Authenticator,
         ingest: IngestService,
-        history: HistoryStore,
+        devices: DeviceStore,
+        telemetry: TelemetryStore,
         limiter: RateLimiter,
         clock: Clock,
         max_body_bytes: int,
     ) -> None:
         self.auth = auth
         self.ingest = ingest
-        self.history = history
+        self.devices = devices
+        self.telemetry = telemetry
         self.limiter = limiter
         self.clock = clock
         self.max_body_bytes = max_body_bytes
@@ -227,8 +230,8 @@ class OtlpService:
                 account = ack.account
             else:
                 account = await self.ingest.admit(principal, device_id, named, client)
-                await self.history.register_device(device_id, account, self.clock.now_ms())
-            telemetry = self.history.telemetry
+                await self.devices.register_device(device_id, account, self.clock.now_ms())
+            telemetry = self.telemetry
             if batch.points:
                 await telemetry.add_points([_in(p, account) for p in batch.points])
             if batch.sweeps:

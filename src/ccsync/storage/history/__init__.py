@@ -1,31 +1,36 @@
 """The history store (what must outlive a restart), opened by URL.
 
 ``sqlite:///path/to/file.db`` or ``postgresql://user:password@host/database``; both are
-served by ``sql.SqlHistoryStore``, imported only when a store is opened.
+served by ``sql.SqlHistoryStore``, imported only when a store is opened. A
+``HistoryStore`` is one database's roles: ``devices``, ``entries``, ``blocks``,
+``tokens``, ``settings`` and ``jobs`` (``base``).
 """
 
 from __future__ import annotations
 
-from ccsync.storage.history.base import (
-    Capabilities,
-    Device,
-    HistoryStore,
-    IngestResult,
-    StoredBlock,
-    StoredEntry,
-    TokenKind,
-    TokenRecord,
-)
+from ccsync.storage.history.base import Capabilities, HistoryStore
+from ccsync.storage.history.blocks import BlockStore, StoredBlock
+from ccsync.storage.history.devices import Device, DeviceStore
+from ccsync.storage.history.entries import EntryStore, IngestResult, StoredEntry
+from ccsync.storage.history.jobs import JobStore
+from ccsync.storage.history.settings import SettingsStore
+from ccsync.storage.history.tokens import TokenKind, TokenRecord, TokenStore
 
 __all__ = [
+    "BlockStore",
     "Capabilities",
     "Device",
+    "DeviceStore",
+    "EntryStore",
     "HistoryStore",
     "IngestResult",
+    "JobStore",
+    "SettingsStore",
     "StoredBlock",
     "StoredEntry",
     "TokenKind",
     "TokenRecord",
+    "TokenStore",
     "open_history_store",
 ]
 

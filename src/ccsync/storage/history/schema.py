@@ -1,15 +1,23 @@
-"""The history database's tables (SQLAlchemy Core), as the migrations create them.
+"""The history database's tables (SQLAlchemy Core), as the migrations create them, and
+the one mapping between their rows and the records the stores hand out.
 
 Every change here needs a migration in ``migrations/versions``; a test compares this
 metadata with the migrated database on SQLite and PostgreSQL. Times are milliseconds since
 the epoch (UTC); token counts are 64-bit. Accounts are plain strings on devices and entries.
+
+Records map to rows by name: each field of a record (a dataclass) is the column of the same
+name, a column marked ``JSON`` holding the field as JSON text (``record_of``,
+``row_of``). A ``UsageEntry`` maps by position: its fields are the ``ENTRY_COLUMNS``.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+import msgspec
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -25,8 +33,15 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from ccsync.storage.history.base import Device, StoredBlock, TokenRecord
-from ccsync.storage.history.jobs import JobRecord, RunRecord
+from ccsync.usage.entry import UsageEntry
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+R = TypeVar("R", bound="DataclassInstance")
+
+JSON = {"json": True}
+"""``Column.info`` of a text column that holds a record's field as JSON text."""
 
 metadata = MetaData()
 
@@ -138,7 +153,7 @@ blocks = Table(
     Column("cache_creation_tokens", BigInteger, nullable=False),
     Column("cache_read_tokens", BigInteger, nullable=False),
     Column("cost_usd", Double, nullable=False),
-    Column("models", Text, nullable=False),  # a JSON array of model names
+    Column("models", Text, nullable=False, info=JSON),  # an array of model names
     Column("received_ms", BigInteger, nullable=False),
     PrimaryKeyConstraint("device_id", "block_id", name="pk_blocks"),
 )
@@ -169,7 +184,7 @@ settings = Table(
 history_identity = Table(
     "history_identity",
     metadata,
-    # One row (slot 1): the random id made with the database (``SqlHistoryStore.history_id``).
+    # One row (slot 1): the random id made with the database (``EntryStore.history_id``).
     Column("slot", Integer, nullable=False),
     Column("history_id", Text, nullable=False),
     Column("created_ms", BigInteger, nullable=False),
@@ -216,7 +231,7 @@ retention_sweeps = Table(
     Column("time_ms", BigInteger, nullable=False),
     Column("result", Text, nullable=False),
     Column("transcripts_deleted", BigInteger, nullable=True),
-    Column("details", Text, nullable=False),  # a JSON object of strings
+    Column("details", Text, nullable=False, info=JSON),  # an object of strings
     PrimaryKeyConstraint("key", name="pk_retention_sweeps"),
     Index("ix_retention_sweeps_account_time", "account", "time_ms"),
 )
@@ -231,7 +246,7 @@ cron_jobs = Table(
     Column("kind", Text, nullable=False),
     Column("enabled", Boolean, nullable=False),
     Column("timezone", Text, nullable=True),
-    Column("options", Text, nullable=False),  # a JSON object
+    Column("options", Text, nullable=False, info=JSON),  # an object
     Column("status", Text, nullable=False),
     Column("error_message", Text, nullable=True),
     Column("last_run_ms", BigInteger, nullable=True),
@@ -255,7 +270,7 @@ cron_runs = Table(
     Column("exit_code", Integer, nullable=True),
     Column("output", Text, nullable=False),
     Column("error", Text, nullable=True),
-    Column("details", Text, nullable=False),  # a JSON object
+    Column("details", Text, nullable=False, info=JSON),  # an object
     Column("process_group", Integer, nullable=True),  # on the instance's host
     PrimaryKeyConstraint("id", name="pk_cron_runs"),
     # One run per job and fire time: the second process to start a tick finds it taken.
@@ -265,122 +280,79 @@ cron_runs = Table(
 )
 
 
-def device_from_row(row: Row[Any]) -> Device:
-    return Device(
-        id=row.id,
-        account=row.account,
-        name=row.name,
-        hostname=row.hostname,
-        version=row.version,
-        created_ms=row.created_ms,
-        last_seen_ms=row.last_seen_ms,
-        last_push_ms=row.last_push_ms,
-    )
+limit_readings = Table(
+    "limit_readings",
+    metadata,
+    # Every official reading a device sent (``storage.history.limits``): kept as sent.
+    Column("id", EntryId, autoincrement=True, nullable=False),
+    Column("account", Text, nullable=False),
+    Column("window", Text, nullable=False),
+    Column("used_percentage", Double, nullable=False),
+    Column("resets_at_ms", BigInteger, nullable=True),
+    Column("source", Text, nullable=False),
+    Column("device_id", Text, nullable=False),
+    Column("observed_ms", BigInteger, nullable=False),
+    Column("received_ms", BigInteger, nullable=False),
+    PrimaryKeyConstraint("id", name="pk_limit_readings"),
+    UniqueConstraint(
+        "account", "window", "device_id", "source", "observed_ms", name="uq_limit_readings"
+    ),
+    Index("ix_limit_readings_account_observed", "account", "observed_ms"),
+)
+
+alert_history = Table(
+    "alert_history",
+    metadata,
+    # One row per alert fired: the row is the claim (one per account, window, rule, period).
+    Column("id", EntryId, autoincrement=True, nullable=False),
+    Column("account", Text, nullable=False),
+    Column("window", Text, nullable=False),
+    Column("rule", Text, nullable=False),
+    Column("period", Text, nullable=False),
+    Column("fired_ms", BigInteger, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("error", Text, nullable=True),
+    PrimaryKeyConstraint("id", name="pk_alert_history"),
+    UniqueConstraint("account", "window", "rule", "period", name="uq_alert_history_claim"),
+    Index("ix_alert_history_fired", "fired_ms"),
+)
 
 
-def block_from_row(row: Row[Any]) -> StoredBlock:
-    return StoredBlock(
-        account=row.account,
-        device_id=row.device_id,
-        block_id=row.block_id,
-        start_ms=row.start_ms,
-        end_ms=row.end_ms,
-        actual_end_ms=row.actual_end_ms,
-        is_active=row.is_active,
-        is_gap=row.is_gap,
-        entries=row.entries,
-        input_tokens=row.input_tokens,
-        output_tokens=row.output_tokens,
-        cache_creation_tokens=row.cache_creation_tokens,
-        cache_read_tokens=row.cache_read_tokens,
-        cost_usd=row.cost_usd,
-        models=tuple(json.loads(row.models)),
-        received_ms=row.received_ms,
-    )
+ENTRY_KEYS: tuple[str, ...] = tuple(
+    "line_offset" if f.name == "offset" else f.name for f in msgspec.structs.fields(UsageEntry)
+)
+"""The ``entries`` columns of the ``UsageEntry`` fields, in field order (``UsageEntry(*row)``)."""
+ENTRY_COLUMNS = tuple(entries.c[key] for key in ENTRY_KEYS)
 
 
-def token_from_row(row: Row[Any]) -> TokenRecord:
-    return TokenRecord(
-        id=row.id,
-        kind=row.kind,
-        token_hash=row.token_hash,
-        label=row.label,
-        device_id=row.device_id,
-        created_ms=row.created_ms,
-        last_used_ms=row.last_used_ms,
-        revoked_ms=row.revoked_ms,
-    )
+@functools.cache
+def _fields(kind: type[DataclassInstance], table: Table) -> tuple[tuple[str, bool], ...]:
+    """Each field of ``kind`` that is a column of ``table``, and whether it holds JSON."""
+    names = (field.name for field in dataclasses.fields(kind))
+    return tuple((name, bool(table.c[name].info.get("json"))) for name in names)
 
 
-def job_from_row(row: Row[Any]) -> JobRecord:
-    return JobRecord(
-        id=row.id,
-        name=row.name,
-        schedule=row.schedule,
-        command=row.command,
-        kind=row.kind,
-        enabled=row.enabled,
-        timezone=row.timezone,
-        options=json.loads(row.options),
-        status=row.status,
-        error_message=row.error_message,
-        last_run_ms=row.last_run_ms,
-        created_ms=row.created_ms,
-        updated_ms=row.updated_ms,
-    )
+def record_of(kind: type[R], table: Table, row: Row[Any]) -> R:
+    """The ``kind`` record in a row of ``table`` (a JSON array comes back as a tuple)."""
+    columns = row._mapping
+    values: dict[str, Any] = {}
+    for name, is_json in _fields(kind, table):
+        value = columns[name]
+        if is_json:
+            value = json.loads(value)
+            value = tuple(value) if isinstance(value, list) else value
+        values[name] = value
+    return kind(**values)
 
 
-def job_values(job: JobRecord) -> dict[str, Any]:
-    return {
-        "id": job.id,
-        "name": job.name,
-        "schedule": job.schedule,
-        "command": job.command,
-        "kind": job.kind,
-        "enabled": job.enabled,
-        "timezone": job.timezone,
-        "options": json.dumps(job.options),
-        "status": job.status,
-        "error_message": job.error_message,
-        "last_run_ms": job.last_run_ms,
-        "created_ms": job.created_ms,
-        "updated_ms": job.updated_ms,
-    }
-
-
-def run_from_row(row: Row[Any]) -> RunRecord:
-    return RunRecord(
-        id=row.id,
-        job_id=row.job_id,
-        job_kind=row.job_kind,
-        trigger=row.trigger,
-        instance=row.instance,
-        scheduled_ms=row.scheduled_ms,
-        started_ms=row.started_ms,
-        ended_ms=row.ended_ms,
-        status=row.status,
-        exit_code=row.exit_code,
-        output=row.output,
-        error=row.error,
-        details=json.loads(row.details),
-        process_group=row.process_group,
-    )
-
-
-def run_values(run: RunRecord) -> dict[str, Any]:
-    """The columns of a run, without its ``id`` (the database assigns it)."""
-    return {
-        "job_id": run.job_id,
-        "job_kind": run.job_kind,
-        "trigger": run.trigger,
-        "instance": run.instance,
-        "scheduled_ms": run.scheduled_ms,
-        "started_ms": run.started_ms,
-        "ended_ms": run.ended_ms,
-        "status": run.status,
-        "exit_code": run.exit_code,
-        "output": run.output,
-        "error": run.error,
-        "details": json.dumps(run.details),
-        "process_group": run.process_group,
-    }
+def row_of(record: DataclassInstance, table: Table) -> dict[str, Any]:
+    """The columns of ``table`` that ``record`` fills, by name (JSON ones as text)."""
+    values: dict[str, Any] = {}
+    for name, is_json in _fields(type(record), table):
+        value = getattr(record, name)
+        if is_json:
+            value = json.dumps(list(value) if isinstance(value, tuple) else value)
+        values[name] = value
+    return values

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Collection
+from typing import Any
 
 from sqlalchemy import delete, select, update
 
@@ -19,23 +20,23 @@ class SqlJobStore(JobStore):
     # -- jobs ----------------------------------------------------------------------------
     async def create_job(self, job: JobRecord) -> None:
         async with self._db.write() as conn:
-            await conn.execute(t.cron_jobs.insert().values(**t.job_values(job)))
+            await conn.execute(t.cron_jobs.insert().values(**t.row_of(job, t.cron_jobs)))
 
     async def get_job(self, job_id: str) -> JobRecord | None:
         async with self._db.read() as conn:
             row = (
                 await conn.execute(select(t.cron_jobs).where(t.cron_jobs.c.id == job_id))
             ).first()
-        return None if row is None else t.job_from_row(row)
+        return None if row is None else t.record_of(JobRecord, t.cron_jobs, row)
 
     async def list_jobs(self) -> list[JobRecord]:
         stmt = select(t.cron_jobs).order_by(t.cron_jobs.c.created_ms, t.cron_jobs.c.id)
         async with self._db.read() as conn:
             rows = (await conn.execute(stmt)).all()
-        return [t.job_from_row(row) for row in rows]
+        return [t.record_of(JobRecord, t.cron_jobs, row) for row in rows]
 
     async def update_job(self, job: JobRecord) -> bool:
-        values = t.job_values(job)
+        values = t.row_of(job, t.cron_jobs)
         del values["id"], values["created_ms"]
         stmt = update(t.cron_jobs).where(t.cron_jobs.c.id == job.id).values(**values)
         async with self._db.write() as conn:
@@ -63,7 +64,7 @@ class SqlJobStore(JobStore):
     async def start_run(self, run: RunRecord) -> RunRecord | None:
         stmt = (
             self._db.insert(t.cron_runs)
-            .values(**t.run_values(run))
+            .values(**_run_values(run))
             .on_conflict_do_nothing(
                 index_elements=[t.cron_runs.c.job_id, t.cron_runs.c.scheduled_ms]
             )
@@ -83,8 +84,7 @@ class SqlJobStore(JobStore):
             await conn.execute(stmt)
 
     async def finish_run(self, run: RunRecord) -> None:
-        values = t.run_values(run)
-        stmt = update(t.cron_runs).where(t.cron_runs.c.id == run.id).values(**values)
+        stmt = update(t.cron_runs).where(t.cron_runs.c.id == run.id).values(**_run_values(run))
         async with self._db.write() as conn:
             await conn.execute(stmt)
 
@@ -109,7 +109,7 @@ class SqlJobStore(JobStore):
             stmt = stmt.where(c.status.in_(list(statuses)))
         async with self._db.read() as conn:
             rows = (await conn.execute(stmt)).all()
-        return [t.run_from_row(row) for row in rows]
+        return [t.record_of(RunRecord, t.cron_runs, row) for row in rows]
 
     async def prune_runs(self, job_id: str, keep: int) -> int:
         c = t.cron_runs.c
@@ -120,3 +120,10 @@ class SqlJobStore(JobStore):
         async with self._db.write() as conn:
             result = await conn.execute(stmt)
         return result.rowcount
+
+
+def _run_values(run: RunRecord) -> dict[str, Any]:
+    """The columns of a run, without its ``id`` (the database assigns it)."""
+    values = t.row_of(run, t.cron_runs)
+    del values["id"]
+    return values

@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.expression import Executable
 
 from ccsync.storage.history import schema as t
-from ccsync.storage.history.base import StreamMark
 from ccsync.storage.history.database import SqlDatabase
+from ccsync.storage.history.entries import StreamMark
 
 _SLOT = 1
 

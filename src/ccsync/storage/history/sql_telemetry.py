@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,20 +29,7 @@ class SqlTelemetryStore(TelemetryStore):
                 latest[point.series] = point
         if not latest:
             return 0
-        rows = [
-            {
-                "series": p.series,
-                "account": p.account,
-                "device_id": p.device_id,
-                "session": p.session,
-                "metric": p.metric,
-                "kind": p.kind,
-                "model": p.model,
-                "time_ms": p.time_ms,
-                "value": p.value,
-            }
-            for p in latest.values()
-        ]
+        rows = [t.row_of(point, t.telemetry_points) for point in latest.values()]
         stmt = self._db.insert(t.telemetry_points)
         stmt = stmt.on_conflict_do_update(
             index_elements=[t.telemetry_points.c.series],
@@ -102,19 +88,7 @@ class SqlTelemetryStore(TelemetryStore):
         ]
 
     async def add_sweeps(self, sweeps: Sequence[RetentionSweep]) -> int:
-        rows = {
-            sweep.key: {
-                "key": sweep.key,
-                "account": sweep.account,
-                "device_id": sweep.device_id,
-                "session": sweep.session,
-                "time_ms": sweep.time_ms,
-                "result": sweep.result,
-                "transcripts_deleted": sweep.transcripts_deleted,
-                "details": json.dumps(sweep.details, sort_keys=True),
-            }
-            for sweep in sweeps
-        }
+        rows = {sweep.key: t.row_of(sweep, t.retention_sweeps) for sweep in sweeps}
         if not rows:
             return 0
         stmt = self._db.insert(t.retention_sweeps).on_conflict_do_nothing(
@@ -137,19 +111,7 @@ class SqlTelemetryStore(TelemetryStore):
             stmt = stmt.where(s.device_id == device_id)
         async with self._db.read() as conn:
             rows = (await conn.execute(stmt)).all()
-        return [
-            RetentionSweep(
-                key=row.key,
-                account=row.account,
-                device_id=row.device_id,
-                session=row.session,
-                time_ms=row.time_ms,
-                result=row.result,
-                transcripts_deleted=row.transcripts_deleted,
-                details=json.loads(row.details),
-            )
-            for row in rows
-        ]
+        return [t.record_of(RetentionSweep, t.retention_sweeps, row) for row in rows]
 
     async def prune(self, before_ms: int) -> int:
         async with self._db.write() as conn:

@@ -1,5 +1,8 @@
 """The live store, chosen by URL: ``memory://`` (the default) or Redis.
 
+A ``LiveStore`` is two roles of one backend: ``values`` (``ValueStore``: short-lived
+values and claims) and ``events`` (``EventBus``: one pub/sub channel).
+
 ``open_live_store`` only builds the store; call ``ping`` to know it answers. Backends
 import their drivers when chosen, so ``memory://`` needs nothing beyond the standard
 library and Redis needs ``ccsync[redis]``.
@@ -8,9 +11,9 @@ library and Redis needs ``ccsync[redis]``.
 from __future__ import annotations
 
 from ccsync.redaction import mask_url
-from ccsync.storage.live.base import LIVE_PREFIX, LiveCaps, LiveStore
+from ccsync.storage.live.base import LIVE_PREFIX, EventBus, LiveCaps, LiveStore, ValueStore
 
-__all__ = ["LIVE_PREFIX", "LiveCaps", "LiveStore", "open_live_store"]
+__all__ = ["LIVE_PREFIX", "EventBus", "LiveCaps", "LiveStore", "ValueStore", "open_live_store"]
 
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 

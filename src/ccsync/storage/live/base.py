@@ -1,4 +1,5 @@
-"""The live store: short-lived values under ``live:<key>`` and one channel of events.
+"""The live store: short-lived values under ``live:<key>`` (``ValueStore``) and one
+channel of events (``EventBus``), from one backend (``LiveStore``).
 
 Values are JSON (anything ``json.dumps`` takes whose text is valid UTF-8: no NaN, no lone
 surrogate), kept as UTF-8 JSON text. Every value expires: after ``ttl`` seconds (300
@@ -66,7 +67,7 @@ class LiveStoreFullError(LiveCapError):
 
 @dataclass(frozen=True, slots=True)
 class LiveSnapshot:
-    """Live values as their stored JSON text, within a size budget (``LiveStore.snapshot``)."""
+    """Live values as their stored JSON text, within a size budget (``ValueStore.snapshot``)."""
 
     texts: dict[str, bytes]
     """``key`` (without ``live:``) → its value as UTF-8 JSON text, in the order asked for."""
@@ -76,7 +77,7 @@ class LiveSnapshot:
 
 @dataclass(frozen=True, slots=True)
 class LiveStats:
-    """How full the store is (``LiveStore.stats``)."""
+    """How full the store is (``ValueStore.stats``)."""
 
     keys: int
     """Live keys, server-owned included (on Redis, one that expired in the last two
@@ -87,8 +88,9 @@ class LiveStats:
     """Their total size: what ``LiveCaps.total_bytes`` caps."""
 
 
-class LiveStore(abc.ABC):
-    """Shared short-lived state and events. Backends: ``memory.MemoryLiveStore``, ``redis.RedisLiveStore``."""
+class ValueStore(abc.ABC):
+    """Short-lived values under ``live:<key>``, and claims. Backends:
+    ``memory.MemoryValueStore``, ``redis_values.RedisValueStore``."""
 
     def __init__(self, default_ttl: float = 300.0, caps: LiveCaps | None = None) -> None:
         self.default_ttl = default_ttl
@@ -155,20 +157,59 @@ class LiveStore(abc.ABC):
         """
 
     @abc.abstractmethod
+    async def ping(self) -> None:
+        """Check the backend answers; raise ``StorageUnavailableError`` when not."""
+
+
+class EventBus(abc.ABC):
+    """One channel of events shared by every process. Backends: ``memory.MemoryEventBus``,
+    ``redis_events.RedisEventBus``."""
+
+    @abc.abstractmethod
     async def publish(self, event: Event) -> None:
-        """Send ``event`` to every subscriber, in every process sharing the store."""
+        """Send ``event`` to every subscriber, in every process sharing the bus."""
 
     @abc.abstractmethod
     def subscribe(self) -> AbstractAsyncContextManager[AsyncIterator[Event]]:
-        """``async with store.subscribe() as events: async for event in events: …``
+        """``async with bus.subscribe() as events: async for event in events: …``
 
         Events published after the context is entered are delivered, in order.
         """
 
+
+class LiveStore(abc.ABC):
+    """Values and events of one backend, opened and closed together (on Redis they share
+    one connection pool). Only the composition root holds it; services are given
+    ``values`` or ``events``, whichever they use. Backends: ``memory.MemoryLiveStore``,
+    ``redis.RedisLiveStore``; ``switchable.SwitchableLiveStore`` replaces one at runtime.
+    """
+
+    @property
     @abc.abstractmethod
+    def values(self) -> ValueStore: ...
+
+    @property
+    @abc.abstractmethod
+    def events(self) -> EventBus: ...
+
+    @property
+    def backend(self) -> str:
+        """``memory`` or ``redis``."""
+        return self.values.backend
+
+    @property
+    def default_ttl(self) -> float:
+        return self.values.default_ttl
+
+    @property
+    def caps(self) -> LiveCaps:
+        return self.values.caps
+
     async def ping(self) -> None:
         """Check the backend answers; raise ``StorageUnavailableError`` when not."""
+        await self.values.ping()
 
     @abc.abstractmethod
     async def aclose(self) -> None:
-        """Release connections and end every subscription."""
+        """End every subscription, refuse further work (``StorageUnavailableError``), and
+        release connections. Closing twice is harmless."""

@@ -1,11 +1,12 @@
-"""The in-process live store.
+"""The in-process live store: ``MemoryValueStore`` and ``MemoryEventBus``.
 
-``MemoryLiveStore`` keeps values as UTF-8 JSON text with a deadline on an injectable
-monotonic clock; an expired value is dropped the next time it is looked at. It behaves
-like one Redis seen by a single process: same JSON round trip (a stored value is a copy;
-tuples come back as lists; anything that is not JSON, NaN and lone surrogates included, is
-refused), same caps, same ``SET NX PX`` claims, same event order. It is never laxer than
-Redis.
+``MemoryValueStore`` keeps values as UTF-8 JSON text with a deadline on an injectable
+monotonic clock; an expired value is dropped the next time it is looked at.
+``MemoryEventBus`` hands each subscriber its own copy of each event. Together
+(``MemoryLiveStore``) they behave like one Redis seen by a single process: same JSON round
+trip (a stored value is a copy; tuples come back as lists; anything that is not JSON, NaN
+and lone surrogates included, is refused), same caps, same ``SET NX PX`` claims, same
+event order. They are never laxer than Redis.
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ from ccsync.storage.live.base import (
     JSON,
     LIVE_PREFIX,
     Event,
+    EventBus,
     LiveCaps,
     LiveSnapshot,
     LiveStats,
     LiveStore,
+    ValueStore,
 )
 from ccsync.storage.live.common import (
     MAX_PENDING,
@@ -39,13 +42,11 @@ from ccsync.storage.live.common import (
 )
 
 
-class MemoryLiveStore(LiveStore):
-    """Live values and events in this process only (one server, or tests).
+class MemoryValueStore(ValueStore):
+    """Live values in this process only (one server, or tests).
 
     ``clock`` is a monotonic clock in seconds; tests pass their own to expire values
-    without sleeping. Each subscriber has its own ``EventQueue`` of ``max_pending``
-    events: a subscriber that falls further behind loses its oldest events, and the
-    publisher never waits.
+    without sleeping.
     """
 
     def __init__(
@@ -54,14 +55,11 @@ class MemoryLiveStore(LiveStore):
         *,
         caps: LiveCaps | None = None,
         clock: Callable[[], float] = time.monotonic,
-        max_pending: int = MAX_PENDING,
     ) -> None:
         super().__init__(default_ttl, caps)
         self._clock = clock
-        self._max_pending = max_pending
         self._values: dict[str, tuple[bytes, float]] = {}
         self._claims: dict[str, float] = {}
-        self._subscribers: set[EventQueue] = set()
         self._closed = False
         # The client keys' sizes and total, and their deadlines (stale entries included:
         # an entry counts only while it matches the key's current deadline).
@@ -184,6 +182,35 @@ class MemoryLiveStore(LiveStore):
         self._claims[name] = now + ttl
         return True
 
+    async def ping(self) -> None:
+        self._check_open()
+
+    async def aclose(self) -> None:
+        """Forget every value and claim, and refuse further work."""
+        self._closed = True
+        self._values.clear()
+        self._claims.clear()
+        self._client_sizes.clear()
+        self._client_bytes = 0
+        self._deadlines.clear()
+
+
+class MemoryEventBus(EventBus):
+    """Events in this process only.
+
+    Each subscriber has its own ``EventQueue`` of ``max_pending`` events: a subscriber that
+    falls further behind loses its oldest events, and the publisher never waits.
+    """
+
+    def __init__(self, *, max_pending: int = MAX_PENDING) -> None:
+        self._max_pending = max_pending
+        self._subscribers: set[EventQueue] = set()
+        self._closed = False
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StorageUnavailableError("the memory event bus is closed")
+
     async def publish(self, event: Event) -> None:
         self._check_open()
         text = encode_event(event)
@@ -204,16 +231,36 @@ class MemoryLiveStore(LiveStore):
             self._subscribers.discard(queue)
             queue.close()
 
-    async def ping(self) -> None:
-        self._check_open()
-
     async def aclose(self) -> None:
+        """End every subscription, and refuse further work."""
         self._closed = True
         for queue in self._subscribers:
             queue.close()
         self._subscribers.clear()
-        self._values.clear()
-        self._claims.clear()
-        self._client_sizes.clear()
-        self._client_bytes = 0
-        self._deadlines.clear()
+
+
+class MemoryLiveStore(LiveStore):
+    """``MemoryValueStore`` and ``MemoryEventBus`` together: this process only."""
+
+    def __init__(
+        self,
+        default_ttl: float = 300.0,
+        *,
+        caps: LiveCaps | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        max_pending: int = MAX_PENDING,
+    ) -> None:
+        self._values = MemoryValueStore(default_ttl, caps=caps, clock=clock)
+        self._events = MemoryEventBus(max_pending=max_pending)
+
+    @property
+    def values(self) -> MemoryValueStore:
+        return self._values
+
+    @property
+    def events(self) -> MemoryEventBus:
+        return self._events
+
+    async def aclose(self) -> None:
+        await self._events.aclose()
+        await self._values.aclose()

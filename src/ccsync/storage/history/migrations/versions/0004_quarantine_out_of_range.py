@@ -163,7 +163,7 @@ def _quarantine_entries(bind: sa.Connection, now: int) -> int:
 
 
 def _redecide(bind: sa.Connection, account: str, message_ids: Sequence[str]) -> None:
-    """Decide these message ids again over the lines that stay (as ``SqlHistoryStore.prune``)."""
+    """Decide these message ids again over the lines that stay (as ``SqlEntryStore.prune``)."""
     entries = _entries()
     query = sa.select(
         entries.c.id, entries.c.kept, *(entries.c[name] for name in _ENTRY_NAMES)
